@@ -1,0 +1,300 @@
+"""The offline lab: a Distribution registry on 127.0.0.1 seeded with alpine:3.18, and private
+Docker daemons that use it as their registry mirror, so ``FROM alpine:3.18`` is pulled through a
+real registry with no route to Docker Hub.
+
+    python -m doclab.lab up       # registry + seed + the daemon "main"; prints DOCKER_HOST
+    python -m doclab.lab status
+    python -m doclab.lab down     # stops everything it started, removes its folder
+
+Everything lives under DOCLAB_LAB_DIR (default /tmp/doclab-lab): sockets, data roots, pid files,
+logs. A system Docker daemon, its socket and /etc/docker are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import requests
+
+from .daemon import OWNED_LABEL, connected
+from .seed import SeedError, push_alpine, verify_checksum
+from .settings import ALPINE_ROOTFS, LAB_DIR, Settings
+
+MAIN_DAEMON = "main"
+
+
+class LabError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DaemonHandle:
+    name: str
+    socket: Path
+
+    @property
+    def docker_host(self) -> str:
+        return f"unix://{self.socket}"
+
+
+class Lab:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.dir = settings.lab_dir
+        self.registry_url = f"http://127.0.0.1:{settings.registry_port}"
+
+    # -- paths -------------------------------------------------------------------------------
+    def _daemon_paths(self, name: str) -> dict[str, Path]:
+        return {
+            "socket": self.dir / f"{name}.sock",
+            "pidfile": self.dir / f"{name}.pid",
+            "log": self.dir / f"{name}.log",
+            "data": self.dir / "data" / name,
+            # exec-root holds containerd's sockets: it must stay short (108-byte socket paths).
+            "exec": self.dir / "x" / name,
+        }
+
+    @property
+    def registry_log(self) -> Path:
+        return self.dir / "registry.log"
+
+    # -- checks ------------------------------------------------------------------------------
+    def missing(self) -> list[str]:
+        """What this machine lacks to run the lab, each with how to get it."""
+        problems = []
+        if os.geteuid() != 0:
+            problems.append("root: dockerd needs it (run as root, or point DOCKER_HOST at a daemon you have)")
+        for binary, package in (("dockerd", "docker.io"), ("docker-registry", "docker-registry")):
+            if shutil.which(binary) is None:
+                problems.append(f"{binary}: apt-get install {package}")
+        rootfs = self.settings.alpine_rootfs
+        if rootfs is None:
+            problems.append(
+                f"{ALPINE_ROOTFS}: set it to the path of alpine-minirootfs-3.18.9-x86_64.tar.gz "
+                "(in CI: ../shared/alpine/alpine-minirootfs-3.18.9-x86_64.tar.gz)"
+            )
+        elif not rootfs.is_file():
+            problems.append(f"{ALPINE_ROOTFS}: {rootfs} does not exist")
+        return problems
+
+    # -- registry ----------------------------------------------------------------------------
+    def registry_up(self) -> bool:
+        try:
+            return requests.get(f"{self.registry_url}/v2/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def start_registry(self) -> None:
+        if self.registry_up():
+            return
+        config = self.dir / "registry.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {self.dir / 'registry-data'}\n  delete:\n    enabled: true\n"
+            f"http:\n  addr: 127.0.0.1:{self.settings.registry_port}\n"
+        )
+        self._spawn(["docker-registry", "serve", str(config)], self.registry_log, self.dir / "registry.pid")
+        self._wait(self.registry_up, 30, f"the registry on {self.registry_url}", self.registry_log)
+
+    def seed(self) -> str:
+        rootfs = self.settings.alpine_rootfs
+        sums = rootfs.parent / "SHA256SUMS"
+        if sums.is_file():
+            verify_checksum(rootfs, sums)
+        image = push_alpine(rootfs, self.registry_url)
+        return image.manifest_digest
+
+    # -- daemons -----------------------------------------------------------------------------
+    def daemon(self, name: str) -> DaemonHandle:
+        return DaemonHandle(name, self._daemon_paths(name)["socket"])
+
+    def daemon_up(self, name: str) -> bool:
+        socket = self._daemon_paths(name)["socket"]
+        if not socket.exists():
+            return False
+        try:
+            with connected(timeout=3, base_url=f"unix://{socket}") as api:
+                return api.ping()
+        except (docker.errors.DockerException, OSError):
+            return False
+
+    def start_daemon(self, name: str) -> DaemonHandle:
+        """A daemon with an empty image store whose registry mirror is the lab registry."""
+        paths = self._daemon_paths(name)
+        if self.daemon_up(name):
+            return self.daemon(name)
+        for key in ("data", "exec"):
+            paths[key].mkdir(parents=True, exist_ok=True)
+        config = self.dir / "daemon.json"
+        config.write_text("{}\n")
+        command = [
+            "dockerd",
+            "--host", f"unix://{paths['socket']}",
+            "--data-root", str(paths["data"]),
+            "--exec-root", str(paths["exec"]),
+            "--pidfile", str(paths["pidfile"]),
+            "--config-file", str(config),
+            "--registry-mirror", self.registry_url,
+            "--label", OWNED_LABEL,
+            # No bridge and no iptables: several lab daemons coexist and the host's firewall is left alone.
+            "--bridge", "none",
+            "--iptables=false",
+            "--ip-masq=false",
+        ]
+        self._spawn(command, paths["log"], None)
+        self._wait(lambda: self.daemon_up(name), 60, f"dockerd '{name}' on {paths['socket']}", paths["log"])
+        return self.daemon(name)
+
+    def stop_daemon(self, name: str) -> None:
+        paths = self._daemon_paths(name)
+        _terminate(paths["pidfile"])
+        _unmount_below(paths["data"])
+        _unmount_below(paths["exec"])
+        for key in ("data", "exec"):
+            shutil.rmtree(paths[key], ignore_errors=True)
+        paths["socket"].unlink(missing_ok=True)
+
+    def daemon_names(self) -> list[str]:
+        return sorted(path.stem for path in self.dir.glob("*.sock"))
+
+    # -- whole lab ---------------------------------------------------------------------------
+    def up(self) -> DaemonHandle:
+        problems = self.missing()
+        if problems:
+            raise LabError("the lab cannot start on this machine:\n  - " + "\n  - ".join(problems))
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.start_registry()
+        digest = self.seed()
+        (self.dir / "lab.json").write_text(
+            json.dumps({"registry": self.registry_url, "alpine_3_18_digest": digest}, indent=2) + "\n"
+        )
+        return self.start_daemon(MAIN_DAEMON)
+
+    def down(self) -> list[str]:
+        """Stop every daemon and the registry; return the lab processes still alive (should be none)."""
+        for name in self.daemon_names():
+            self.stop_daemon(name)
+        _terminate(self.dir / "registry.pid")
+        leftovers = lab_processes(self.dir)
+        for pid in leftovers:
+            _kill(pid, signal.SIGKILL)
+        _unmount_below(self.dir)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return [f"{pid}" for pid in lab_processes(self.dir)]
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _spawn(self, command: list[str], log: Path, pidfile: Path | None) -> None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as stream:
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=stream, stderr=stream, start_new_session=True
+            )
+        if pidfile is not None:
+            pidfile.write_text(f"{process.pid}\n")
+
+    def _wait(self, ready, seconds: float, what: str, log: Path) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            time.sleep(0.2)
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
+        raise LabError(f"{what} did not become ready in {seconds:g} s; last lines of {log}:\n{tail}")
+
+
+def lab_processes(lab_dir: Path) -> list[int]:
+    """PIDs whose command line mentions the lab folder: dockerd, containerd, shims, the registry."""
+    found = []
+    marker = str(lab_dir).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _terminate(pidfile: Path, seconds: float = 20) -> None:
+    if not pidfile.is_file():
+        return
+    pid = int(pidfile.read_text().strip() or 0)
+    if pid <= 0:
+        return
+    _kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        _reap(pid)
+        time.sleep(0.1)
+    if Path(f"/proc/{pid}").exists():
+        _kill(pid, signal.SIGKILL)
+        _reap(pid)
+    pidfile.unlink(missing_ok=True)
+
+
+def _reap(pid: int) -> None:
+    """Collect a child of ours that has exited, so it does not stay as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _unmount_below(path: Path) -> None:
+    prefix = str(path.resolve()) + "/"
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for mount in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", mount], capture_output=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m doclab.lab", description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["up", "down", "status"])
+    args = parser.parse_args(argv)
+    lab = Lab(Settings.from_env())
+    try:
+        if args.action == "up":
+            started = time.monotonic()
+            handle = lab.up()
+            print(f"lab up in {time.monotonic() - started:.1f} s (folder {lab.dir}, {LAB_DIR} to move it)")
+            print(f"registry: {lab.registry_url} (library/alpine:3.18 seeded), log {lab.registry_log}")
+            print("point a shell at the lab's daemon with:")
+            print(f"  export DOCKER_HOST={handle.docker_host}")
+        elif args.action == "down":
+            left = lab.down()
+            print("lab down: no process left" if not left else f"lab down, but still running: {left}")
+            return 1 if left else 0
+        else:
+            running = [name for name in lab.daemon_names() if lab.daemon_up(name)]
+            print(f"registry {lab.registry_url}: {'up' if lab.registry_up() else 'down'}")
+            for name in running:
+                print(f"daemon {name}: up, DOCKER_HOST={lab.daemon(name).docker_host}")
+            return 0 if running and lab.registry_up() else 1
+    except (LabError, SeedError) as error:
+        print(f"doclab.lab {args.action}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

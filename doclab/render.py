@@ -1,0 +1,75 @@
+"""Turn a page's output markers into Markdown: the captured output and its visible stamp."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from .capture import Capture, CaptureError, PageRecord, Resolved
+from .pages import Page
+from .walkthrough import render_table
+
+
+def stamp_text(record: PageRecord, state: str) -> str:
+    stamp = record.stamp
+    client = stamp["client"]
+    parts = [
+        f"client Docker {client['version']} ({client['path']})",
+        f"Engine {stamp['server']['version']}",
+    ]
+    for base in stamp.get("base_images", []):
+        parts.append(f"{base['image']} {base['source']} ({base['digest']})")
+    if state == "recorded":
+        lead = (
+            f"Recorded on {stamp['date']} with Engine {stamp['server']['version']} — no Docker daemon was "
+            "reachable when this page was built, so this is the last recorded run"
+        )
+    else:
+        lead = f"Captured on {stamp['date']} from a real run"
+    return f"{lead} · " + " · ".join(parts)
+
+
+def _fence_for(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
+    return "`" * max(3, longest + 1)
+
+
+def render_capture(page: Page, capture: Capture, resolved: Resolved, indent: str = "") -> str:
+    record, state = resolved.record, resolved.state
+    fence = _fence_for(capture.output)
+    command = capture.command.strip()
+    title = f"$ {command}" if "\n" not in command and '"' not in command else "Output"
+    digests = " ".join(base["digest"] for base in record.stamp.get("base_images", []))
+    stamp = (
+        f'<p class="doclab-stamp" data-capture="{html.escape(page.path)}#{html.escape(capture.capture_id)}" '
+        f'data-state="{state}" data-base-digests="{html.escape(digests)}">'
+        f"{html.escape(stamp_text(record, state))}</p>"
+    )
+    output = capture.output if capture.output.endswith("\n") or not capture.output else capture.output + "\n"
+    return indent_lines("\n".join([f'{fence}text title="{title}"', *output.splitlines(), fence, "", stamp]), indent)
+
+
+def indent_lines(text: str, indent: str) -> str:
+    """Indent every line but the first, which takes the marker's place (and its indentation)."""
+    first, *rest = text.split("\n")
+    return "\n".join([first] + [indent + line if line else line for line in rest])
+
+
+def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str:
+    """Replace every ``<!-- output: id -->`` of ``page`` (parsed from ``markdown``) by its capture."""
+    pieces, position = [], 0
+    for marker in page.outputs:
+        line_start = markdown.rfind("\n", 0, marker.start) + 1
+        before = markdown[line_start:marker.start]
+        indent = before if before.strip() == "" else ""
+        pieces.append(markdown[position:marker.start])
+        capture = resolved.record.captures.get(marker.capture_id)
+        if capture is None:
+            raise CaptureError(f"docs/{page.path}:{marker.line}: no capture '{marker.capture_id}' in the record")
+        if marker.kind == "walkthrough":
+            pieces.append(indent_lines(render_table(capture.output), indent))
+        else:
+            pieces.append(render_capture(page, capture, resolved, indent))
+        position = marker.end
+    pieces.append(markdown[position:])
+    return "".join(pieces)

@@ -1,0 +1,84 @@
+"""Two text passes: scrub (before an output is shown) and normalize (before two are compared).
+
+Scrubbing removes what belongs to the machine that ran the command — its temporary folders,
+home folder, host name and user name — and keeps everything the command really printed.
+
+Normalizing is only for comparing a fresh run with the recorded one. It masks exactly the
+parts that legitimately change from run to run, and nothing else:
+
+====================  ==============================================================
+what                  how it is masked
+====================  ==============================================================
+digests               ``sha256:<64 hex>`` → ``sha256:<digest>``
+image and layer IDs   a word of 12 or 64 hex digits → ``<id>``
+sizes                 ``2.048kB``, ``3.29MB``, ``7.37 MB`` → ``<size>``
+durations             ``0.3s``, ``1.2 seconds``, ``About a minute`` → ``<duration>``
+dates                 ISO dates and times, ``3 minutes ago`` → ``<date>``
+pull progress         ``<id>: Waiting`` … ``Download complete`` lines are dropped;
+                      ``Pull complete`` and ``Already exists`` stay
+====================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_MIN_NAME_LENGTH = 3
+#: Names too common to scrub without damaging real output ("root" in "rootfs", "/root").
+_GENERIC_NAMES = {"root", "localhost", "docker", "user", "admin"}
+
+
+@dataclass(frozen=True)
+class MachineFacts:
+    """What identifies the machine a command ran on; the scrubber replaces each of these."""
+
+    workdirs: tuple[tuple[str, str], ...] = ()
+    home: str | None = None
+    hostname: str | None = None
+    username: str | None = None
+
+
+def as_terminal_shows(text: str) -> str:
+    """Apply carriage returns as a terminal does: a line shows what was written after its last ``\\r``."""
+    lines = []
+    for line in text.split("\n"):
+        segments = [segment for segment in line.split("\r") if segment]
+        lines.append(segments[-1] if segments else "")
+    return "\n".join(lines)
+
+
+def scrub(text: str, facts: MachineFacts) -> str:
+    text = as_terminal_shows(text)
+    for path, shown_as in sorted(facts.workdirs, key=lambda pair: -len(pair[0])):
+        text = text.replace(path, shown_as)
+    if facts.home and facts.home != "/":
+        text = re.sub(rf"{re.escape(facts.home)}(?=/|\b)", "~", text)
+    for name, placeholder in ((facts.hostname, "<host>"), (facts.username, "<user>")):
+        if name and len(name) >= _MIN_NAME_LENGTH and name.lower() not in _GENERIC_NAMES:
+            text = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", placeholder, text)
+    return text
+
+
+_PROGRESS = re.compile(
+    r"^[0-9a-f]{12}: (Pulling fs layer|Waiting|Downloading|Verifying Checksum|Download complete|Extracting"
+    r"|Preparing|Pushing|Layer already exists|Mounted from .*)\b.*$\n?",
+    re.MULTILINE,
+)
+_RULES: tuple[tuple[re.Pattern, str], ...] = (
+    (re.compile(r"sha256:[0-9a-f]{64}"), "sha256:<digest>"),
+    (re.compile(r"\b[0-9a-f]{64}\b"), "<id>"),
+    (re.compile(r"\b[0-9a-f]{12}\b"), "<id>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?( [A-Z]{3,4})?"), "<date>"),
+    (re.compile(r"\b(About an?|Less than a|\d+) (second|minute|hour|day|week|month|year)s? ago\b"), "<date>"),
+    (re.compile(r"\b\d+(\.\d+)? ?(B|kB|KB|MB|MiB|GB|GiB|KiB)\b"), "<size>"),
+    (re.compile(r"(?<![\w.])\d+(\.\d+)?s\b"), "<duration>"),
+    (re.compile(r"\b\d+(\.\d+)? (seconds|milliseconds)\b"), "<duration>"),
+)
+
+
+def normalize(text: str) -> str:
+    text = _PROGRESS.sub("", text)
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
+    return text

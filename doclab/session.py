@@ -1,0 +1,179 @@
+"""Run a page's code blocks in order, in one shell and one empty folder, as a reader would.
+
+The MkDocs hook (to capture outputs) and the Sybil suite (to test them) both use ``PageRun``:
+one set of rules for where files go, how state carries and what gets cleaned up.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import daemon
+from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Block, Page, split_console
+from .scrub import MachineFacts, normalize, scrub
+from .settings import Settings
+from .shell import CommandResult, ShellSession
+
+
+class BlockFailed(AssertionError):
+    """A block ended with another exit code than declared, or ran out of time."""
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    block: Block
+    exit_code: int | None
+    output: str
+    seconds: float
+
+
+def page_slug(page: str) -> str:
+    return page.removesuffix(".md").replace("/", "-")
+
+
+def shown_command(block: Block) -> str:
+    return block.source.rstrip("\n")
+
+
+def failure_message(block: Block, result: CommandResult, timeout: float) -> str:
+    if result.timed_out:
+        outcome = f"was killed after {timeout:g} s (its time limit; raise it with <!-- exec: timeout=N -->)"
+    elif result.exit_code is None:
+        outcome = "ended its shell without an exit code"
+    else:
+        outcome = f"exited with unexpected code {result.exit_code} (declared: {block.expected_exit})"
+    return (
+        f"{block.label} {outcome}\n"
+        f"--- command ---\n{shown_command(block)}\n"
+        f"--- output ---\n{result.output.rstrip()}\n"
+        f"--- reproduce ---\npython -m doclab run docs/{block.page}"
+    )
+
+
+class PageRun:
+    """An empty folder, a shell, and the daemon's state before the page ran; undone by ``close``."""
+
+    def __init__(self, page: Page, settings: Settings, environ: dict[str, str] | None = None):
+        self.page = page
+        self.settings = settings
+        self.facts = daemon.daemon_facts(os.environ.get("DOCKER_HOST", "the default socket"))
+        self.client = daemon.client_facts(settings.docker_cli)
+        self.root = Path(tempfile.mkdtemp(prefix="doclab-"))
+        self.workdir = self.root / "home" / page_slug(page.path)
+        self.workdir.mkdir(parents=True)
+        control = self.root / "control"
+        control.mkdir()
+        bin_dir = control / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "docker").symlink_to(self.client.path)
+        env = dict(os.environ if environ is None else environ)
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+        env["DOCLAB_PYTHON"] = sys.executable
+        self.machine = MachineFacts(
+            workdirs=((str(self.workdir), f"~/{self.workdir.name}"), (str(self.root), "~")),
+            home=os.path.expanduser("~"),
+            hostname=socket.gethostname(),
+            username=getpass.getuser(),
+        )
+        self._api = None
+        self._before = None
+        self.base_present: dict[str, bool] = {}
+        if self.facts.reachable:
+            self._api = daemon.connect()
+            if self.facts.owned:
+                daemon.empty_daemon(self._api)
+            self._before = daemon.DaemonSnapshot.take(self._api)
+            for ref in self.base_images:
+                self.base_present[ref] = _image_exists(self._api, ref)
+        self.shell = ShellSession(self.workdir, control, env)
+
+    @property
+    def base_images(self) -> list[str]:
+        return daemon.base_images([b.source for b in self.page.blocks if b.language in FILE_LANGUAGES])
+
+    @property
+    def commands_run(self) -> int:
+        return self.shell.commands_run
+
+    def run(self, block: Block) -> BlockResult:
+        """Run one block; raise BlockFailed unless it ends with its declared exit code."""
+        timeout = block.timeout or self.settings.block_timeout
+        if block.language in FILE_LANGUAGES:
+            result = self.shell.run(_write_file_script(block), timeout)
+        elif block.language in PYTHON_LANGUAGES:
+            script = self.root / "control" / f"block-{block.line}.py"
+            script.write_text(block.source)
+            result = self.shell.run(f'"$DOCLAB_PYTHON" {script}', timeout)
+        elif block.language == "console":
+            result = self._run_console(block, timeout)
+        elif block.language in SHELL_LANGUAGES:
+            result = self.shell.run(block.source, timeout)
+        else:
+            raise BlockFailed(f"{block.label}: doclab does not know how to run '{block.language}' blocks")
+        if result.timed_out or result.exit_code != block.expected_exit:
+            raise BlockFailed(failure_message(block, result, timeout))
+        return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds)
+
+    def _run_console(self, block: Block, timeout: float) -> CommandResult:
+        printed, seconds, code = [], 0.0, 0
+        for command, shown in split_console(block.source):
+            result = self.shell.run(command, timeout)
+            seconds += result.seconds
+            if result.timed_out or result.exit_code is None:
+                return CommandResult(None, "".join(printed) + result.output, seconds, result.timed_out)
+            code = result.exit_code
+            if shown and normalize(shown) != normalize(scrub(result.output, self.machine)):
+                raise BlockFailed(f"{block.label}: '$ {command}' printed other output than the page shows")
+            printed.append(f"$ {command}\n{result.output}")
+        return CommandResult(code, "".join(printed), seconds)
+
+    def base_image_origins(self) -> list[dict[str, str]]:
+        """Where each base image came from in this run: pulled (from where) or already there."""
+        origins = []
+        for ref in self.base_images:
+            digest = daemon.local_digest(self._api, ref) if self._api else None
+            if self.base_present.get(ref):
+                source = "already present on the daemon"
+            elif self.facts.mirrors:
+                source = "pulled through the registry mirror " + ", ".join(self.facts.mirrors)
+            else:
+                source = "pulled from its registry"
+            origins.append({"image": ref, "digest": digest or "unknown", "source": source})
+        return origins
+
+    def close(self) -> list[str]:
+        """Stop the shell, remove what the page added to the daemon and its folder; return leftovers."""
+        self.shell.close()
+        leftovers: list[str] = []
+        if self._api is not None:
+            leftovers = daemon.remove_added(self._api, self._before)
+            self._api.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+        return leftovers
+
+    def __enter__(self) -> "PageRun":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _image_exists(api, ref: str) -> bool:
+    try:
+        api.images.get(ref)
+        return True
+    except daemon.NotFound:
+        return False
+
+
+def _write_file_script(block: Block) -> str:
+    name = block.attrs.get("title", "Dockerfile")
+    delimiter = "DOCLAB_END_OF_FILE"
+    return f"cat > '{name}' <<'{delimiter}'\n{block.source}{delimiter}\n"

@@ -1,0 +1,55 @@
+"""Every setting doclab reads from the environment, named in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Fail instead of showing a recorded output when no daemon can produce a live one.
+STRICT = "DOCLAB_STRICT"
+#: Where the captures (the recorded outputs, committed) are kept.
+CAPTURES_DIR = "DOCLAB_CAPTURES_DIR"
+#: Path of Alpine's minirootfs tarball that seeds the lab registry.
+ALPINE_ROOTFS = "DOCLAB_ALPINE_ROOTFS"
+#: Folder of the lab's sockets, data roots, logs and state.
+LAB_DIR = "DOCLAB_LAB_DIR"
+#: Loopback port of the lab registry.
+REGISTRY_PORT = "DOCLAB_REGISTRY_PORT"
+#: The docker client the pages' commands use (a name on PATH or a path).
+DOCKER_CLI = "DOCLAB_DOCKER_CLI"
+#: Seconds one code block may run before it is killed.
+BLOCK_TIMEOUT = "DOCLAB_BLOCK_TIMEOUT"
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    strict: bool
+    captures_dir: Path
+    snippets_dir: Path
+    docker_cli: str
+    block_timeout: float
+    lab_dir: Path
+    registry_port: int
+    alpine_rootfs: Path | None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        rootfs = env.get(ALPINE_ROOTFS)
+        return cls(
+            strict=_truthy(env.get(STRICT)),
+            captures_dir=Path(env.get(CAPTURES_DIR) or PROJECT_ROOT / "captures"),
+            snippets_dir=PROJECT_ROOT / "snippets",
+            docker_cli=env.get(DOCKER_CLI) or "docker",
+            block_timeout=float(env.get(BLOCK_TIMEOUT) or 300),
+            lab_dir=Path(env.get(LAB_DIR) or "/tmp/doclab-lab"),
+            registry_port=int(env.get(REGISTRY_PORT) or 5555),
+            alpine_rootfs=Path(rootfs).resolve() if rootfs else None,
+        )

@@ -1,0 +1,2 @@
+mkdir docker-architecture
+cd docker-architecture
