@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -143,7 +142,7 @@ class CaptureEngine:
     @property
     def facts(self) -> daemon.DaemonFacts:
         if self._facts is None:
-            self._facts = daemon.daemon_facts(os.environ.get("DOCKER_HOST", "the default socket"))
+            self._facts = daemon.daemon_facts()
         return self._facts
 
     def environment(self, page: Page) -> dict:

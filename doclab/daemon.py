@@ -5,6 +5,7 @@ None of these calls creates an event on the daemon: a cached rebuild can prove i
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -63,9 +64,11 @@ def connected(timeout: int = 60, base_url: str | None = None):
         api.close()
 
 
-def daemon_facts(host_label: str) -> DaemonFacts:
+def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
+    """Ask the daemon at ``docker_host`` (default: DOCKER_HOST, else the default socket) about itself."""
+    host_label = docker_host or os.environ.get("DOCKER_HOST") or "the default socket"
     try:
-        with connected(timeout=5) as api:
+        with connected(timeout=5, base_url=docker_host) as api:
             api.ping()
             version = api.version()
             info = api.info()

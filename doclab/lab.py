@@ -31,6 +31,8 @@ from .seed import SeedError, push_alpine, verify_checksum
 from .settings import ALPINE_ROOTFS, LAB_DIR, Settings
 
 MAIN_DAEMON = "main"
+#: Processes this Python process started, kept referenced so they are reaped, not warned about.
+_SPAWNED: dict[int, subprocess.Popen] = {}
 
 
 class LabError(RuntimeError):
@@ -164,6 +166,7 @@ class Lab:
         for key in ("data", "exec"):
             shutil.rmtree(paths[key], ignore_errors=True)
         paths["socket"].unlink(missing_ok=True)
+        paths["log"].unlink(missing_ok=True)
 
     def daemon_names(self) -> list[str]:
         return sorted(path.stem for path in self.dir.glob("*.sock"))
@@ -200,6 +203,7 @@ class Lab:
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=stream, stderr=stream, start_new_session=True
             )
+        _SPAWNED[process.pid] = process
         if pidfile is not None:
             pidfile.write_text(f"{process.pid}\n")
 
@@ -254,6 +258,11 @@ def _terminate(pidfile: Path, seconds: float = 20) -> None:
 
 def _reap(pid: int) -> None:
     """Collect a child of ours that has exited, so it does not stay as a zombie."""
+    process = _SPAWNED.get(pid)
+    if process is not None:
+        if process.poll() is not None:
+            del _SPAWNED[pid]
+        return
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:

@@ -60,10 +60,11 @@ def failure_message(block: Block, result: CommandResult, timeout: float) -> str:
 class PageRun:
     """An empty folder, a shell, and the daemon's state before the page ran; undone by ``close``."""
 
-    def __init__(self, page: Page, settings: Settings, environ: dict[str, str] | None = None):
+    def __init__(self, page: Page, settings: Settings, docker_host: str | None = None):
         self.page = page
         self.settings = settings
-        self.facts = daemon.daemon_facts(os.environ.get("DOCKER_HOST", "the default socket"))
+        self.docker_host = docker_host
+        self.facts = daemon.daemon_facts(docker_host)
         self.client = daemon.client_facts(settings.docker_cli)
         self.root = Path(tempfile.mkdtemp(prefix="doclab-"))
         self.workdir = self.root / "home" / page_slug(page.path)
@@ -73,7 +74,9 @@ class PageRun:
         bin_dir = control / "bin"
         bin_dir.mkdir()
         (bin_dir / "docker").symlink_to(self.client.path)
-        env = dict(os.environ if environ is None else environ)
+        env = dict(os.environ)
+        if docker_host:
+            env["DOCKER_HOST"] = docker_host
         env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
         env["DOCLAB_PYTHON"] = sys.executable
         self.machine = MachineFacts(
@@ -86,7 +89,7 @@ class PageRun:
         self._before = None
         self.base_present: dict[str, bool] = {}
         if self.facts.reachable:
-            self._api = daemon.connect()
+            self._api = daemon.connect(base_url=docker_host)
             if self.facts.owned:
                 daemon.empty_daemon(self._api)
             self._before = daemon.DaemonSnapshot.take(self._api)

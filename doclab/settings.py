@@ -40,13 +40,14 @@ class Settings:
     alpine_rootfs: Path | None
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None, project_root: Path = PROJECT_ROOT) -> "Settings":
+        """Settings from the environment; ``project_root`` holds ``snippets/`` and ``captures/``."""
         env = os.environ if environ is None else environ
         rootfs = env.get(ALPINE_ROOTFS)
         return cls(
             strict=_truthy(env.get(STRICT)),
-            captures_dir=Path(env.get(CAPTURES_DIR) or PROJECT_ROOT / "captures"),
-            snippets_dir=PROJECT_ROOT / "snippets",
+            captures_dir=Path(env.get(CAPTURES_DIR) or project_root / "captures"),
+            snippets_dir=project_root / "snippets",
             docker_cli=env.get(DOCKER_CLI) or "docker",
             block_timeout=float(env.get(BLOCK_TIMEOUT) or 300),
             lab_dir=Path(env.get(LAB_DIR) or "/tmp/doclab-lab"),

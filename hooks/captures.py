@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
@@ -17,7 +19,7 @@ engine: CaptureEngine | None = None
 
 def on_config(config):
     global engine
-    engine = CaptureEngine(Settings.from_env())
+    engine = CaptureEngine(Settings.from_env(project_root=Path(config.config_file_path).parent))
 
 
 def on_pre_build(config):
@@ -29,11 +31,14 @@ def on_page_markdown(markdown, page, config, files):
         parsed = parse_page(markdown, page.file.src_uri, engine.settings.snippets_dir)
         if not parsed.outputs:
             return markdown
+        started = time.monotonic()
         resolved = engine.resolve(parsed)
+        seconds = time.monotonic() - started
         if resolved.state == "recorded":
-            log.warning("%s: no Docker daemon, showing the recorded output (%s)", page.file.src_uri, engine.facts.reason)
+            # INFO, not WARNING: a recorded output is the designed fallback, and --strict fails on warnings.
+            log.info("%s: RECORDED output shown, %s", page.file.src_uri, engine.facts.reason)
         else:
-            log.info("%s: captures %s", page.file.src_uri, resolved.state)
+            log.info("%s: captures %s in %.3f s", page.file.src_uri, resolved.state, seconds)
         return replace_markers(markdown, parsed, resolved)
     except (PageError, CaptureError) as error:
         raise PluginError(str(error)) from None

@@ -1,0 +1,121 @@
+"""The docs are a test suite: Sybil collects every fenced block of docs/**/*.md and runs it
+with doclab's PageRun — the engine the site build uses — one shell and one fresh daemon a page."""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from sybil import Region, Sybil
+
+from doclab.capture import CaptureStore
+from doclab.pages import DIAGRAM_LANGUAGES, RUNNABLE_LANGUAGES, Page, page_name, parse_page
+from doclab.scrub import normalize
+from doclab.session import BlockFailed, PageRun
+from doclab.settings import Settings
+from tests.docker_env import fresh_daemon
+
+DOCS = Path(__file__).parent / "docs"
+SETTINGS = Settings.from_env()
+_outcomes: dict[str, dict[str, int]] = defaultdict(lambda: {"executed": 0, "skipped": 0, "failed": 0})
+
+
+def parse_doc(document) -> Page:
+    return parse_page(document.text, page_name(Path(document.path), DOCS), SETTINGS.snippets_dir)
+
+
+def parse_blocks(document):
+    for block in parse_doc(document).blocks:
+        yield Region(block.start, block.end, block, evaluate_block)
+
+
+def _page_run(example) -> PageRun:
+    namespace = example.namespace
+    if "run" not in namespace:
+        page = parse_doc(example.document)
+        namespace["daemon"] = fresh_daemon(f"page-{Path(page.path).stem}")
+        handle = namespace["daemon"].__enter__()
+        namespace["run"] = PageRun(page, SETTINGS, docker_host=handle.docker_host)
+    return namespace["run"]
+
+
+def evaluate_block(example) -> None:
+    block = example.parsed
+    if block.skip_reason:
+        pytest.skip(f"{block.where}: {block.skip_reason}")
+    if block.language in DIAGRAM_LANGUAGES:
+        pytest.skip(f"{block.where}: a {block.language} diagram, checked by the site build that renders it")
+    if block.language not in RUNNABLE_LANGUAGES:
+        raise AssertionError(
+            f"{block.where}: the suite cannot run '{block.language}' blocks; make it runnable or mark it "
+            '<!-- skip: next "why" -->'
+        )
+    namespace = example.namespace
+    if namespace.get("failed_at"):
+        raise AssertionError(f"{block.where}: not run, because the block at {namespace['failed_at']} failed")
+    run = _page_run(example)
+    try:
+        result = run.run(block)
+    except BlockFailed as failure:
+        namespace["failed_at"] = block.where
+        raise AssertionError(str(failure)) from None
+    if block.capture_id:
+        _compare_with_recorded(block, result.output)
+
+
+def _compare_with_recorded(block, output: str) -> None:
+    record = CaptureStore(SETTINGS.captures_dir).load(block.page)
+    recorded = record.captures.get(block.capture_id) if record else None
+    if recorded is None:
+        raise AssertionError(
+            f"{block.where}: capture '{block.capture_id}' was never recorded; build the site with the lab up "
+            "(scripts/serve or mkdocs build) and commit captures/"
+        )
+    expected, actual = normalize(recorded.output), normalize(output)
+    if expected != actual:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True), actual.splitlines(keepends=True),
+                f"recorded {block.page}#{block.capture_id}", "printed now",
+            )
+        )
+        raise AssertionError(
+            f"{block.where}: '{block.capture_id}' prints other output than the page shows "
+            f"(after normalization, see doclab/scrub.py):\n{diff}\nRebuild the site with the lab up to record it again."
+        )
+
+
+def teardown_page(namespace) -> None:
+    run = namespace.pop("run", None)
+    leftovers = run.close() if run else []
+    if "daemon" in namespace:
+        namespace.pop("daemon").__exit__(None, None, None)
+    assert not leftovers, f"the page left these on the daemon: {leftovers}"
+
+
+pytest_collect_file = Sybil(
+    parsers=[parse_blocks], path="docs", patterns=["*.md"], teardown=teardown_page, name="docs"
+).pytest()
+
+
+def pytest_runtest_logreport(report):
+    if not report.nodeid.startswith("docs/"):
+        return
+    page = report.nodeid.split("::", 1)[0]
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        outcome = "executed" if report.passed else "skipped" if report.skipped else "failed"
+        _outcomes[page][outcome] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _outcomes:
+        return
+    terminalreporter.section("code blocks per page (executed / skipped / failed / total)")
+    for page in sorted(_outcomes):
+        counts = _outcomes[page]
+        total = len(parse_page((Path(page)).read_text(), page, SETTINGS.snippets_dir).blocks)
+        terminalreporter.write_line(
+            f"{page}: {counts['executed']} executed, {counts['skipped']} skipped, {counts['failed']} failed, {total} total"
+        )

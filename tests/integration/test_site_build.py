@@ -1,0 +1,95 @@
+"""The site build, end to end: real captures, the cache, the recorded fallback, failures."""
+
+import re
+import shutil
+import time
+
+import pytest
+import requests
+
+from doclab import daemon
+from doclab.lab import Lab
+from doclab.settings import Settings
+from tests.conftest import ROOT, build_site
+
+DEAD_SOCKET = "unix:///nonexistent/doclab-dead.sock"
+
+
+def stamp_of(html: str) -> dict[str, str]:
+    match = re.search(r'<p class="doclab-stamp" data-capture="mini-project.md#build" data-state="(\w+)" '
+                      r'data-base-digests="([^"]*)">([^<]*)</p>', html)
+    assert match, "the lesson page has no stamp for its build capture"
+    return {"state": match[1], "digests": match[2], "text": match[3]}
+
+
+def registry_digest(lab: Lab) -> str:
+    response = requests.head(
+        f"{lab.registry_url}/v2/library/alpine/manifests/3.18",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"}, timeout=10,
+    )
+    response.raise_for_status()
+    return response.headers["Docker-Content-Digest"]
+
+
+@pytest.mark.docker
+def test_fresh_lab_build_shows_the_real_pull_and_the_registry_digest(tmp_path, lab_daemon):
+    env = {"DOCKER_HOST": lab_daemon.docker_host, "DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), "DOCLAB_STRICT": "1"}
+    first = build_site(tmp_path / "site", env)
+    assert first.returncode == 0, first.output
+    html = first.page("mini-project")
+    for line in ("Sending build context to Docker daemon", "Step 1/1 : FROM alpine:3.18",
+                 "3.18: Pulling from library/alpine", "Status: Downloaded newer image for alpine:3.18",
+                 "Successfully tagged my-alpine-image:latest"):
+        assert line in html, f"{line!r} missing from the lesson page"
+    stamp = stamp_of(html)
+    assert stamp["state"] == "live"
+    assert stamp["digests"] == registry_digest(Lab(Settings.from_env()))
+    assert "pulled through the registry mirror http://127.0.0.1:" in stamp["text"]
+
+    # Nothing changed: the rebuild must not touch the daemon, and its hook time is a fraction.
+    api = daemon.connect(base_url=lab_daemon.docker_host)
+    time.sleep(1.1)  # event times are whole seconds: start counting after the first build's last second
+    since = int(time.time())
+    second = build_site(tmp_path / "site", env)
+    until = int(time.time()) + 1
+    events = list(api.events(since=since, until=until, decode=True))
+    api.close()
+    assert second.returncode == 0, second.output
+    assert events == [], f"the cached rebuild caused daemon events: {events}"
+    live = float(re.search(r"captures live in ([\d.]+) s", first.output)[1])
+    cached = float(re.search(r"captures cached in ([\d.]+) s", second.output)[1])
+    assert cached < live / 5, f"cached capture took {cached} s, live {live} s"
+    assert stamp_of(second.page("mini-project"))["state"] == "cached"
+    print(f"\nfirst build {first.seconds:.2f} s (captures {live:.2f} s); cached rebuild {second.seconds:.2f} s (captures {cached:.3f} s)")
+
+
+def test_no_daemon_shows_the_recorded_output_and_says_so(tmp_path):
+    result = build_site(tmp_path / "site", {"DOCKER_HOST": DEAD_SOCKET, "DOCLAB_STRICT": ""})
+    assert result.returncode == 0, result.output
+    stamp = stamp_of(result.page("mini-project"))
+    assert stamp["state"] == "recorded"
+    assert re.match(r"Recorded on \d{4}-\d{2}-\d{2} with Engine \S+ — no Docker daemon was reachable", stamp["text"])
+    assert "Successfully tagged my-alpine-image:latest" in result.page("mini-project")
+
+
+def test_no_daemon_in_strict_mode_fails_naming_the_capture(tmp_path):
+    result = build_site(tmp_path / "site", {"DOCKER_HOST": DEAD_SOCKET, "DOCLAB_STRICT": "1"})
+    assert result.returncode != 0
+    assert "docs/mini-project.md: captures build need a live run (DOCLAB_STRICT is set)" in result.output
+    assert "python -m doclab.lab up" in result.output
+
+
+@pytest.mark.docker
+def test_a_failing_command_fails_the_build_naming_page_example_command_and_output(tmp_path, lab_daemon):
+    project = tmp_path / "project"
+    for name in ("docs", "snippets", "hooks", "doclab"):
+        shutil.copytree(ROOT / name, project / name)
+    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    (project / "snippets" / "mini-project" / "build.sh").write_text("docker build -t $IMAGE_NAME ./no-such-folder\n")
+    env = {"DOCKER_HOST": lab_daemon.docker_host, "DOCLAB_CAPTURES_DIR": str(tmp_path / "captures")}
+    result = build_site(tmp_path / "site", env, project / "mkdocs.yml")
+    assert result.returncode != 0
+    for part in ("docs/mini-project.md: bash block 'build' at mini-project.md:", "exited with unexpected code 1 (declared: 0)",
+                 "docker build -t $IMAGE_NAME ./no-such-folder", "no-such-folder", "python -m doclab run docs/mini-project.md"):
+        assert part in result.output, result.output
+    assert not (tmp_path / "captures" / "mini-project.json").exists()

@@ -1,0 +1,76 @@
+from pathlib import Path
+
+import pytest
+
+from doclab.pages import PageError, parse_page, split_console
+
+
+@pytest.fixture
+def snippets(tmp_path: Path) -> Path:
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "Dockerfile").write_text("FROM alpine:3.18\n")
+    (tmp_path / "demo" / "build.sh").write_text("docker build -t $IMAGE_NAME .\n")
+    return tmp_path
+
+
+PAGE = """# Demo
+
+```dockerfile title="Dockerfile"
+--8<-- "demo/Dockerfile"
+```
+
+<!-- exec: id=build exit=0 timeout=60 -->
+```bash
+--8<-- "demo/build.sh"
+```
+
+!!! note
+
+    <!-- skip: next "needs Docker Hub credentials" -->
+    ```bash
+    docker login
+    ```
+
+<!-- output: build -->
+<!-- walkthrough: build -->
+"""
+
+
+def test_blocks_markers_and_snippets_are_read(snippets):
+    page = parse_page(PAGE, "demo.md", snippets)
+    assert [b.language for b in page.blocks] == ["dockerfile", "bash", "bash"]
+    dockerfile, build, login = page.blocks
+    assert dockerfile.source == "FROM alpine:3.18\n" and dockerfile.attrs == {"title": "Dockerfile"}
+    assert dockerfile.snippets == ("demo/Dockerfile",) and dockerfile.line == 3
+    assert (build.capture_id, build.expected_exit, build.timeout) == ("build", 0, 60.0)
+    assert login.source == "docker login\n" and login.skip_reason == "needs Docker Hub credentials"
+    assert [(m.kind, m.capture_id) for m in page.outputs] == [("output", "build"), ("walkthrough", "build")]
+    assert PAGE[build.start:build.end].startswith("```bash") and PAGE[build.start:build.end].endswith("```\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<!-- shout: x -->\n", "demo.md:1: unknown marker 'shout:'"),
+        ('```bash\n--8<-- "demo/missing.sh"\n```\n', "demo.md:2: snippet 'demo/missing.sh' does not exist"),
+        ("<!-- exec: id=a -->\ntext\n```bash\nls\n```\n", "demo.md:1: marker is not followed by a code block"),
+        ("<!-- exec: id=a -->\n", "demo.md:1: marker is not followed by a code block"),
+        ("<!-- output: nothing -->\n", "demo.md:1: <!-- output: nothing --> names no block"),
+        ("```\nls\n```\n", "demo.md:1: code block without a language"),
+        ("```bash\nls\n", "demo.md:1: code block is never closed"),
+        ("<!-- exec: colour=red -->\n```bash\nls\n```\n", "unknown option 'colour'"),
+        ("<!-- skip: next -->\n```bash\nls\n```\n", 'skip: next "why it cannot run"'),
+        ("<!-- exec: id=a -->\n```bash\nls\n```\n<!-- exec: id=a -->\n```bash\nls\n```\n", "used twice"),
+    ],
+)
+def test_bad_pages_name_the_page_line_and_fix(snippets, text, message):
+    with pytest.raises(PageError, match=None) as error:
+        parse_page(text, "demo.md", snippets)
+    assert message in str(error.value)
+
+
+def test_console_blocks_split_into_commands_and_shown_output():
+    source = "$ echo one \\\n  two\none two\n$ true\n"
+    assert split_console(source) == [("echo one \\\n  two", "one two\n"), ("true", "")]
+    with pytest.raises(ValueError, match="must start with a '\\$ ' prompt"):
+        split_console("output first\n")
