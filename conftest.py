@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sybil import Region, Sybil
 
+from doclab import daemon
 from doclab.capture import CaptureStore
+from doclab.lab import MAIN_DAEMON, Lab
 from doclab.pages import DIAGRAM_LANGUAGES, RUNNABLE_LANGUAGES, Page, page_name, parse_page
 from doclab.scrub import normalize
 from doclab.session import BlockFailed, PageRun
@@ -119,3 +121,19 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"{page}: {counts['executed']} executed, {counts['skipped']} skipped, {counts['failed']} failed, {total} total"
         )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """After the whole suite (on the controller): no daemon, container or image of ours is left."""
+    if hasattr(session.config, "workerinput") or not session.testscollected:
+        return
+    lab = Lab(SETTINGS)
+    if not lab.daemon_up(MAIN_DAEMON):
+        return
+    problems = [f"lab daemon '{name}' still running" for name in lab.daemon_names() if name != MAIN_DAEMON]
+    with daemon.connected(base_url=lab.daemon(MAIN_DAEMON).docker_host) as api:
+        problems += [f"container {c.short_id} on the lab daemon" for c in api.containers.list(all=True)]
+        problems += [f"image {i.short_id} {i.tags} on the lab daemon" for i in api.images.list(all=True)]
+    if problems:
+        session.config.get_terminal_writer().line("left behind by the suite: " + "; ".join(problems), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,52 @@
+"""Every fenced block of every page is collected by the Sybil suite and is either run or
+explicitly skipped with a reason — counted here independently of the parser that runs them."""
+
+import re
+from pathlib import Path
+
+import pytest
+from sybil import Sybil
+
+import conftest as docs_suite
+from doclab.pages import DIAGRAM_LANGUAGES, RUNNABLE_LANGUAGES
+from tests.conftest import ROOT
+
+PAGES = sorted((ROOT / "docs").rglob("*.md"))
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+
+
+def count_fences(text: str) -> int:
+    """Opening fences, found by pairing fence lines: a second, independent count."""
+    count, open_fence = 0, None
+    for line in text.splitlines():
+        match = _FENCE.match(line)
+        if not match:
+            continue
+        fence = match[1]
+        if open_fence is None:
+            open_fence, count = fence, count + 1
+        elif fence[0] == open_fence[0] and len(fence) >= len(open_fence) and line.strip() == fence:
+            open_fence = None
+    return count
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
+def test_every_block_is_collected_and_run_or_skipped(path: Path):
+    sybil = Sybil(parsers=[docs_suite.parse_blocks], path=str(ROOT / "docs"), patterns=["*.md"])
+    examples = list(sybil.parse(path).examples())
+    assert len(examples) == count_fences(path.read_text()), f"{path}: the suite collects fewer examples than it has code blocks"
+    for example in examples:
+        block = example.parsed
+        runs = block.language in RUNNABLE_LANGUAGES | DIAGRAM_LANGUAGES
+        assert runs or block.skip_reason, f"{block.where}: '{block.language}' blocks are neither run nor skipped"
+
+
+def test_the_lesson_has_the_expected_blocks():
+    examples = list(Sybil(parsers=[docs_suite.parse_blocks], path=str(ROOT / "docs"), patterns=["*.md"])
+                    .parse(ROOT / "docs" / "mini-project.md").examples())
+    assert [(e.parsed.language, e.parsed.capture_id) for e in examples] == [
+        ("bash", None), ("dockerfile", None), ("bash", None), ("bash", "build")]
+
+
+def test_the_independent_count_sees_nested_fences():
+    assert count_fences("````md\n```bash\nls\n```\n````\n\n    ```bash\n    ls\n    ```\n") == 2
