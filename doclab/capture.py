@@ -41,7 +41,7 @@ class CaptureError(RuntimeError):
 
 def inputs_key(page: Page) -> str:
     blocks = [
-        [b.language, sorted(b.attrs.items()), b.source, b.capture_id, b.expected_exit, b.skip_reason]
+        [b.language, sorted(b.attrs.items()), b.source, b.capture_id, b.expected_exit, b.client, b.skip_reason]
         for b in page.blocks
     ]
     return _sha256([FORMAT, blocks])
@@ -62,6 +62,7 @@ class Capture:
     exit_code: int
     output: str
     seconds: float
+    client: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -200,8 +201,10 @@ class CaptureEngine:
                 except BlockFailed as failure:
                     raise CaptureError(f"docs/{page.path}: {failure}") from None
                 if block.capture_id:
+                    client = daemon.client_facts(block.client or self.settings.docker_cli)
                     captures[block.capture_id] = Capture(
-                        block.capture_id, shown_command(block), result.exit_code, result.output, round(result.seconds, 2)
+                        block.capture_id, shown_command(block), result.exit_code, result.output,
+                        round(result.seconds, 2), {"version": client.version, "path": client.path},
                     )
             self.commands_run += run.commands_run
             stamp = {

@@ -133,8 +133,10 @@ class DaemonSnapshot:
 
 
 def empty_daemon(api: docker.DockerClient) -> None:
-    """Remove every container and image: only ever called on a daemon with OWNED_LABEL."""
+    """Remove every container, image and build-cache entry: only ever called on a daemon with OWNED_LABEL."""
     remove_added(api, DaemonSnapshot())
+    # BuildKit's cache keeps layers alive after their images are gone: a later pull would say "Already exists".
+    api.api.prune_builds()
 
 
 def remove_added(api: docker.DockerClient, before: DaemonSnapshot) -> list[str]:

@@ -13,6 +13,7 @@ logs. A system Docker daemon, its socket and /etc/docker are never touched.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -149,8 +150,8 @@ class Lab:
             "--config-file", str(config),
             "--registry-mirror", self.registry_url,
             "--label", OWNED_LABEL,
-            # No bridge and no iptables: several lab daemons coexist and the host's firewall is left alone.
-            "--bridge", "none",
+            # A bridge of its own and no iptables: lab daemons coexist and the host's firewall is left alone.
+            "--bridge", _create_bridge(name),
             "--iptables=false",
             "--ip-masq=false",
         ]
@@ -165,6 +166,7 @@ class Lab:
         _unmount_below(paths["exec"])
         for key in ("data", "exec"):
             shutil.rmtree(paths[key], ignore_errors=True)
+        subprocess.run(["ip", "link", "delete", bridge_name(name)], capture_output=True)
         paths["socket"].unlink(missing_ok=True)
         paths["log"].unlink(missing_ok=True)
 
@@ -215,6 +217,29 @@ class Lab:
             time.sleep(0.2)
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
         raise LabError(f"{what} did not become ready in {seconds:g} s; last lines of {log}:\n{tail}")
+
+
+def bridge_name(daemon_name: str) -> str:
+    """A Linux bridge name for the daemon (at most 15 characters)."""
+    return "dlab" + hashlib.sha1(daemon_name.encode()).hexdigest()[:10]
+
+
+def _create_bridge(daemon_name: str) -> str:
+    """Create the daemon's bridge with a /24 of its own in 172.29.0.0/16, local to this machine."""
+    name = bridge_name(daemon_name)
+    if Path(f"/sys/class/net/{name}").exists():
+        return name
+    used = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True).stdout
+    free = next((n for n in range(1, 255) if f"172.29.{n}." not in used), None)
+    if free is None:
+        raise LabError("no free 172.29.N.0/24 subnet left for another lab daemon's bridge")
+    for command in (["ip", "link", "add", name, "type", "bridge"],
+                    ["ip", "addr", "add", f"172.29.{free}.1/24", "dev", name],
+                    ["ip", "link", "set", name, "up"]):
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise LabError(f"could not set up bridge {name}: {' '.join(command)}: {done.stderr.strip()}")
+    return name
 
 
 def lab_processes(lab_dir: Path) -> list[int]:

@@ -2,8 +2,9 @@
 
 Markers are HTML comments, so a page read by anything else shows none of them:
 
-- ``<!-- exec: id=build exit=0 timeout=120 -->`` before a block: its capture name, the exit
-  code it is declared to end with (default 0) and its time limit in seconds.
+- ``<!-- exec: id=build exit=0 timeout=120 client=/usr/bin/docker -->`` before a block: its
+  capture name, the exit code it is declared to end with (default 0), its time limit in seconds,
+  and the docker client that runs it when not the page's (default: DOCLAB_DOCKER_CLI).
 - ``<!-- skip: next "reason" -->`` before a block: it is not run, and says why.
 - ``<!-- output: build -->``: replaced by the captured output of the block named ``build``.
 - ``<!-- walkthrough: build -->``: replaced by a table that explains that output line by line.
@@ -51,6 +52,7 @@ class Block:
     capture_id: str | None = None
     expected_exit: int = 0
     timeout: float | None = None
+    client: str | None = None
     skip_reason: str | None = None
 
     @property
@@ -128,8 +130,10 @@ def _marker_options(marker: re.Match, page: str, line: int) -> dict:
             options["expected_exit"] = int(value)
         elif key == "timeout":
             options["timeout"] = float(value)
+        elif key == "client":
+            options["client"] = value
         else:
-            raise PageError(f"{page}:{line}: exec marker has unknown option '{key}' (known: id, exit, timeout)")
+            raise PageError(f"{page}:{line}: exec marker has unknown option '{key}' (known: id, exit, timeout, client)")
     return options
 
 

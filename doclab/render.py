@@ -10,9 +10,9 @@ from .pages import Page
 from .walkthrough import render_table
 
 
-def stamp_text(record: PageRecord, state: str) -> str:
+def stamp_text(record: PageRecord, state: str, capture: Capture | None = None) -> str:
     stamp = record.stamp
-    client = stamp["client"]
+    client = (capture.client if capture and capture.client else None) or stamp["client"]
     parts = [
         f"client Docker {client['version']} ({client['path']})",
         f"Engine {stamp['server']['version']}",
@@ -43,7 +43,7 @@ def render_capture(page: Page, capture: Capture, resolved: Resolved, indent: str
     stamp = (
         f'<p class="doclab-stamp" data-capture="{html.escape(page.path)}#{html.escape(capture.capture_id)}" '
         f'data-state="{state}" data-base-digests="{html.escape(digests)}">'
-        f"{html.escape(stamp_text(record, state))}</p>"
+        f"{html.escape(stamp_text(record, state, capture))}</p>"
     )
     output = capture.output if capture.output.endswith("\n") or not capture.output else capture.output + "\n"
     return indent_lines("\n".join([f'{fence}text title="{title}"', *output.splitlines(), fence, "", stamp]), indent)

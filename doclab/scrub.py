@@ -13,9 +13,14 @@ digests               ``sha256:<64 hex>`` → ``sha256:<digest>``
 image and layer IDs   a word of 12 or 64 hex digits → ``<id>``
 sizes                 ``2.048kB``, ``3.29MB``, ``7.37 MB`` → ``<size>``
 durations             ``0.3s``, ``1.2 seconds``, ``About a minute`` → ``<duration>``
-dates                 ISO dates and times, ``3 minutes ago`` → ``<date>``
-pull progress         ``<id>: Waiting`` … ``Download complete`` lines are dropped;
-                      ``Pull complete`` and ``Already exists`` stay
+dates                 ISO and HTTP dates and times, ``3 minutes ago`` → ``<date>``
+pull/push progress    ``<id>: Waiting`` … ``Download complete`` lines (and the SDK's
+                      JSON messages of the same statuses) are dropped; ``Pull
+                      complete`` and ``Already exists`` stay. Per-layer push results
+                      (``Pushed``, ``Layer already exists``, ``Mounted from``) are
+                      dropped: they depend on what the registry held before
+BuildKit in-progress  a ``#N step`` line later repeated as ``#N step done`` is dropped
+                      (whether it shows depends on timing)
 ====================  ==============================================================
 """
 
@@ -62,7 +67,11 @@ def scrub(text: str, facts: MachineFacts) -> str:
 
 _PROGRESS = re.compile(
     r"^[0-9a-f]{12}: (Pulling fs layer|Waiting|Downloading|Verifying Checksum|Download complete|Extracting"
-    r"|Preparing|Pushing|Layer already exists|Mounted from .*)\b.*$\n?",
+    r"|Preparing|Pushing|Pushed|Layer already exists|Mounted from .*)\b.*$\n?",
+    re.MULTILINE,
+)
+_SDK_PROGRESS = re.compile(
+    r"^\{'status': '(Pulling fs layer|Waiting|Downloading|Verifying Checksum|Download complete|Extracting)'.*$\n?",
     re.MULTILINE,
 )
 _RULES: tuple[tuple[re.Pattern, str], ...] = (
@@ -71,14 +80,21 @@ _RULES: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"\b[0-9a-f]{12}\b"), "<id>"),
     (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?( [A-Z]{3,4})?"), "<date>"),
     (re.compile(r"\b(About an?|Less than a|\d+) (second|minute|hour|day|week|month|year)s? ago\b"), "<date>"),
+    (re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT\b"), "<date>"),
     (re.compile(r"\b\d+(\.\d+)? ?(B|kB|KB|MB|MiB|GB|GiB|KiB)\b"), "<size>"),
     (re.compile(r"(?<![\w.])\d+(\.\d+)?s\b"), "<duration>"),
     (re.compile(r"\b\d+(\.\d+)? (seconds|milliseconds)\b"), "<duration>"),
 )
 
 
+def _drop_buildkit_in_progress(text: str) -> str:
+    lines = text.split("\n")
+    finished = {line.removesuffix(" done") for line in lines if line.startswith("#") and line.endswith(" done")}
+    return "\n".join(line for line in lines if not (line.startswith("#") and line in finished))
+
+
 def normalize(text: str) -> str:
-    text = _PROGRESS.sub("", text)
+    text = _drop_buildkit_in_progress(_SDK_PROGRESS.sub("", _PROGRESS.sub("", text)))
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return text

@@ -35,7 +35,8 @@ class BlockResult:
 
 
 def page_slug(page: str) -> str:
-    return page.removesuffix(".md").replace("/", "-")
+    """The name of the page's folder, as a reader would name it: ``docs/a/b.md`` → ``b``."""
+    return page.removesuffix(".md").rsplit("/", 1)[-1]
 
 
 def shown_command(block: Block) -> str:
@@ -117,17 +118,31 @@ class PageRun:
         elif block.language == "console":
             result = self._run_console(block, timeout)
         elif block.language in SHELL_LANGUAGES:
-            result = self.shell.run(block.source, timeout)
+            result = self.shell.run(self._with_client(block, block.source), timeout)
         else:
             raise BlockFailed(f"{block.label}: doclab does not know how to run '{block.language}' blocks")
         if result.timed_out or result.exit_code != block.expected_exit:
             raise BlockFailed(failure_message(block, result, timeout))
         return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds)
 
+    def _with_client(self, block: Block, script: str) -> str:
+        """Put the block's own docker client first on PATH for this block only; state still carries."""
+        if not block.client:
+            return script
+        bin_dir = self.root / "control" / f"bin-{block.line}"
+        bin_dir.mkdir(exist_ok=True)
+        link = bin_dir / "docker"
+        if not link.exists():
+            link.symlink_to(daemon.client_facts(block.client).path)
+        return (
+            f'__doclab_path=$PATH; PATH="{bin_dir}:$PATH"\n{script.rstrip()}\n'
+            '__doclab_rc=$?; PATH=$__doclab_path; unset __doclab_path; (exit $__doclab_rc)\n'
+        )
+
     def _run_console(self, block: Block, timeout: float) -> CommandResult:
         printed, seconds, code = [], 0.0, 0
         for command, shown in split_console(block.source):
-            result = self.shell.run(command, timeout)
+            result = self.shell.run(self._with_client(block, command), timeout)
             seconds += result.seconds
             if result.timed_out or result.exit_code is None:
                 return CommandResult(None, "".join(printed) + result.output, seconds, result.timed_out)

@@ -51,6 +51,6 @@ class Settings:
             docker_cli=env.get(DOCKER_CLI) or "docker",
             block_timeout=float(env.get(BLOCK_TIMEOUT) or 300),
             lab_dir=Path(env.get(LAB_DIR) or "/tmp/doclab-lab"),
-            registry_port=int(env.get(REGISTRY_PORT) or 5555),
+            registry_port=int(env.get(REGISTRY_PORT) or 5000),
             alpine_rootfs=Path(rootfs).resolve() if rootfs else None,
         )

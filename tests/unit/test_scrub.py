@@ -49,3 +49,13 @@ def test_normalize_drops_progress_but_keeps_results_and_everything_else():
         "3.18: Pulling from library/alpine\n<id>: Pull complete\nSuccessfully tagged my-alpine-image:latest\n"
     )
     assert normalize("Step 1/2 : FROM alpine:3.18\n") == "Step 1/2 : FROM alpine:3.18\n"
+
+
+def test_buildkit_in_progress_lines_are_dropped_only_when_finished_later():
+    text = "#6 exporting layers\n#6 exporting layers done\n#7 naming to x\n"
+    assert normalize(text) == "#6 exporting layers done\n#7 naming to x\n"
+
+
+def test_push_results_and_sdk_progress_are_dropped():
+    text = "24d58df9dfe4: Preparing\n24d58df9dfe4: Pushed\n{'status': 'Extracting', 'id': '1d90362d504b'}\n{'status': 'Pull complete'}\n"
+    assert normalize(text) == "{'status': 'Pull complete'}\n"

@@ -1,0 +1,1 @@
+docker image ls my-alpine-image --format "{{.Repository}}:{{.Tag}} {{.ID}}"

@@ -1,0 +1,3 @@
+curl --silent \
+  --header "Accept: application/vnd.docker.distribution.manifest.v2+json" \
+  http://localhost:5000/v2/my-alpine-image/manifests/1.0

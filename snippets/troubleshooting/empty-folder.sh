@@ -1,0 +1,2 @@
+mkdir empty-folder
+cd empty-folder

@@ -1,0 +1,1 @@
+DOCKER_HOST=unix:///tmp/no-such-docker.sock docker version

@@ -1,0 +1,1 @@
+docker pull localhost:5000/alpine:3.99

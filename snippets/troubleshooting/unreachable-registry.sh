@@ -1,0 +1,1 @@
+docker pull localhost:5999/alpine:3.18
