@@ -31,7 +31,10 @@ GENERATED_NOTE = (
 
 #: The code that shapes an output; a change to it makes every capture run again (when a daemon is there).
 ENGINE_SOURCE_HASH = hashlib.sha256(
-    b"".join((Path(__file__).parent / name).read_bytes() for name in ("capture.py", "session.py", "shell.py", "scrub.py"))
+    b"".join(
+        (Path(__file__).parent / name).read_bytes()
+        for name in ("capture.py", "session.py", "shell.py", "scrub.py", "trace.py")
+    )
 ).hexdigest()
 
 
@@ -63,6 +66,7 @@ class Capture:
     output: str
     seconds: float
     client: dict = field(default_factory=dict)
+    trace: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -204,7 +208,7 @@ class CaptureEngine:
                     client = daemon.client_facts(block.client or self.settings.docker_cli)
                     captures[block.capture_id] = Capture(
                         block.capture_id, shown_command(block), result.exit_code, result.output,
-                        round(result.seconds, 2), {"version": client.version, "path": client.path},
+                        round(result.seconds, 2), {"version": client.version, "path": client.path}, result.trace,
                     )
             self.commands_run += run.commands_run
             stamp = {

@@ -151,7 +151,7 @@ class Lab:
             "--registry-mirror", self.registry_url,
             "--label", OWNED_LABEL,
             # A bridge of its own and no iptables: lab daemons coexist and the host's firewall is left alone.
-            "--bridge", _create_bridge(name),
+            "--bridge", _create_bridge(self.dir, name),
             "--iptables=false",
             "--ip-masq=false",
         ]
@@ -166,7 +166,7 @@ class Lab:
         _unmount_below(paths["exec"])
         for key in ("data", "exec"):
             shutil.rmtree(paths[key], ignore_errors=True)
-        subprocess.run(["ip", "link", "delete", bridge_name(name)], capture_output=True)
+        subprocess.run(["ip", "link", "delete", bridge_name(self.dir, name)], capture_output=True)
         paths["socket"].unlink(missing_ok=True)
         paths["log"].unlink(missing_ok=True)
 
@@ -219,14 +219,14 @@ class Lab:
         raise LabError(f"{what} did not become ready in {seconds:g} s; last lines of {log}:\n{tail}")
 
 
-def bridge_name(daemon_name: str) -> str:
-    """A Linux bridge name for the daemon (at most 15 characters)."""
-    return "dlab" + hashlib.sha1(daemon_name.encode()).hexdigest()[:10]
+def bridge_name(lab_dir: Path, daemon_name: str) -> str:
+    """A Linux bridge name for one daemon of one lab (at most 15 characters)."""
+    return "dlab" + hashlib.sha1(f"{lab_dir.resolve()}/{daemon_name}".encode()).hexdigest()[:10]
 
 
-def _create_bridge(daemon_name: str) -> str:
+def _create_bridge(lab_dir: Path, daemon_name: str) -> str:
     """Create the daemon's bridge with a /24 of its own in 172.29.0.0/16, local to this machine."""
-    name = bridge_name(daemon_name)
+    name = bridge_name(lab_dir, daemon_name)
     if Path(f"/sys/class/net/{name}").exists():
         return name
     used = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True).stdout

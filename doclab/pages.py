@@ -4,10 +4,12 @@ Markers are HTML comments, so a page read by anything else shows none of them:
 
 - ``<!-- exec: id=build exit=0 timeout=120 client=/usr/bin/docker -->`` before a block: its
   capture name, the exit code it is declared to end with (default 0), its time limit in seconds,
-  and the docker client that runs it when not the page's (default: DOCLAB_DOCKER_CLI).
+  the docker client that runs it when not the page's (default: DOCLAB_DOCKER_CLI), and
+  ``trace=true`` to record the block's HTTP requests (see ``doclab.trace``).
 - ``<!-- skip: next "reason" -->`` before a block: it is not run, and says why.
 - ``<!-- output: build -->``: replaced by the captured output of the block named ``build``.
 - ``<!-- walkthrough: build -->``: replaced by a table that explains that output line by line.
+- ``<!-- trace: build -->``: replaced by the HTTP requests of that block (``trace=true``), drawn.
 
 A marker of another name, a marker that is not followed by a block, or a snippet that does
 not exist is an error that names the page and the line.
@@ -31,8 +33,8 @@ _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<in
 _MARKER = re.compile(r"<!--\s*(?P<name>[a-z][a-z-]*):\s*(?P<args>.*?)\s*-->")
 _SNIPPET = re.compile(r"^[ \t]*-+8<-+[ \t]+\"(?P<path>[^\"]+)\"[ \t]*$")
 _ATTR = re.compile(r"(?P<key>[A-Za-z_][\w-]*)=(?:\"(?P<quoted>[^\"]*)\"|(?P<bare>\S+))")
-KNOWN_MARKERS = {"exec", "skip", "output", "walkthrough"}
-PLACEMENT_MARKERS = {"output", "walkthrough"}
+KNOWN_MARKERS = {"exec", "skip", "output", "walkthrough", "trace"}
+PLACEMENT_MARKERS = {"output", "walkthrough", "trace"}
 
 
 class PageError(ValueError):
@@ -53,6 +55,7 @@ class Block:
     expected_exit: int = 0
     timeout: float | None = None
     client: str | None = None
+    trace: bool = False
     skip_reason: str | None = None
 
     @property
@@ -132,8 +135,10 @@ def _marker_options(marker: re.Match, page: str, line: int) -> dict:
             options["timeout"] = float(value)
         elif key == "client":
             options["client"] = value
+        elif key == "trace":
+            options["trace"] = value == "true"
         else:
-            raise PageError(f"{page}:{line}: exec marker has unknown option '{key}' (known: id, exit, timeout, client)")
+            raise PageError(f"{page}:{line}: exec marker has unknown option '{key}' (known: id, exit, timeout, client, trace)")
     return options
 
 

@@ -7,6 +7,7 @@ import re
 
 from .capture import Capture, CaptureError, PageRecord, Resolved
 from .pages import Page
+from . import sequence
 from .walkthrough import render_table
 
 
@@ -55,6 +56,17 @@ def indent_lines(text: str, indent: str) -> str:
     return "\n".join([first] + [indent + line if line else line for line in rest])
 
 
+def render_trace(page: Page, capture: Capture) -> str:
+    exchanges = capture.trace.get("exchanges")
+    if not exchanges:
+        raise CaptureError(f"docs/{page.path}: '{capture.capture_id}' has no recorded trace; add trace=true to its exec marker")
+    svg = sequence.render_svg(exchanges, f"HTTP requests of: {capture.command.strip()}")
+    note = "" if capture.trace.get("registry_log") else (
+        "\n\n*The registry's log was not readable where this ran: only the client's requests are shown.*"
+    )
+    return f'<figure class="doclab-trace" markdown="0">{svg}</figure>\n\n{sequence.render_table(exchanges)}{note}'
+
+
 def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str:
     """Replace every ``<!-- output: id -->`` of ``page`` (parsed from ``markdown``) by its capture."""
     pieces, position = [], 0
@@ -68,6 +80,8 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
             raise CaptureError(f"docs/{page.path}:{marker.line}: no capture '{marker.capture_id}' in the record")
         if marker.kind == "walkthrough":
             pieces.append(indent_lines(render_table(capture.output), indent))
+        elif marker.kind == "trace":
+            pieces.append(indent_lines(render_trace(page, capture), indent))
         else:
             pieces.append(render_capture(page, capture, resolved, indent))
         position = marker.end

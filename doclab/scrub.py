@@ -21,6 +21,11 @@ pull/push progress    ``<id>: Waiting`` … ``Download complete`` lines (and the
                       dropped: they depend on what the registry held before
 BuildKit in-progress  a ``#N step`` line later repeated as ``#N step done`` is dropped
                       (whether it shows depends on timing)
+BuildKit step order   steps that run at the same time print in the order they finish:
+                      its ``#N`` blocks are sorted by their first line and renumbered,
+                      and an optional ``<duration>`` before ``done`` goes
+column alignment      runs of spaces between words → two spaces, and trailing spaces go:
+                      a table's column widths follow the widths of its volatile values
 ====================  ==============================================================
 """
 
@@ -93,8 +98,33 @@ def _drop_buildkit_in_progress(text: str) -> str:
     return "\n".join(line for line in lines if not (line.startswith("#") and line in finished))
 
 
+_VERTEX = re.compile(r"^#(\d+) (.*)$")
+
+
+def _canonical_buildkit(text: str) -> str:
+    vertices: dict[str, list[str]] = {}
+    before: list[str] = []
+    after: list[str] = []
+    for line in text.rstrip("\n").split("\n"):
+        match = _VERTEX.match(line)
+        if match:
+            vertices.setdefault(match[1], []).append(re.sub(r" <duration> done$", " done", match[2]))
+        elif not vertices:
+            before.append(line)
+        elif line.strip():
+            after.append(line)
+    if not vertices:
+        return text
+    ordered = sorted(vertices.values(), key=lambda lines: lines[0])
+    blocks = ["\n".join(f"#{n} {line}" for line in lines) for n, lines in enumerate(ordered, start=1)]
+    result = "\n".join(before + ["\n\n".join(blocks)] + after)
+    return result + "\n" if text.endswith("\n") else result
+
+
 def normalize(text: str) -> str:
     text = _drop_buildkit_in_progress(_SDK_PROGRESS.sub("", _PROGRESS.sub("", text)))
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
-    return text
+    text = _canonical_buildkit(text)
+    text = re.sub(r"(?<=\S) {2,}(?=\S)", "  ", text)
+    return re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)

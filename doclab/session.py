@@ -12,7 +12,7 @@ import shutil
 import socket
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import daemon
@@ -20,6 +20,7 @@ from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Block, Pag
 from .scrub import MachineFacts, normalize, scrub
 from .settings import Settings
 from .shell import CommandResult, ShellSession
+from .trace import UnixSocketRecorder, registry_exchanges
 
 
 class BlockFailed(AssertionError):
@@ -32,6 +33,7 @@ class BlockResult:
     exit_code: int | None
     output: str
     seconds: float
+    trace: dict = field(default_factory=dict)
 
 
 def page_slug(page: str) -> str:
@@ -117,13 +119,50 @@ class PageRun:
             result = self.shell.run(f'"$DOCLAB_PYTHON" {script}', timeout)
         elif block.language == "console":
             result = self._run_console(block, timeout)
+        elif block.language in SHELL_LANGUAGES and block.trace:
+            return self._run_traced(block, timeout)
         elif block.language in SHELL_LANGUAGES:
             result = self.shell.run(self._with_client(block, block.source), timeout)
         else:
             raise BlockFailed(f"{block.label}: doclab does not know how to run '{block.language}' blocks")
+        return self._checked(block, result, timeout)
+
+    def _checked(self, block: Block, result: CommandResult, timeout: float, trace: dict | None = None) -> BlockResult:
         if result.timed_out or result.exit_code != block.expected_exit:
             raise BlockFailed(failure_message(block, result, timeout))
-        return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds)
+        return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds, trace or {})
+
+    def _run_traced(self, block: Block, timeout: float) -> BlockResult:
+        """Run the block through a recording proxy; add the registry's log lines of the same requests."""
+        host = self.docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        if not host.startswith("unix://"):
+            raise BlockFailed(f"{block.label}: trace=true needs a daemon on a Unix socket, not {host}")
+        recorder = UnixSocketRecorder(self.root / "control" / f"trace-{block.line}.sock", Path(host.removeprefix("unix://")))
+        registry_log = self.settings.lab_dir / "registry.log"
+        offset = registry_log.stat().st_size if registry_log.is_file() else None
+        script = (
+            f'__doclab_had=${{DOCKER_HOST+set}}; __doclab_host=${{DOCKER_HOST-}}; export DOCKER_HOST={recorder.docker_host}\n'
+            f"{self._with_client(block, block.source).rstrip()}\n"
+            '__doclab_rc=$?; if [ "$__doclab_had" = set ]; then DOCKER_HOST=$__doclab_host; else unset DOCKER_HOST; fi\n'
+            "unset __doclab_had __doclab_host; (exit $__doclab_rc)\n"
+        )
+        try:
+            result = self.shell.run(script, timeout)
+        finally:
+            exchanges = recorder.close()
+        if offset is not None:
+            logged = registry_log.read_bytes()[offset:].decode(errors="replace")
+            exchanges += registry_exchanges(logged, recorder.trace_id)
+        start = min((e.started for e in exchanges), default=0.0)
+        trace = {
+            "trace_id": recorder.trace_id,
+            "registry_log": offset is not None,
+            "exchanges": [
+                {**e.to_dict(), "started": round(e.started - start, 4), "finished": round(e.finished - start, 4)}
+                for e in sorted(exchanges, key=lambda e: e.started)
+            ],
+        }
+        return self._checked(block, result, timeout, trace)
 
     def _with_client(self, block: Block, script: str) -> str:
         """Put the block's own docker client first on PATH for this block only; state still carries."""

@@ -31,7 +31,7 @@ def test_carriage_returns_show_what_a_terminal_shows():
         (" ---> 682eb95e98b9", " ---> <id>"),
         ("writing image " + "b" * 64, "writing image <id>"),
         ("Sending build context to Docker daemon  2.048kB", "Sending build context to Docker daemon  <size>"),
-        ("#5 DONE 0.3s", "#5 DONE <duration>"),
+        ("#5 DONE 0.3s", "#1 DONE <duration>"),
         ("Created: 2026-11-28T05:01:02.123456789Z", "Created: <date>"),
         ("CREATED 3 minutes ago", "CREATED <date>"),
     ],
@@ -53,9 +53,22 @@ def test_normalize_drops_progress_but_keeps_results_and_everything_else():
 
 def test_buildkit_in_progress_lines_are_dropped_only_when_finished_later():
     text = "#6 exporting layers\n#6 exporting layers done\n#7 naming to x\n"
-    assert normalize(text) == "#6 exporting layers done\n#7 naming to x\n"
+    assert normalize(text) == "#1 exporting layers done\n\n#2 naming to x\n"
 
 
 def test_push_results_and_sdk_progress_are_dropped():
     text = "24d58df9dfe4: Preparing\n24d58df9dfe4: Pushed\n{'status': 'Extracting', 'id': '1d90362d504b'}\n{'status': 'Pull complete'}\n"
     assert normalize(text) == "{'status': 'Pull complete'}\n"
+
+
+def test_column_alignment_follows_volatile_widths():
+    recorded = "IMAGE          CREATED                  SIZE\n682eb95e98b9   Less than a second ago   0B   \n"
+    now = "IMAGE          CREATED        SIZE\n682eb95e98b9   1 second ago   0B\n"
+    assert normalize(recorded) == normalize(now) == "IMAGE  CREATED  SIZE\n<id>  <date>  <size>\n"
+
+
+def test_buildkit_steps_that_finish_in_another_order_compare_equal():
+    one = "#4 [1/2] FROM a\n#4 DONE 0.0s\n\n#5 [2/2] RUN b\n#5 DONE 0.2s\n\n#6 exporting layers 0.1s done\n"
+    two = "#5 [1/2] FROM a\n#5 DONE 0.0s\n\n#4 [2/2] RUN b\n#4 DONE 0.1s\n\n#6 exporting layers done\n"
+    assert normalize(one) == normalize(two)
+    assert normalize("#1 [2/2] RUN b\n#1 DONE 0.1s\n") != normalize("#1 [2/2] RUN c\n#1 DONE 0.1s\n")

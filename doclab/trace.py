@@ -1,0 +1,234 @@
+"""Record the HTTP traffic of one command: client → daemon with a proxy on a Unix socket,
+daemon → registry from the registry's own access log.
+
+The proxy appends ``doclab-trace/<id>`` to each request's User-Agent. The daemon passes the
+client's User-Agent on to the registry (``UpstreamClient(...)``), so the registry's log lines of
+exactly this command can be told apart from those of any other daemon using the same registry.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import socket
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Exchange:
+    source: str
+    target: str
+    method: str
+    path: str
+    status: int | None
+    started: float
+    finished: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _HttpFramer:
+    """Follows one direction of an HTTP/1.1 connection, message by message, as bytes arrive."""
+
+    def __init__(self, on_head, on_done=lambda: None):
+        self.on_head = on_head  # (start_line, headers) -> (body kind, replacement head bytes or None)
+        self.on_done = on_done  # called when a message, body included, has passed
+        self.buffer = b""
+        self.state = "head"
+        self.remaining = 0
+
+    def feed(self, data: bytes) -> bytes:
+        out = bytearray()
+        self.buffer += data
+        while self.buffer:
+            if self.state == "head":
+                end = self.buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    break
+                head, self.buffer = self.buffer[: end + 4], self.buffer[end + 4:]
+                lines = head.decode("latin-1").split("\r\n")
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                body, replacement = self.on_head(lines[0], headers)
+                out += replacement or head
+                self._expect(body, headers)
+            elif self.state in ("tunnel", "close"):
+                out += self.buffer
+                self.buffer = b""
+            elif self.state == "length":
+                taken = self.buffer[: self.remaining]
+                out += taken
+                self.buffer = self.buffer[len(taken):]
+                self.remaining -= len(taken)
+                if self.remaining == 0:
+                    self._done()
+            elif self.state in ("chunk-size", "trailer"):
+                end = self.buffer.find(b"\r\n")
+                if end < 0:
+                    break
+                line, self.buffer = self.buffer[: end + 2], self.buffer[end + 2:]
+                out += line
+                if self.state == "trailer":
+                    if line == b"\r\n":
+                        self._done()
+                else:
+                    size = int(line.split(b";")[0].strip() or b"0", 16)
+                    self.state, self.remaining = ("trailer", 0) if size == 0 else ("chunk-data", size + 2)
+            elif self.state == "chunk-data":
+                taken = self.buffer[: self.remaining]
+                out += taken
+                self.buffer = self.buffer[len(taken):]
+                self.remaining -= len(taken)
+                if self.remaining == 0:
+                    self.state = "chunk-size"
+        return bytes(out)
+
+    def _done(self) -> None:
+        self.state = "head"
+        self.on_done()
+
+    def _expect(self, body: str, headers: dict) -> None:
+        if body == "tunnel":
+            self.state = "tunnel"
+        elif body == "none":
+            self._done()
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            self.state = "chunk-size"
+        elif "content-length" in headers:
+            self.remaining = int(headers["content-length"] or 0)
+            if self.remaining:
+                self.state = "length"
+            else:
+                self._done()
+        elif body == "until-close":
+            self.state = "close"
+        else:
+            self._done()
+
+
+class UnixSocketRecorder:
+    """A proxy on ``listen`` that forwards to the daemon socket ``upstream`` and records exchanges."""
+
+    def __init__(self, listen: Path, upstream: Path, trace_id: str | None = None):
+        self.listen = listen
+        self.upstream = upstream
+        self.trace_id = trace_id or secrets.token_hex(6)
+        self.exchanges: list[Exchange] = []
+        self._lock = threading.Lock()
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(listen))
+        self._server.listen(16)
+        self._threads: list[threading.Thread] = []
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
+
+    @property
+    def docker_host(self) -> str:
+        return f"unix://{self.listen}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(str(self.upstream))
+            pending: list[dict] = []
+            requests = _HttpFramer(lambda line, headers: self._on_request(line, headers, pending))
+            responses = _HttpFramer(lambda line, headers: self._on_response(line, pending), lambda: self._finish(pending))
+            for source, target, framer in ((client, upstream, requests), (upstream, client, responses)):
+                thread = threading.Thread(target=self._pump, args=(source, target, framer, pending), daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def _on_request(self, line: str, headers: dict, pending: list[dict]):
+        method, path, *_ = line.split(" ")
+        pending.append({"method": method, "path": path, "started": time.time()})
+        agent = headers.get("user-agent", "")
+        head = [f"{line}"] + [f"{name}: {value}" for name, value in headers.items() if name != "user-agent"]
+        head.append(f"User-Agent: {agent} doclab-trace/{self.trace_id}".strip())
+        has_body = "transfer-encoding" in headers or int(headers.get("content-length", "0") or 0) > 0
+        return ("body" if has_body else "none"), ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+
+    def _on_response(self, line: str, pending: list[dict]):
+        status = int(line.split(" ")[1])
+        request = pending[0] if pending else {"method": "?", "path": "?", "started": time.time()}
+        request["status"] = status
+        if status == 101:
+            return "tunnel", None
+        if request["method"] == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            return "none", None
+        return "until-close", None
+
+    def _finish(self, pending: list[dict]) -> None:
+        if not pending:
+            return
+        request = pending.pop(0)
+        with self._lock:
+            self.exchanges.append(Exchange("client", "daemon", request["method"], request["path"],
+                                           request.get("status"), request["started"], time.time()))
+
+    def _pump(self, source: socket.socket, target: socket.socket, framer: _HttpFramer, pending: list[dict]) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            try:
+                target.sendall(framer.feed(data))
+            except OSError:
+                break
+        if framer.state == "close" and pending and "status" in pending[0]:
+            framer.on_done()  # a response that ends when its connection closes
+        try:
+            target.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self) -> list[Exchange]:
+        self._server.close()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.listen.unlink(missing_ok=True)
+        with self._lock:
+            return sorted(self.exchanges, key=lambda exchange: exchange.started)
+
+
+_LOGRUS_FIELD = re.compile(r'(?P<key>[\w.]+)=(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>\S+))')
+
+
+def registry_exchanges(log_text: str, trace_id: str) -> list[Exchange]:
+    """The requests the registry logged for this trace (its "response completed" lines)."""
+    found = []
+    for line in log_text.splitlines():
+        if "response completed" not in line or f"doclab-trace/{trace_id}" not in line:
+            continue
+        fields = {m["key"]: m["quoted"] if m["quoted"] is not None else m["bare"] for m in _LOGRUS_FIELD.finditer(line)}
+        finished = _parse_time(fields["time"])
+        duration = _parse_duration(fields.get("http.response.duration", "0s"))
+        found.append(Exchange("daemon", "registry", fields["http.request.method"], fields["http.request.uri"],
+                              int(fields["http.response.status"]), finished - duration, finished))
+    return sorted(found, key=lambda exchange: exchange.finished)
+
+
+def _parse_time(stamp: str) -> float:
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    base = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return base.timestamp() + (float("0." + fraction) if fraction else 0.0)
+
+
+def _parse_duration(text: str) -> float:
+    units = {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+    match = re.fullmatch(r"([\d.]+)(ns|µs|us|ms|s|m)", text)
+    return float(match[1]) * units[match[2]] if match else 0.0
