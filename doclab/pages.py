@@ -10,6 +10,7 @@ Markers are HTML comments, so a page read by anything else shows none of them:
 - ``<!-- output: build -->``: replaced by the captured output of the block named ``build``.
 - ``<!-- walkthrough: build -->``: replaced by a table that explains that output line by line.
 - ``<!-- trace: build -->``: replaced by the HTTP requests of that block (``trace=true``), drawn.
+- ``<!-- script: all -->``: replaced by a button that copies all the page's steps as one script.
 
 A marker of another name, a marker that is not followed by a block, or a snippet that does
 not exist is an error that names the page and the line.
@@ -33,8 +34,8 @@ _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<in
 _MARKER = re.compile(r"<!--\s*(?P<name>[a-z][a-z-]*):\s*(?P<args>.*?)\s*-->")
 _SNIPPET = re.compile(r"^[ \t]*-+8<-+[ \t]+\"(?P<path>[^\"]+)\"[ \t]*$")
 _ATTR = re.compile(r"(?P<key>[A-Za-z_][\w-]*)=(?:\"(?P<quoted>[^\"]*)\"|(?P<bare>\S+))")
-KNOWN_MARKERS = {"exec", "skip", "output", "walkthrough", "trace"}
-PLACEMENT_MARKERS = {"output", "walkthrough", "trace"}
+KNOWN_MARKERS = {"exec", "skip", "output", "walkthrough", "trace", "script"}
+PLACEMENT_MARKERS = {"output", "walkthrough", "trace", "script"}
 
 
 class PageError(ValueError):
@@ -219,6 +220,8 @@ def _read_block(result, lines, offsets, index, opening, pending, snippets_dir) -
 
 def _check_outputs(page: Page) -> None:
     for marker in page.outputs:
+        if marker.kind == "script":
+            continue
         if marker.capture_id not in page.captures:
             known = ", ".join(sorted(page.captures)) or "none"
             raise PageError(

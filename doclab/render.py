@@ -7,6 +7,7 @@ import re
 
 from .capture import Capture, CaptureError, PageRecord, Resolved
 from .pages import Page
+from .session import page_script
 from . import sequence
 from .walkthrough import render_table
 
@@ -67,6 +68,17 @@ def render_trace(page: Page, capture: Capture) -> str:
     return f'<figure class="doclab-trace" markdown="0">{svg}</figure>\n\n{sequence.render_table(exchanges)}{note}'
 
 
+def render_script(page: Page) -> str:
+    script = page_script(page)
+    fence = _fence_for(script)
+    body = "\n".join("    " + line if line else line for line in [f'{fence}bash title="all-steps.sh"', *script.splitlines(), fence])
+    return (
+        '<div class="doclab-script"><button type="button" class="md-button md-button--primary doclab-script__copy">'
+        "Copy all steps as one script</button></div>\n\n"
+        f'??? abstract "All steps as one script"\n\n{body}'
+    )
+
+
 def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str:
     """Replace every ``<!-- output: id -->`` of ``page`` (parsed from ``markdown``) by its capture."""
     pieces, position = [], 0
@@ -75,6 +87,10 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
         before = markdown[line_start:marker.start]
         indent = before if before.strip() == "" else ""
         pieces.append(markdown[position:marker.start])
+        position = marker.end
+        if marker.kind == "script":
+            pieces.append(indent_lines(render_script(page), indent))
+            continue
         capture = resolved.record.captures.get(marker.capture_id)
         if capture is None:
             raise CaptureError(f"docs/{page.path}:{marker.line}: no capture '{marker.capture_id}' in the record")
@@ -84,6 +100,5 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
             pieces.append(indent_lines(render_trace(page, capture), indent))
         else:
             pieces.append(render_capture(page, capture, resolved, indent))
-        position = marker.end
     pieces.append(markdown[position:])
     return "".join(pieces)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import daemon
-from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Block, Page, split_console
+from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Block, Page, PageError, split_console
 from .scrub import MachineFacts, normalize, scrub
 from .settings import Settings
 from .shell import CommandResult, ShellSession
@@ -231,6 +231,28 @@ def _image_exists(api, ref: str) -> bool:
 
 
 def _write_file_script(block: Block) -> str:
+    """The shell that creates the file a ``dockerfile`` block shows, where the reader is."""
     name = block.attrs.get("title", "Dockerfile")
-    delimiter = "DOCLAB_END_OF_FILE"
-    return f"cat > '{name}' <<'{delimiter}'\n{block.source}{delimiter}\n"
+    return f"cat > '{name}' <<'{_END}'\n{block.source}{_END}\n"
+
+
+_END = "DOCLAB_END_OF_FILE"
+
+
+def page_script(page: Page) -> str:
+    """Every step of the page as one bash script, for readers to copy (and for tests to run)."""
+    steps = ["#!/usr/bin/env bash", f"# All steps of docs/{page.path}, in order, generated from its code blocks.", "set -e"]
+    for block in page.blocks:
+        if block.skip_reason:
+            continue
+        if block.expected_exit != 0:
+            raise PageError(f"{block.where}: a page with a one-script copy cannot have a block that must fail")
+        if block.language in FILE_LANGUAGES:
+            steps.append(_write_file_script(block).rstrip("\n"))
+        elif block.language in PYTHON_LANGUAGES:
+            steps.append(f"python3 - <<'{_END}'\n{block.source}{_END}")
+        elif block.language == "console":
+            steps.extend(command for command, _ in split_console(block.source))
+        elif block.language in SHELL_LANGUAGES:
+            steps.append(block.source.rstrip("\n"))
+    return "\n".join(steps) + "\n"

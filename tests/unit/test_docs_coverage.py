@@ -8,7 +8,9 @@ import pytest
 from sybil import Sybil
 
 import conftest as docs_suite
-from doclab.pages import DIAGRAM_LANGUAGES, RUNNABLE_LANGUAGES
+from doclab.capture import CaptureStore, inputs_key
+from doclab.pages import DIAGRAM_LANGUAGES, RUNNABLE_LANGUAGES, page_name, parse_page
+from doclab.settings import Settings
 from tests.conftest import ROOT
 
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
@@ -39,6 +41,19 @@ def test_every_block_is_collected_and_run_or_skipped(path: Path):
         block = example.parsed
         runs = block.language in RUNNABLE_LANGUAGES | DIAGRAM_LANGUAGES
         assert runs or block.skip_reason, f"{block.where}: '{block.language}' blocks are neither run nor skipped"
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
+def test_recorded_captures_are_of_the_pages_current_examples(path: Path):
+    """A stale recording fails here, with no daemon needed: the example changed, its output did not."""
+    page = parse_page(path.read_text(), page_name(path, ROOT / "docs"), Settings.from_env().snippets_dir)
+    if not page.captures:
+        return
+    record = CaptureStore(Settings.from_env().captures_dir).load(page.path)
+    how = "build the site with the lab up (scripts/serve, or mkdocs build) and commit captures/"
+    assert record is not None, f"docs/{page.path}: its outputs were never recorded; {how}"
+    assert record.inputs_key == inputs_key(page), f"docs/{page.path}: recorded outputs are of older examples; {how}"
+    assert set(record.captures) == {name for name, block in page.captures.items() if not block.skip_reason}
 
 
 def test_the_lesson_has_the_expected_blocks():

@@ -1,0 +1,1 @@
+docker run --rm $IMAGE_NAME

@@ -1,0 +1,1 @@
+IMAGE_NAME=my-alpine-app

@@ -1,0 +1,1 @@
+docker ps --all --format "{{.Names}}  {{.Image}}  {{.Status}}"

@@ -1,0 +1,1 @@
+docker run --name visitor alpine:3.18 echo "I ran and exited"

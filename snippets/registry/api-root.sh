@@ -1,0 +1,1 @@
+curl --silent --include http://localhost:5000/v2/

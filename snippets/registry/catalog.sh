@@ -1,1 +1,0 @@
-curl --silent http://localhost:5000/v2/_catalog
