@@ -213,9 +213,14 @@ def test_lesson_screenshot_and_weight(page, site):
 
 def test_search_and_dark_mode_work_offline(page, site):
     page.goto(site[1] + "/", wait_until="networkidle")
-    page.fill(".md-search__input", "registry mirror")
-    page.locator(".md-search-result__item").first.wait_for(state="attached", timeout=10_000)
-    assert "registry" in page.locator(".md-search-result__item").first.inner_text().lower()
+    results = page.locator(".md-search-result__item")
+    for _ in range(30):  # the index loads in a web worker: a query typed before it is ready finds nothing
+        page.fill(".md-search__input", "")
+        page.fill(".md-search__input", "registry mirror")
+        page.wait_for_timeout(1000)
+        if results.count():
+            break
+    assert results.count() > 0 and "registry" in results.first.inner_text().lower()
     page.keyboard.press("Escape")
     scheme = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
     page.locator("form[data-md-component='palette'] label:not([hidden])").first.click()
