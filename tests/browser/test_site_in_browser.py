@@ -216,7 +216,7 @@ def test_search_and_dark_mode_work_offline(page, site):
     results = page.locator(".md-search-result__item")
     for _ in range(30):  # the index loads in a web worker: a query typed before it is ready finds nothing
         page.fill(".md-search__input", "")
-        page.fill(".md-search__input", "registry mirror")
+        page.locator(".md-search__input").press_sequentially("registry mirror")  # the theme searches on keyup
         page.wait_for_timeout(1000)
         if results.count():
             break
