@@ -24,6 +24,8 @@ BuildKit in-progress  a ``#N step`` line later repeated as ``#N step done`` is d
 BuildKit step order   steps that run at the same time print in the order they finish:
                       its ``#N`` blocks are sorted by their first line and renumbered,
                       and an optional ``<duration>`` before ``done`` goes
+daemon socket name    ``name.sock`` → ``<daemon>.sock``: each page runs on a lab daemon
+                      of its own (the folder stays real)
 column alignment      runs of spaces between words → two spaces, and trailing spaces go:
                       a table's column widths follow the widths of its volatile values
 ====================  ==============================================================
@@ -88,6 +90,7 @@ _RULES: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT\b"), "<date>"),
     (re.compile(r"\b\d+(\.\d+)? ?(B|kB|KB|MB|MiB|GB|GiB|KiB)\b"), "<size>"),
     (re.compile(r"(?<![\w.])\d+(\.\d+)?s\b"), "<duration>"),
+    (re.compile(r"(?<=/)[\w.-]+\.sock\b"), "<daemon>.sock"),
     (re.compile(r"\b\d+(\.\d+)? (seconds|milliseconds)\b"), "<duration>"),
 )
 

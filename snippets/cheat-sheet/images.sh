@@ -1,1 +1,1 @@
-docker image ls --format "{{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}"
+docker image ls my-alpine-image

@@ -34,6 +34,7 @@ def test_carriage_returns_show_what_a_terminal_shows():
         ("#5 DONE 0.3s", "#1 DONE <duration>"),
         ("Created: 2026-11-28T05:01:02.123456789Z", "Created: <date>"),
         ("CREATED 3 minutes ago", "CREATED <date>"),
+        ("unix:///tmp/doclab-lab/page-client-1a2b3c.sock", "unix:///tmp/doclab-lab/<daemon>.sock"),
     ],
 )
 def test_normalize_masks_each_volatile_kind(volatile, masked):
