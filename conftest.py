@@ -90,10 +90,12 @@ def _compare_with_recorded(block, output: str) -> None:
 
 
 def teardown_page(namespace) -> None:
-    run = namespace.pop("run", None)
-    leftovers = run.close() if run else []
-    if "daemon" in namespace:
-        namespace.pop("daemon").__exit__(None, None, None)
+    run, page_daemon = namespace.pop("run", None), namespace.pop("daemon", None)
+    try:
+        leftovers = run.close() if run else []
+    finally:
+        if page_daemon is not None:
+            page_daemon.__exit__(None, None, None)
     assert not leftovers, f"the page left these on the daemon: {leftovers}"
 
 

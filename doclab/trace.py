@@ -127,6 +127,7 @@ class UnixSocketRecorder:
         self._server.bind(str(listen))
         self._server.listen(16)
         self._threads: list[threading.Thread] = []
+        self._sockets: list[socket.socket] = []
         self._accepting = threading.Thread(target=self._accept, daemon=True)
         self._accepting.start()
 
@@ -142,6 +143,7 @@ class UnixSocketRecorder:
                 return
             upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             upstream.connect(str(self.upstream))
+            self._sockets += [client, upstream]
             pending: list[dict] = []
             requests = _HttpFramer(lambda line, headers: self._on_request(line, headers, pending))
             responses = _HttpFramer(lambda line, headers: self._on_response(line, pending), lambda: self._finish(pending))
@@ -197,9 +199,16 @@ class UnixSocketRecorder:
             pass
 
     def close(self) -> list[Exchange]:
+        try:
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept(); close() alone does not
+        except OSError:
+            pass
         self._server.close()
+        self._accepting.join(timeout=10)
         for thread in self._threads:
             thread.join(timeout=10)
+        for connection in self._sockets:
+            connection.close()
         self.listen.unlink(missing_ok=True)
         with self._lock:
             return sorted(self.exchanges, key=lambda exchange: exchange.started)

@@ -90,7 +90,7 @@ def test_no_daemon_shows_the_recorded_output_and_says_so(tmp_path):
     assert re.match(r"Recorded on \d{4}-\d{2}-\d{2} with Engine \S+ — no Docker daemon was reachable", stamp["text"])
     assert "Successfully tagged my-alpine-image:latest" in result.page("mini-project")
     # Go templates in included snippets survive mkdocs-macros (snippets are inlined after it runs).
-    assert "{{.Repository}}:{{.Tag}}" in re.sub(r"<[^>]+>", "", result.page("learn/cheat-sheet"))
+    assert "{{.Client.Version}}" in re.sub(r"<[^>]+>", "", result.page("learn/cheat-sheet"))
 
 
 def test_no_daemon_in_strict_mode_fails_naming_the_capture(tmp_path):
