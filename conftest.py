@@ -119,7 +119,8 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("code blocks per page (executed / skipped / failed / total)")
     for page in sorted(_outcomes):
         counts = _outcomes[page]
-        total = len(parse_page((Path(page)).read_text(), page, SETTINGS.snippets_dir).blocks)
+        path = Path(__file__).parent / page
+        total = len(parse_page(path.read_text(), page_name(path, DOCS), SETTINGS.snippets_dir).blocks)
         terminalreporter.write_line(
             f"{page}: {counts['executed']} executed, {counts['skipped']} skipped, {counts['failed']} failed, {total} total"
         )

@@ -90,10 +90,6 @@ class Page:
         return {block.capture_id: block for block in self.blocks if block.capture_id}
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
 def parse_attrs(text: str) -> dict[str, str]:
     return {m["key"]: m["quoted"] if m["quoted"] is not None else m["bare"] for m in _ATTR.finditer(text)}
 

@@ -141,16 +141,20 @@ class UnixSocketRecorder:
                 client, _ = self._server.accept()
             except OSError:
                 return
-            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            upstream.connect(str(self.upstream))
-            self._sockets += [client, upstream]
-            pending: list[dict] = []
-            requests = _HttpFramer(lambda line, headers: self._on_request(line, headers, pending))
-            responses = _HttpFramer(lambda line, headers: self._on_response(line, pending), lambda: self._finish(pending))
-            for source, target, framer in ((client, upstream, requests), (upstream, client, responses)):
-                thread = threading.Thread(target=self._pump, args=(source, target, framer, pending), daemon=True)
-                thread.start()
-                self._threads.append(thread)
+            self._connect(client)
+
+    def _connect(self, client: socket.socket) -> None:
+        """Pipe one client connection to the daemon, both ways, through HTTP framers."""
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        upstream.connect(str(self.upstream))
+        self._sockets += [client, upstream]
+        pending: list[dict] = []  # this connection's requests still waiting for their response
+        requests = _HttpFramer(lambda line, headers: self._on_request(line, headers, pending))
+        responses = _HttpFramer(lambda line, headers: self._on_response(line, pending), lambda: self._finish(pending))
+        for source, target, framer in ((client, upstream, requests), (upstream, client, responses)):
+            thread = threading.Thread(target=self._pump, args=(source, target, framer, pending), daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def _on_request(self, line: str, headers: dict, pending: list[dict]):
         method, path, *_ = line.split(" ")
