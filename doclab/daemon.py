@@ -67,6 +67,11 @@ def connected(timeout: int = 60, base_url: str | None = None):
 def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
     """Ask the daemon at ``docker_host`` (default: DOCKER_HOST, else the default socket) about itself."""
     host_label = docker_host or os.environ.get("DOCKER_HOST") or "the default socket"
+    socket_path = (docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock").removeprefix("unix://")
+    if socket_path.startswith("/") and not os.path.exists(socket_path):
+        # Asked first: the SDK leaks a socket when its client cannot be built.
+        return DaemonFacts(reachable=False, reason=f"no Docker daemon answers at {host_label}: {socket_path} does not exist",
+                           host=host_label)
     try:
         with connected(timeout=5, base_url=docker_host) as api:
             api.ping()

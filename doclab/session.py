@@ -6,6 +6,7 @@ one set of rules for where files go, how state carries and what gets cleaned up.
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import os
 import shutil
@@ -186,8 +187,10 @@ class PageRun:
             if result.timed_out or result.exit_code is None:
                 return CommandResult(None, "".join(printed) + result.output, seconds, result.timed_out)
             code = result.exit_code
-            if shown and normalize(shown) != normalize(scrub(result.output, self.machine)):
-                raise BlockFailed(f"{block.label}: '$ {command}' printed other output than the page shows")
+            expected, actual = normalize(shown), normalize(scrub(result.output, self.machine))
+            if shown and expected != actual:
+                diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), "page shows", "printed now"))
+                raise BlockFailed(f"{block.label}: '$ {command}' printed other output than the page shows:\n{diff}")
             printed.append(f"$ {command}\n{result.output}")
         return CommandResult(code, "".join(printed), seconds)
 

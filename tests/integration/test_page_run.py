@@ -1,0 +1,50 @@
+"""PageRun on pages that need no daemon: state, declared failures, time limits, console output."""
+
+import pytest
+
+from doclab.pages import parse_page
+from doclab.session import BlockFailed, PageRun, page_script
+from doclab.settings import Settings
+
+DEAD = "unix:///nonexistent/doclab-dead.sock"
+
+
+def run_page(text: str, tmp_path, **settings):
+    page = parse_page(text, "demo.md", tmp_path)
+    env = {"DOCLAB_BLOCK_TIMEOUT": str(settings.get("timeout", 30))}
+    with PageRun(page, Settings.from_env(env), docker_host=DEAD) as run:
+        return [run.run(block).output for block in page.blocks]
+
+
+def test_files_and_variables_carry_from_block_to_block(tmp_path):
+    text = ('```bash\nmkdir app && cd app\nNAME=demo\n```\n\n```dockerfile title="Dockerfile"\nFROM alpine:3.18\n```\n\n'
+            '```bash\necho "$NAME in $(basename "$PWD"): $(cat Dockerfile)"\n```\n')
+    assert run_page(text, tmp_path)[-1] == "demo in app: FROM alpine:3.18\n"
+
+
+def test_a_declared_failure_passes_and_an_undeclared_one_names_block_command_code_and_output(tmp_path):
+    assert run_page("<!-- exec: id=oops exit=3 -->\n```bash\necho before; exit_with() { return $1; }; exit_with 3\n```\n", tmp_path)
+    with pytest.raises(BlockFailed) as failure:
+        run_page("```bash\necho partial output; false\n```\n", tmp_path)
+    message = str(failure.value)
+    for part in ("bash block at demo.md:1", "exited with unexpected code 1 (declared: 0)",
+                 "--- command ---\necho partial output; false", "--- output ---\npartial output",
+                 "python -m doclab run docs/demo.md"):
+        assert part in message
+
+
+def test_a_hung_block_is_killed_and_the_limit_is_stated(tmp_path):
+    with pytest.raises(BlockFailed, match=r"was killed after 1 s \(its time limit; raise it with <!-- exec: timeout=N -->\)"):
+        run_page("<!-- exec: timeout=1 -->\n```bash\necho waiting; sleep 20\n```\n", tmp_path)
+
+
+def test_console_blocks_check_the_output_they_show(tmp_path):
+    assert run_page("```console\n$ echo hello\nhello\n$ true\n```\n", tmp_path) == ["$ echo hello\nhello\n$ true\n"]
+    with pytest.raises(BlockFailed, match=r"(?s)printed other output than the page shows.*-goodbye.*\+hello"):
+        run_page("```console\n$ echo hello\ngoodbye\n```\n", tmp_path)
+
+
+def test_the_one_script_copy_runs_every_step_in_order(tmp_path):
+    page = parse_page('```bash\nX=1\n```\n\n```dockerfile title="Dockerfile"\nFROM alpine:3.18\n```\n\n```bash\necho $X\n```\n',
+                      "demo.md", tmp_path)
+    assert page_script(page).endswith("X=1\ncat > 'Dockerfile' <<'DOCLAB_END_OF_FILE'\nFROM alpine:3.18\nDOCLAB_END_OF_FILE\necho $X\n")
