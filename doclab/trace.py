@@ -63,13 +63,15 @@ class _HttpFramer:
             elif self.state in ("tunnel", "close"):
                 out += self.buffer
                 self.buffer = b""
-            elif self.state == "length":
+            elif self.state in ("length", "chunk-data"):
                 taken = self.buffer[: self.remaining]
                 out += taken
                 self.buffer = self.buffer[len(taken):]
                 self.remaining -= len(taken)
-                if self.remaining == 0:
+                if self.remaining == 0 and self.state == "length":
                     self._done()
+                elif self.remaining == 0:
+                    self.state = "chunk-size"
             elif self.state in ("chunk-size", "trailer"):
                 end = self.buffer.find(b"\r\n")
                 if end < 0:
@@ -82,13 +84,6 @@ class _HttpFramer:
                 else:
                     size = int(line.split(b";")[0].strip() or b"0", 16)
                     self.state, self.remaining = ("trailer", 0) if size == 0 else ("chunk-data", size + 2)
-            elif self.state == "chunk-data":
-                taken = self.buffer[: self.remaining]
-                out += taken
-                self.buffer = self.buffer[len(taken):]
-                self.remaining -= len(taken)
-                if self.remaining == 0:
-                    self.state = "chunk-size"
         return bytes(out)
 
     def _done(self) -> None:
