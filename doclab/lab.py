@@ -13,6 +13,7 @@ logs. A system Docker daemon, its socket and /etc/docker are never touched.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,16 +231,19 @@ def _create_bridge(lab_dir: Path, daemon_name: str) -> str:
     name = bridge_name(lab_dir, daemon_name)
     if Path(f"/sys/class/net/{name}").exists():
         return name
-    used = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True).stdout
-    free = next((n for n in range(1, 255) if f"172.29.{n}." not in used), None)
-    if free is None:
-        raise LabError("no free 172.29.N.0/24 subnet left for another lab daemon's bridge")
-    for command in (["ip", "link", "add", name, "type", "bridge"],
-                    ["ip", "addr", "add", f"172.29.{free}.1/24", "dev", name],
-                    ["ip", "link", "set", name, "up"]):
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise LabError(f"could not set up bridge {name}: {' '.join(command)}: {done.stderr.strip()}")
+    # One machine-wide lock: daemons of parallel tests (and of other labs) pick subnets at the same time.
+    with open(Path(tempfile.gettempdir()) / "doclab-bridges.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        used = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True).stdout
+        free = next((n for n in range(1, 255) if f"172.29.{n}." not in used), None)
+        if free is None:
+            raise LabError("no free 172.29.N.0/24 subnet left for another lab daemon's bridge")
+        for command in (["ip", "link", "add", name, "type", "bridge"],
+                        ["ip", "addr", "add", f"172.29.{free}.1/24", "dev", name],
+                        ["ip", "link", "set", name, "up"]):
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise LabError(f"could not set up bridge {name}: {' '.join(command)}: {done.stderr.strip()}")
     return name
 
 
