@@ -2,33 +2,59 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 
 from .capture import Capture, CaptureError, PageRecord, Resolved
-from .pages import Page
-from .session import page_script
 from . import sequence
-from .walkthrough import render_table
+from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Page, split_console
+from .walkthrough import builder_of, render_table
 
 
-def stamp_text(record: PageRecord, state: str, capture: Capture | None = None) -> str:
+#: A capture whose command runs the Docker client (its versions matter); ``cat`` or ``echo`` do not.
+_RUNS_DOCKER = re.compile(r"(^|[\s;&|(])docker\s")
+
+
+def _docker_captures(record: PageRecord) -> list[Capture]:
+    return [capture for capture in record.captures.values() if _RUNS_DOCKER.search(capture.command)]
+
+
+def page_client_version(record: PageRecord) -> str:
+    """The client version most of the page's Docker commands ran with (the page's own otherwise)."""
+    versions = [capture.client["version"] for capture in _docker_captures(record) if capture.client]
+    return max(versions, key=versions.count) if versions else record.stamp["client"]["version"]
+
+
+def stamp_text(record: PageRecord, state: str) -> str:
+    """The page's one stamp: when, with which versions, and where the base image came from (no paths)."""
     stamp = record.stamp
-    client = (capture.client if capture and capture.client else None) or stamp["client"]
-    parts = [
-        f"client Docker {client['version']} ({client['path']})",
-        f"Engine {stamp['server']['version']}",
-    ]
+    parts = [f"client Docker {page_client_version(record)}", f"Engine {stamp['server']['version']}"]
     for base in stamp.get("base_images", []):
         parts.append(f"{base['image']} {base['source']} ({base['digest']})")
     if state == "recorded":
         lead = (
             f"Recorded on {stamp['date']} with Engine {stamp['server']['version']} — no Docker daemon was "
-            "reachable when this page was built, so this is the last recorded run"
+            "reachable when this page was built, so these are the last recorded outputs"
         )
     else:
-        lead = f"Captured on {stamp['date']} from a real run"
+        lead = f"Every output on this page was captured on {stamp['date']} from a real run"
     return f"{lead} · " + " · ".join(parts)
+
+
+def output_note(record: PageRecord, capture: Capture) -> str | None:
+    """A note for one output, only where it says more than the page stamp: its builder, another client."""
+    builder = builder_of(capture.output)
+    client = capture.client.get("version") if _RUNS_DOCKER.search(capture.command) else None
+    other_client = client is not None and client != page_client_version(record)
+    if builder is None and not other_client:
+        return None
+    parts = [builder] if builder else []
+    if client:
+        parts.append(f"client Docker {client}")
+    if builder:
+        parts.append(f"Engine {record.stamp['server']['version']}")
+    return "This output: " + " · ".join(parts)
 
 
 def _fence_for(text: str) -> str:
@@ -36,19 +62,31 @@ def _fence_for(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def render_capture(page: Page, capture: Capture, resolved: Resolved, indent: str = "") -> str:
-    record, state = resolved.record, resolved.state
+def _stamp_html(page: Page, resolved: Resolved) -> str:
+    record = resolved.record
+    digests = " ".join(base["digest"] for base in record.stamp.get("base_images", []))
+    return (
+        f'<small class="doclab-stamp" data-page="{html.escape(page.path)}" data-state="{resolved.state}" '
+        f'data-base-digests="{html.escape(digests)}">{html.escape(stamp_text(record, resolved.state))}</small>'
+    )
+
+
+def render_capture(page: Page, capture: Capture, resolved: Resolved, indent: str = "", with_stamp: bool = False) -> str:
+    """The output as a fenced block (lines wrap, see lesson.css), then the page stamp and/or its note."""
     fence = _fence_for(capture.output)
     command = capture.command.strip()
     title = f"$ {command}" if "\n" not in command and '"' not in command else "Output"
-    digests = " ".join(base["digest"] for base in record.stamp.get("base_images", []))
-    stamp = (
-        f'<p class="doclab-stamp" data-capture="{html.escape(page.path)}#{html.escape(capture.capture_id)}" '
-        f'data-state="{state}" data-base-digests="{html.escape(digests)}">'
-        f"{html.escape(stamp_text(record, state, capture))}</p>"
-    )
+    builder = builder_of(capture.output)
+    classes = ".text .doclab-output" + (f" data-builder=\"{builder}\"" if builder else "")
+    lines = [f'{fence}{{{classes} data-capture="{html.escape(capture.capture_id)}" title="{title}"}}']
     output = capture.output if capture.output.endswith("\n") or not capture.output else capture.output + "\n"
-    return indent_lines("\n".join([f'{fence}text title="{title}"', *output.splitlines(), fence, "", stamp]), indent)
+    lines += [*output.splitlines(), fence]
+    note = output_note(resolved.record, capture)
+    if note:
+        lines += ["", f'<small class="doclab-note" data-capture="{html.escape(capture.capture_id)}">{html.escape(note)}</small>']
+    if with_stamp:
+        lines += ["", _stamp_html(page, resolved)]
+    return indent_lines("\n".join(lines), indent)
 
 
 def indent_lines(text: str, indent: str) -> str:
@@ -61,27 +99,71 @@ def render_trace(page: Page, capture: Capture) -> str:
     exchanges = capture.trace.get("exchanges")
     if not exchanges:
         raise CaptureError(f"docs/{page.path}: '{capture.capture_id}' has no recorded trace; add trace=true to its exec marker")
-    svg = sequence.render_svg(exchanges, f"HTTP requests of: {capture.command.strip()}")
+    title = f"HTTP requests of: {capture.command.strip()}"
+    svg = sequence.render_svg(exchanges, title)
     note = "" if capture.trace.get("registry_log") else (
         "\n\n*The registry's log was not readable where this ran: only the client's requests are shown.*"
     )
-    return f'<figure class="doclab-trace" markdown="0">{svg}</figure>\n\n{sequence.render_table(exchanges)}{note}'
+    # tabindex: on a narrow screen the diagram scrolls sideways, and a keyboard must be able to scroll it too.
+    return (f'<figure class="doclab-trace" markdown="0" tabindex="0" role="group" aria-label="{html.escape(title)}">'
+            f'{svg}</figure>\n\n{sequence.render_table(exchanges)}{note}')
 
 
-def render_script(page: Page) -> str:
-    script = page_script(page)
+#: Said where the script starts: it is pasted into the reader's own interactive shell.
+_SCRIPT_HEAD = (
+    "# Every step of \"{title}\", in order: paste it into a shell in an empty folder.\n"
+    "# It runs in a subshell: a step that fails stops the steps after it, never your shell."
+)
+
+
+def _heredoc(command: str, body: str) -> str:
+    end = "EOF"
+    while end in body.splitlines():
+        end += "_"
+    return f"{command} <<'{end}'\n{body}{'' if body.endswith(chr(10)) else chr(10)}{end}"
+
+
+def reader_script(page: Page, title: str) -> str:
+    """The page's steps as one script for a reader's interactive shell: no ``set -e`` that would close it,
+    no internals. A command shown twice (the same build, once per builder) runs once; skipped blocks stay out."""
+    steps, seen = [], set()
+    for block in page.blocks:
+        if block.skip_reason or block.source in seen:
+            continue
+        seen.add(block.source)
+        if block.expected_exit != 0:
+            raise CaptureError(f"docs/{block.where}: a page with a one-script copy cannot have a block that must fail")
+        if block.language in FILE_LANGUAGES:
+            steps.append(_heredoc(f"cat > '{block.attrs.get('title', 'Dockerfile')}'", block.source))
+        elif block.language in PYTHON_LANGUAGES:
+            steps.append(_heredoc("python3 -", block.source))
+        elif block.language == "console":
+            steps.extend(command for command, _ in split_console(block.source))
+        elif block.language in SHELL_LANGUAGES:
+            steps.append(block.source.rstrip("\n"))
+    return "\n".join(["#!/usr/bin/env bash", _SCRIPT_HEAD.format(title=title), "(", "set -e", *steps, ")"]) + "\n"
+
+
+def render_script(page: Page, title: str) -> str:
+    script = reader_script(page, title)
     fence = _fence_for(script)
-    body = "\n".join("    " + line if line else line for line in [f'{fence}bash title="all-steps.sh"', *script.splitlines(), fence])
+    name = page.path.removesuffix(".md").replace("/", "-") + "-steps.sh"
+    download = "data:text/x-shellscript;base64," + base64.b64encode(script.encode()).decode()
+    body = "\n".join("    " + line if line else line for line in [f'{fence}bash title="{name}"', *script.splitlines(), fence])
     return (
         '<div class="doclab-script"><button type="button" class="md-button md-button--primary doclab-script__copy">'
-        "Copy all steps as one script</button></div>\n\n"
+        f'Copy all steps as one script</button> <a class="md-button doclab-script__download" download="{name}" '
+        f'href="{download}">Download {name}</a> <span class="doclab-script__status" role="status"></span></div>\n\n'
         f'??? abstract "All steps as one script"\n\n{body}'
     )
 
 
 def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str:
-    """Replace every ``<!-- output: id -->`` of ``page`` (parsed from ``markdown``) by its capture."""
-    pieces, position = [], 0
+    """Replace every marker of ``page`` (parsed from ``markdown``): outputs, walk-throughs, traces, the
+    script. The page's one stamp goes under its first output."""
+    pieces, position, stamped = [], 0, False
+    heading = re.search(r"^# (.+)$", markdown, re.MULTILINE)
+    title = heading[1].strip() if heading else page.path
     for marker in page.outputs:
         line_start = markdown.rfind("\n", 0, marker.start) + 1
         before = markdown[line_start:marker.start]
@@ -89,7 +171,7 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
         pieces.append(markdown[position:marker.start])
         position = marker.end
         if marker.kind == "script":
-            pieces.append(indent_lines(render_script(page), indent))
+            pieces.append(indent_lines(render_script(page, title), indent))
             continue
         capture = resolved.record.captures.get(marker.capture_id)
         if capture is None:
@@ -99,6 +181,9 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
         elif marker.kind == "trace":
             pieces.append(indent_lines(render_trace(page, capture), indent))
         else:
-            pieces.append(render_capture(page, capture, resolved, indent))
+            pieces.append(render_capture(page, capture, resolved, indent, with_stamp=not stamped))
+            stamped = True
     pieces.append(markdown[position:])
+    if not stamped and resolved is not None and resolved.record.captures:
+        pieces.append("\n\n" + _stamp_html(page, resolved) + "\n")
     return "".join(pieces)

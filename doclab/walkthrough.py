@@ -20,52 +20,91 @@ def _rule(pattern: str, actors: tuple[str, ...], meaning: str) -> Rule:
     return Rule(re.compile(pattern), actors, meaning)
 
 
+_LAYER = r"^[0-9a-f]{12}: "
+_STEP = r"^#\d+ "
 RULES: tuple[Rule, ...] = (
+    # A client newer than 23 without the buildx plugin, talking to an older Engine's classic builder.
     _rule(r"^DEPRECATED: The legacy builder", (CLIENT,),
-          "The client has no BuildKit plugin (buildx), so it asks the daemon's classic builder and warns that it is deprecated."),
-    _rule(r"^\s+(Install the buildx component|https://docs\.docker\.com/go/buildx)", (CLIENT,),
-          "The rest of the client's deprecation notice."),
+          "The client has no BuildKit plugin (buildx), so it falls back to the daemon's classic builder and warns that this builder will be removed."),
+    _rule(r"^\s+Install the buildx component", (CLIENT,),
+          "The client says how to get BuildKit: install buildx, the client plugin that drives the daemon's BuildKit."),
+    _rule(r"^\s+https://docs\.docker\.com/go/buildx", (CLIENT,), "Where the client points you to install buildx."),
+    # The classic builder (DOCKER_BUILDKIT=0, or a 20.10 client's default).
     _rule(r"^Sending build context to Docker daemon", (CLIENT, DAEMON),
           "The client packs the build context (the folder `.`, here just the Dockerfile) into a tar and uploads it to the daemon through the Engine API."),
     _rule(r"^Step \d+/\d+ : FROM ", (DAEMON,),
-          "The daemon reads the Dockerfile it received and runs its instruction: start from the base image."),
+          "The daemon reads the Dockerfile from the uploaded context and runs its first instruction: start from the base image."),
     _rule(r"^Step \d+/\d+ : ", (DAEMON,), "The daemon runs the next instruction of the Dockerfile."),
     _rule(r"^\S+: Pulling from ", (DAEMON, REGISTRY),
-          "The base image is not in the daemon's image store, so the daemon asks the registry for it (official images live under `library/`)."),
-    _rule(r"^[0-9a-f]{12}: (Pulling fs layer|Waiting)", (DAEMON, REGISTRY),
-          "The daemon starts fetching a layer of the image from the registry."),
-    _rule(r"^[0-9a-f]{12}: (Downloading|Verifying Checksum|Download complete)", (REGISTRY, DAEMON),
-          "The registry sends the layer (a compressed tar of the root filesystem); the daemon checks its SHA-256."),
-    _rule(r"^[0-9a-f]{12}: (Extracting|Pull complete)", (DAEMON,),
-          "The daemon unpacks the layer into its storage driver."),
-    _rule(r"^[0-9a-f]{12}: Already exists", (DAEMON,), "The daemon already has this layer and does not download it."),
-    _rule(r"^Digest: sha256:", (REGISTRY,),
-          "The manifest digest the registry served: the content address of exactly this version of the image."),
+          "The base image is not in the daemon's image store, so the daemon asks the registry for the tag's manifest (official images live under `library/`)."),
+    _rule(_LAYER + r"Pulling fs layer", (DAEMON, REGISTRY),
+          "The manifest lists this layer (named by the first 12 hex digits of its digest); the daemon starts downloading it from the registry."),
+    _rule(_LAYER + r"Waiting", (DAEMON,), "The daemon downloads a few layers at a time; this one waits for its turn."),
+    _rule(_LAYER + r"Downloading", (REGISTRY, DAEMON), "The registry sends the layer's bytes, a compressed tar, to the daemon."),
+    _rule(_LAYER + r"Verifying Checksum", (DAEMON,),
+          "The download has ended; the daemon computes the layer's SHA-256 and compares it with the digest the manifest names."),
+    _rule(_LAYER + r"Download complete", (DAEMON,),
+          "The checksum matched: the daemon keeps the downloaded layer (a tampered or truncated one would have stopped the pull here)."),
+    _rule(_LAYER + r"Extracting", (DAEMON,), "The daemon unpacks the layer's tar into its storage driver."),
+    _rule(_LAYER + r"Pull complete", (DAEMON,), "The layer is unpacked and registered in the daemon's layer store."),
+    _rule(_LAYER + r"Already exists", (DAEMON,), "The daemon already has this layer and does not download it."),
+    _rule(r"^Digest: sha256:", (REGISTRY, DAEMON),
+          "The digest of the manifest the registry served: the content address of exactly this version of the image."),
     _rule(r"^Status: Downloaded newer image for ", (DAEMON,), "The daemon stored the pulled image under its tag."),
     _rule(r"^Status: Image is up to date for ", (DAEMON, REGISTRY),
           "The daemon asked the registry and already had the image it serves."),
     _rule(r"^ ---> Running in ", (DAEMON,), "The daemon starts a temporary container to run the instruction."),
     _rule(r"^ ---> Using cache", (DAEMON,), "The daemon reuses the result of an earlier identical step."),
-    _rule(r"^ ---> [0-9a-f]{12}$", (DAEMON,), "The ID of the image this step left behind."),
+    _rule(r"^ ---> [0-9a-f]{12}$", (DAEMON,),
+          "The ID of the image this step left behind (the start of the SHA-256 of the image's configuration)."),
     _rule(r"^Removing intermediate container ", (DAEMON,), "The daemon removes the step's temporary container."),
     _rule(r"^Successfully built ", (DAEMON,), "The daemon finished the build: the ID of the new image."),
     _rule(r"^Successfully tagged ", (DAEMON,),
           "The daemon names the image with the tag the client passed with `-t` (`:latest` when no tag is given)."),
-    _rule(r"^#\d+ \[internal\] load build definition", (CLIENT, DAEMON), "BuildKit: the client sends the Dockerfile to the daemon."),
-    _rule(r"^#\d+ \[internal\] load \.dockerignore", (CLIENT, DAEMON), "BuildKit: the client sends the `.dockerignore` rules."),
-    _rule(r"^#\d+ \[internal\] load build context", (CLIENT, DAEMON), "BuildKit: the client sends only the files the build needs."),
-    _rule(r"^#\d+ transferring (dockerfile|context)", (CLIENT, DAEMON), "BuildKit: bytes sent from the client to the daemon."),
-    _rule(r"^#\d+ \[internal\] load metadata for ", (DAEMON, REGISTRY), "BuildKit: the daemon asks the registry which manifest the tag points to."),
-    _rule(r"^#\d+ \[\d+/\d+\] FROM ", (DAEMON,), "BuildKit: the daemon starts from the base image."),
-    _rule(r"^#\d+ resolve ", (DAEMON, REGISTRY), "BuildKit: the daemon resolves the tag to a digest at the registry."),
-    _rule(r"^#\d+ sha256:[0-9a-f]{64} \S+ / \S+", (REGISTRY, DAEMON), "BuildKit: a layer downloaded from the registry."),
-    _rule(r"^#\d+ extracting sha256:", (DAEMON,), "BuildKit: the daemon unpacks the layer."),
-    _rule(r"^#\d+ exporting to image", (DAEMON,), "BuildKit: the daemon turns the result into an image."),
-    _rule(r"^#\d+ (exporting layers|writing image)", (DAEMON,), "BuildKit: the daemon writes the image and its ID."),
-    _rule(r"^#\d+ naming to ", (DAEMON,), "BuildKit: the daemon tags the image with the name from `-t`."),
+    # BuildKit (Docker Desktop, Engine 23 and later, or DOCKER_BUILDKIT=1): numbered steps, printed as they end.
+    _rule(_STEP + r"\[internal\] load build definition", (CLIENT, DAEMON),
+          "BuildKit step 1: the daemon asks the client for the Dockerfile."),
+    _rule(_STEP + r"transferring dockerfile", (CLIENT, DAEMON), "The client sends the Dockerfile; the size is what crossed the socket."),
+    _rule(_STEP + r"\[internal\] load \.dockerignore", (CLIENT, DAEMON),
+          "The daemon asks the client for the `.dockerignore` rules, which say what to leave out of the context."),
+    _rule(_STEP + r"transferring context", (CLIENT, DAEMON),
+          "The client sends what was asked for (here an empty `.dockerignore`, or the files the build needs)."),
+    _rule(_STEP + r"\[internal\] load build context", (CLIENT, DAEMON),
+          "The daemon asks the client for only the files the Dockerfile uses (`COPY`, `ADD`)."),
+    _rule(_STEP + r"\[internal\] load metadata for ", (DAEMON, REGISTRY),
+          "The daemon asks the registry which manifest the base image's tag points to now."),
+    _rule(_STEP + r"\[\d+/\d+\] FROM ", (DAEMON,), "The daemon starts from the base image, pinned to the digest it just resolved."),
+    _rule(_STEP + r"\[\d+/\d+\] ", (DAEMON,), "The daemon runs the next instruction of the Dockerfile."),
+    _rule(_STEP + r"resolve ", (DAEMON, REGISTRY), "The daemon fetches the manifest for that digest from the registry."),
+    _rule(_STEP + r"extracting sha256:", (DAEMON,), "The daemon unpacks the layer into its snapshotter."),
+    _rule(_STEP + r"exporting to image", (DAEMON,), "The daemon turns the build's result into an image."),
+    _rule(_STEP + r"exporting layers", (DAEMON,), "The daemon stores the layers the build made (none new when the Dockerfile only has `FROM`)."),
+    _rule(_STEP + r"writing image sha256:\S+ done", (DAEMON,), "The image's configuration is written: its SHA-256 is the image ID."),
+    _rule(_STEP + r"writing image sha256:", (DAEMON,), "The daemon writes the image's configuration (its SHA-256 becomes the image ID)."),
+    _rule(_STEP + r"naming to ", (DAEMON,),
+          "The daemon names the image with the tag from `-t`, in its full form (`docker.io/library/…:latest`)."),
+    _rule(_STEP + r"sha256:[0-9a-f]{64}$", (DAEMON,),
+          "The step's own ID: a digest of what the step does, used to find it in the build cache."),
+    _rule(_STEP + r"DONE ", (DAEMON,), "The step ended, and how long it took."),
+    _rule(_STEP + r"CACHED$", (DAEMON,), "The step's result was in the build cache: nothing ran."),
 )
-#: Lines that carry no step of their own (BuildKit's step digests, timings and blank lines).
-_QUIET = re.compile(r"^(\s*|#\d+ (sha256:[0-9a-f]{64}|DONE .*|CACHED))$")
+#: A blob line of a BuildKit pull: ``#4 sha256:DIGEST 3.40MB / 3.40MB 0.1s done``.
+_BLOB = re.compile(_STEP + r"sha256:(?P<digest>[0-9a-f]{64}) \S+ / \S+")
+_LAYER_BLOB = Rule(_BLOB, (REGISTRY, DAEMON),
+                   "A layer of the base image, downloaded from the registry and checked against its digest by the daemon.")
+_DOCUMENT_BLOB = Rule(_BLOB, (REGISTRY, DAEMON),
+                      "A small JSON document of the base image (its manifest or its configuration), downloaded from the registry.")
+#: Blank lines separate BuildKit's steps; they say nothing.
+_QUIET = re.compile(r"^\s*$")
+
+
+def builder_of(output: str) -> str | None:
+    """Which builder printed a ``docker build`` output, or None when it is not one."""
+    if re.search(r"^#\d+ \[", output, re.MULTILINE):
+        return "BuildKit"
+    if re.search(r"^(Sending build context to Docker daemon|Step \d+/\d+ : )", output, re.MULTILINE):
+        return "classic builder"
+    return None
 
 
 @dataclass(frozen=True)
@@ -78,10 +117,15 @@ class Explained:
 def explain(output: str) -> tuple[list[Explained], list[str]]:
     """Return the explained lines and the lines no rule knows (which should be none)."""
     explained, unknown = [], []
+    extracted = set(re.findall(_STEP + r"extracting sha256:([0-9a-f]{64})", output, re.MULTILINE))
     for line in output.splitlines():
         if _QUIET.match(line):
             continue
-        rule = next((rule for rule in RULES if rule.pattern.search(line)), None)
+        blob = _BLOB.search(line)
+        if blob:
+            rule = _LAYER_BLOB if blob["digest"] in extracted else _DOCUMENT_BLOB
+        else:
+            rule = next((rule for rule in RULES if rule.pattern.search(line)), None)
         if rule is None:
             unknown.append(line)
         else:

@@ -1,6 +1,9 @@
+import base64
+import re
+
 from doclab.capture import Capture, PageRecord, Resolved
 from doclab.pages import parse_page
-from doclab.render import replace_markers, stamp_text
+from doclab.render import output_note, reader_script, replace_markers, stamp_text
 
 STAMP = {
     "date": "2026-11-28",
@@ -8,18 +11,34 @@ STAMP = {
     "server": {"version": "20.10.24+dfsg1", "api": "1.41"},
     "base_images": [{"image": "alpine:3.18", "digest": "sha256:abc", "source": "pulled through the registry mirror http://127.0.0.1:5555/"}],
 }
+OLD_CLIENT = {"version": "20.10.24+dfsg1", "path": "/usr/bin/docker"}
+NEW_CLIENT = {"version": "28.2.2", "path": "/usr/local/bin/docker"}
+CLASSIC = "Sending build context to Docker daemon  2.048kB\nStep 1/1 : FROM alpine:3.18\n"
+BUILDKIT = "#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n"
+
+
+def record(*captures: Capture) -> PageRecord:
+    return PageRecord("p.md", "k", "i", STAMP, {capture.capture_id: capture for capture in captures})
 
 
 def resolved(output: str, state: str = "live") -> Resolved:
-    return Resolved(PageRecord("p.md", "k", "i", STAMP, {"out": Capture("out", "echo x", 0, output, 0.1)}), state)
+    return Resolved(record(Capture("out", "echo x", 0, output, 0.1, NEW_CLIENT)), state)
 
 
-def test_stamp_names_versions_date_and_where_the_base_image_came_from():
+def test_page_stamp_names_versions_date_and_base_image_but_no_path():
     text = stamp_text(resolved("x\n").record, "live")
-    assert text.startswith("Captured on 2026-11-28 from a real run")
-    for part in ("client Docker 28.2.2 (/usr/local/bin/docker)", "Engine 20.10.24+dfsg1",
+    assert text.startswith("Every output on this page was captured on 2026-11-28 from a real run")
+    for part in ("client Docker 28.2.2", "Engine 20.10.24+dfsg1",
                  "alpine:3.18 pulled through the registry mirror http://127.0.0.1:5555/ (sha256:abc)"):
         assert part in text
+    assert "/usr/" not in text
+
+
+def test_page_stamp_takes_the_client_most_docker_commands_ran_with():
+    page = record(Capture("a", "docker build .", 0, CLASSIC, 0.1, OLD_CLIENT),
+                  Capture("b", "docker image ls", 0, "x\n", 0.1, OLD_CLIENT),
+                  Capture("c", "cat Dockerfile", 0, "FROM x\n", 0.1, NEW_CLIENT))
+    assert "client Docker 20.10.24+dfsg1 ·" in stamp_text(page, "live")
 
 
 def test_recorded_stamp_says_it_is_recorded():
@@ -28,9 +47,73 @@ def test_recorded_stamp_says_it_is_recorded():
     )
 
 
-def test_marker_becomes_fenced_output_and_stamp_keeping_indentation(tmp_path):
-    markdown = "<!-- exec: id=out -->\n```bash\necho x\n```\n\n!!! note\n\n    <!-- output: out -->\n"
+def test_a_note_only_where_an_output_says_more_than_the_stamp():
+    plain = Capture("ls", "docker image ls", 0, "x\n", 0.1, NEW_CLIENT)
+    other = Capture("old", "docker version", 0, "x\n", 0.1, OLD_CLIENT)
+    buildkit = Capture("bk", "docker build -t x .", 0, BUILDKIT, 0.1, NEW_CLIENT)
+    page = record(plain, other, buildkit, Capture("ls2", "docker ps", 0, "x\n", 0.1, NEW_CLIENT))
+    assert output_note(page, plain) is None
+    assert output_note(page, Capture("cat", "cat Dockerfile", 0, "x\n", 0.1, OLD_CLIENT)) is None
+    assert output_note(page, other) == "This output: client Docker 20.10.24+dfsg1"
+    assert output_note(page, buildkit) == "This output: BuildKit · client Docker 28.2.2 · Engine 20.10.24+dfsg1"
+
+
+def test_one_stamp_under_the_first_output_keeping_indentation(tmp_path):
+    markdown = ("# T\n\n<!-- exec: id=out -->\n```bash\necho x\n```\n\n!!! note\n\n    <!-- output: out -->\n\n"
+                "<!-- output: out -->\n")
     page = parse_page(markdown, "p.md", tmp_path)
     html = replace_markers(markdown, page, resolved("has ``` fences\n"))
-    assert '    ````text title="$ echo x"\n    has ``` fences\n    ````\n\n    <p class="doclab-stamp"' in html
-    assert 'data-state="live" data-base-digests="sha256:abc"' in html
+    assert ('    ````{.text .doclab-output data-capture="out" title="$ echo x"}\n    has ``` fences\n    ````\n\n'
+            '    <small class="doclab-stamp" data-page="p.md" data-state="live" data-base-digests="sha256:abc">') in html
+    assert html.count("doclab-stamp") == 1
+
+
+def test_a_page_without_output_markers_gets_its_stamp_at_the_end(tmp_path):
+    markdown = "# T\n\n<!-- exec: id=out -->\n```bash\necho x\n```\n\n<!-- walkthrough: out -->\n"
+    html = replace_markers(markdown, parse_page(markdown, "p.md", tmp_path), resolved(CLASSIC))
+    assert html.rstrip().endswith("</small>") and html.count("doclab-stamp") == 1
+
+
+LESSON = """# Mini project
+
+```bash
+mkdir project
+cd project
+```
+
+```dockerfile title="Dockerfile"
+FROM alpine:3.18
+```
+
+<!-- skip: next "shown in the next step" -->
+```bash
+docker build -t $IMAGE_NAME .
+```
+
+<!-- exec: id=one -->
+```bash
+docker build -t $IMAGE_NAME .
+```
+
+<!-- exec: id=two -->
+```bash
+docker build -t $IMAGE_NAME .
+```
+
+<!-- script: all -->
+"""
+
+
+def test_reader_script_is_safe_to_paste_and_runs_a_repeated_command_once(tmp_path):
+    script = reader_script(parse_page(LESSON, "p.md", tmp_path), "Mini project")
+    assert script.startswith("#!/usr/bin/env bash\n# Every step of \"Mini project\"")
+    body = script.split("\n(\nset -e\n", 1)[1]
+    assert body == "mkdir project\ncd project\ncat > 'Dockerfile' <<'EOF'\nFROM alpine:3.18\nEOF\ndocker build -t $IMAGE_NAME .\n)\n"
+    assert "DOCLAB" not in script and "docs/" not in script
+
+
+def test_script_marker_offers_a_download_of_the_same_script(tmp_path):
+    page = parse_page(LESSON, "p.md", tmp_path)
+    html = replace_markers(LESSON, page, resolved("x\n"))
+    encoded = re.search(r'download="p-steps.sh" href="data:text/x-shellscript;base64,([^"]+)"', html)[1]
+    assert base64.b64decode(encoded).decode() == reader_script(page, "Mini project")
