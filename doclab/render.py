@@ -7,7 +7,7 @@ import re
 
 from .capture import Capture, CaptureError, PageRecord, Resolved
 from .pages import Page
-from .session import page_script
+from .script import page_script
 from . import sequence
 from .walkthrough import render_table
 
