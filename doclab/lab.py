@@ -8,6 +8,12 @@ real registry with no route to Docker Hub.
 
 Everything lives under DOCLAB_LAB_DIR (default /tmp/doclab-lab): sockets, data roots, pid files,
 logs. A system Docker daemon, its socket and /etc/docker are never touched.
+
+The registry serves ``library/alpine:3.18`` (from Alpine's minirootfs) and ``library/registry:2``
+(Debian's Distribution registry, the program the lab itself runs). Page daemons (every daemon
+but "main") run in a network namespace of their own: ``localhost`` and published ports are the
+page's own, so two pages can both run ``docker run -p 5000:5000 registry:2`` at the same time.
+They reach the lab registry through ``doclab.forward`` on 127.0.0.1:MIRROR_PORT of their namespace.
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ import docker
 import requests
 
 from .daemon import OWNED_LABEL, connected
-from .seed import SeedError, push_alpine, verify_checksum
+from .seed import SeedError, push_alpine, push_registry_image, served_images, verify_checksum
 from .settings import ALPINE_ROOTFS, LAB_DIR, Settings
 
 MAIN_DAEMON = "main"
+#: Port, inside a page daemon's namespace, where the lab registry answers (5000 stays free for pages).
+MIRROR_PORT = 45000
 #: Processes this Python process started, kept referenced so they are reaped, not warned about.
 _SPAWNED: dict[int, subprocess.Popen] = {}
 
@@ -63,11 +71,20 @@ class Lab:
         return {
             "socket": self.dir / f"{name}.sock",
             "pidfile": self.dir / f"{name}.pid",
+            "forwarder": self.dir / f"{name}.forward.pid",
             "log": self.dir / f"{name}.log",
             "data": self.dir / "data" / name,
             # exec-root holds containerd's sockets: it must stay short (108-byte socket paths).
             "exec": self.dir / "x" / name,
         }
+
+    def netns(self, name: str) -> str:
+        """The network namespace of page daemon ``name`` (the main daemon has none)."""
+        return f"{self.netns_prefix}{name}"
+
+    @property
+    def netns_prefix(self) -> str:
+        return "doclab-" + hashlib.sha1(str(self.dir.resolve()).encode()).hexdigest()[:8] + "-"
 
     @property
     def registry_log(self) -> Path:
@@ -112,13 +129,17 @@ class Lab:
         self._spawn(["docker-registry", "serve", str(config)], self.registry_log, self.dir / "registry.pid")
         self._wait(self.registry_up, 30, f"the registry on {self.registry_url}", self.registry_log)
 
-    def seed(self) -> str:
+    def seed(self) -> dict[str, str]:
         rootfs = self.settings.alpine_rootfs
         sums = rootfs.parent / "SHA256SUMS"
         if sums.is_file():
             verify_checksum(rootfs, sums)
-        image = push_alpine(rootfs, self.registry_url)
-        return image.manifest_digest
+        alpine = push_alpine(rootfs, self.registry_url)
+        registry = push_registry_image(Path(shutil.which("docker-registry")), self.registry_url)
+        return {"alpine:3.18": alpine.manifest_digest, "registry:2": registry.manifest_digest}
+
+    def served_images(self) -> list[str]:
+        return served_images(self.registry_url)
 
     # -- daemons -----------------------------------------------------------------------------
     def daemon(self, name: str) -> DaemonHandle:
@@ -135,10 +156,14 @@ class Lab:
             return False
 
     def start_daemon(self, name: str) -> DaemonHandle:
-        """A daemon with an empty image store whose registry mirror is the lab registry."""
+        """A daemon with an empty image store whose registry mirror is the lab registry.
+
+        The main daemon shares the host's network; every other one gets a namespace of its own.
+        """
         paths = self._daemon_paths(name)
         if self.daemon_up(name):
             return self.daemon(name)
+        isolated = name != MAIN_DAEMON
         for key in ("data", "exec"):
             paths[key].mkdir(parents=True, exist_ok=True)
         config = self.dir / "daemon.json"
@@ -150,30 +175,51 @@ class Lab:
             "--exec-root", str(paths["exec"]),
             "--pidfile", str(paths["pidfile"]),
             "--config-file", str(config),
-            "--registry-mirror", self.registry_url,
             "--label", OWNED_LABEL,
-            # A bridge of its own and no iptables: lab daemons coexist and the host's firewall is left alone.
-            "--bridge", _create_bridge(self.dir, name),
+            # No iptables: the host's firewall is left alone; published ports go through docker-proxy.
             "--iptables=false",
             "--ip-masq=false",
         ]
-        self._spawn(command, paths["log"], None)
-        self._wait(lambda: self.daemon_up(name), 60, f"dockerd '{name}' on {paths['socket']}", paths["log"])
+        if isolated:
+            netns = self.netns(name)
+            _create_netns(netns)
+            self._spawn([sys.executable, "-m", "doclab.forward", netns, str(MIRROR_PORT), str(self.settings.registry_port)],
+                        paths["log"], paths["forwarder"])
+            # nsenter, not `ip netns exec`: that remounts /sys, and dockerd then finds no cgroups.
+            command = [*netns_command(netns), *command, "--registry-mirror", f"http://127.0.0.1:{MIRROR_PORT}"]
+        else:
+            # A bridge of its own: the main daemon shares the host's network with other labs' main daemons.
+            command += ["--registry-mirror", self.registry_url, "--bridge", _create_bridge(self.dir, name)]
+        process = self._spawn(command, paths["log"], None)
+        self._wait(lambda: self.daemon_up(name), 60, f"dockerd '{name}' on {paths['socket']}", paths["log"], process)
         return self.daemon(name)
 
     def stop_daemon(self, name: str) -> None:
+        """Stop the daemon and everything it started (shims too), unmount, and remove its folders and network."""
         paths = self._daemon_paths(name)
         _terminate(paths["pidfile"])
+        for key in ("data", "exec"):
+            for pid in processes_mentioning(str(paths[key])):
+                _kill(pid, signal.SIGKILL)
+        _terminate(paths["forwarder"], seconds=5)
         _unmount_below(paths["data"])
         _unmount_below(paths["exec"])
         for key in ("data", "exec"):
             shutil.rmtree(paths[key], ignore_errors=True)
-        subprocess.run(["ip", "link", "delete", bridge_name(self.dir, name)], capture_output=True)
-        paths["socket"].unlink(missing_ok=True)
-        paths["log"].unlink(missing_ok=True)
+        if name == MAIN_DAEMON:
+            subprocess.run(["ip", "link", "delete", bridge_name(self.dir, name)], capture_output=True)
+        else:
+            subprocess.run(["ip", "netns", "delete", self.netns(name)], capture_output=True)
+        for key in ("socket", "log", "pidfile"):
+            paths[key].unlink(missing_ok=True)
 
     def daemon_names(self) -> list[str]:
-        return sorted(path.stem for path in self.dir.glob("*.sock"))
+        """Every daemon of this lab, also one an interrupted run left without its socket."""
+        names = {path.stem for path in self.dir.glob("*.sock")} | {path.stem for path in self.dir.glob("*.pid")}
+        names |= {path.name for folder in ("data", "x") for path in (self.dir / folder).glob("*")}
+        names |= {ns.removeprefix(self.netns_prefix) for ns in _netns_names() if ns.startswith(self.netns_prefix)}
+        names.discard("registry")
+        return sorted(name for name in names if not name.endswith(".forward"))
 
     # -- whole lab ---------------------------------------------------------------------------
     def up(self) -> DaemonHandle:
@@ -182,10 +228,8 @@ class Lab:
             raise LabError("the lab cannot start on this machine:\n  - " + "\n  - ".join(problems))
         self.dir.mkdir(parents=True, exist_ok=True)
         self.start_registry()
-        digest = self.seed()
-        (self.dir / "lab.json").write_text(
-            json.dumps({"registry": self.registry_url, "alpine_3_18_digest": digest}, indent=2) + "\n"
-        )
+        digests = self.seed()
+        (self.dir / "lab.json").write_text(json.dumps({"registry": self.registry_url, "images": digests}, indent=2) + "\n")
         return self.start_daemon(MAIN_DAEMON)
 
     def down(self) -> list[str]:
@@ -193,6 +237,9 @@ class Lab:
         for name in self.daemon_names():
             self.stop_daemon(name)
         _terminate(self.dir / "registry.pid")
+        for netns in _netns_names():
+            if netns.startswith(self.netns_prefix):
+                subprocess.run(["ip", "netns", "delete", netns], capture_output=True)
         leftovers = lab_processes(self.dir)
         for pid in leftovers:
             _kill(pid, signal.SIGKILL)
@@ -201,7 +248,7 @@ class Lab:
         return [f"{pid}" for pid in lab_processes(self.dir)]
 
     # -- helpers -----------------------------------------------------------------------------
-    def _spawn(self, command: list[str], log: Path, pidfile: Path | None) -> None:
+    def _spawn(self, command: list[str], log: Path, pidfile: Path | None) -> subprocess.Popen:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as stream:
             process = subprocess.Popen(
@@ -210,15 +257,19 @@ class Lab:
         _SPAWNED[process.pid] = process
         if pidfile is not None:
             pidfile.write_text(f"{process.pid}\n")
+        return process
 
-    def _wait(self, ready, seconds: float, what: str, log: Path) -> None:
+    def _wait(self, ready, seconds: float, what: str, log: Path, process: subprocess.Popen | None = None) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if ready():
                 return
-            time.sleep(0.2)
+            if process is not None and process.poll() is not None:
+                break
+            time.sleep(0.1)
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
-        raise LabError(f"{what} did not become ready in {seconds:g} s; last lines of {log}:\n{tail}")
+        how = "exited" if process is not None and process.poll() is not None else f"did not become ready in {seconds:g} s"
+        raise LabError(f"{what} {how}; last lines of {log}:\n{tail}")
 
 
 def bridge_name(lab_dir: Path, daemon_name: str) -> str:
@@ -247,10 +298,33 @@ def _create_bridge(lab_dir: Path, daemon_name: str) -> str:
     return name
 
 
+def _create_netns(name: str) -> None:
+    if name in _netns_names():
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+    for command in (["ip", "netns", "add", name], ["ip", "-n", name, "link", "set", "lo", "up"]):
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise LabError(f"could not set up network namespace {name}: {' '.join(command)}: {done.stderr.strip()}")
+
+
+def netns_command(netns: str) -> list[str]:
+    """The prefix that runs a command in ``netns`` and nothing else of the host changed."""
+    return ["nsenter", f"--net=/var/run/netns/{netns}", "--"]
+
+
+def _netns_names() -> list[str]:
+    folder = Path("/var/run/netns")
+    return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
+
+
 def lab_processes(lab_dir: Path) -> list[int]:
     """PIDs whose command line mentions the lab folder: dockerd, containerd, shims, the registry."""
+    return processes_mentioning(str(lab_dir))
+
+
+def processes_mentioning(text: str) -> list[int]:
     found = []
-    marker = str(lab_dir).encode()
+    marker = text.encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue

@@ -4,16 +4,22 @@ Markers are HTML comments, so a page read by anything else shows none of them:
 
 - ``<!-- exec: id=build exit=0 timeout=120 client=/usr/bin/docker -->`` before a block: its
   capture name, the exit code it is declared to end with (default 0), its time limit in seconds,
-  the docker client that runs it when not the page's (default: DOCLAB_DOCKER_CLI), and
-  ``trace=true`` to record the block's HTTP requests (see ``doclab.trace``).
+  the docker client that runs it when not the page's (default: DOCLAB_DOCKER_CLI),
+  ``trace=true`` to record the block's HTTP requests (see ``doclab.trace``),
+  ``env="DOCKER_BUILDKIT=1"`` (variables set for this block only), ``fresh=true`` (the page's
+  lab daemon is emptied first, so the block shows a first-time pull again) and
+  ``hide="why"`` (a capture no output marker shows, on purpose).
 - ``<!-- skip: next "reason" -->`` before a block: it is not run, and says why.
 - ``<!-- output: build -->``: replaced by the captured output of the block named ``build``.
 - ``<!-- walkthrough: build -->``: replaced by a table that explains that output line by line.
 - ``<!-- trace: build -->``: replaced by the HTTP requests of that block (``trace=true``), drawn.
 - ``<!-- script: all -->``: replaced by a button that copies all the page's steps as one script.
+- ``<!-- quote: build "Successfully tagged" -->`` (or ``other/page.md#build``) in prose: replaced
+  by the phrase as code; the build fails when no line of that capture contains it.
 
-A marker of another name, a marker that is not followed by a block, or a snippet that does
-not exist is an error that names the page and the line.
+A marker of another name, a marker that is not followed by a block, a bad option value, a
+capture that is neither shown nor hidden, or a snippet that does not exist is an error that
+names the page and the line (counted in the file, front matter included).
 """
 
 from __future__ import annotations
@@ -34,8 +40,13 @@ _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<in
 _MARKER = re.compile(r"<!--\s*(?P<name>[a-z][a-z-]*):\s*(?P<args>.*?)\s*-->")
 _SNIPPET = re.compile(r"^[ \t]*-+8<-+[ \t]+\"(?P<path>[^\"]+)\"[ \t]*$")
 _ATTR = re.compile(r"(?P<key>[A-Za-z_][\w-]*)=(?:\"(?P<quoted>[^\"]*)\"|(?P<bare>\S+))")
-KNOWN_MARKERS = {"exec", "skip", "output", "walkthrough", "trace", "script"}
+KNOWN_MARKERS = {"exec", "skip", "output", "walkthrough", "trace", "script", "quote"}
 PLACEMENT_MARKERS = {"output", "walkthrough", "trace", "script"}
+SHOWING_MARKERS = {"output", "walkthrough", "trace"}
+EXEC_OPTIONS = ("id", "exit", "timeout", "client", "trace", "env", "fresh", "hide")
+_QUOTE_ARGS = re.compile(r'^(?:(?P<page>[\w./-]+\.md)#)?(?P<capture>[\w.-]+)\s+"(?P<phrase>[^"]+)"$')
+_ENV_ITEM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=\S*$")
+_YAML_FRONT_MATTER = re.compile(r"^-{3}[ \t]*\n(.*?\n)(?:\.{3}|-{3})[ \t]*\n", re.DOTALL)
 
 
 class PageError(ValueError):
@@ -57,6 +68,9 @@ class Block:
     timeout: float | None = None
     client: str | None = None
     trace: bool = False
+    env: tuple[tuple[str, str], ...] = ()
+    fresh: bool = False
+    hide_reason: str | None = None
     skip_reason: str | None = None
 
     @property
@@ -79,11 +93,29 @@ class OutputMarker:
     kind: str = "output"
 
 
+@dataclass(frozen=True)
+class QuoteMarker:
+    """``<!-- quote: [page.md#]capture "phrase" -->``: prose quoting a piece of a captured output."""
+
+    page: str
+    line: int
+    start: int
+    end: int
+    capture_id: str
+    phrase: str
+    source_page: str  # the page whose record holds the capture
+
+    @property
+    def reference(self) -> str:
+        return f"{self.source_page}#{self.capture_id}"
+
+
 @dataclass
 class Page:
     path: str
     blocks: list[Block] = field(default_factory=list)
     outputs: list[OutputMarker] = field(default_factory=list)
+    quotes: list[QuoteMarker] = field(default_factory=list)
 
     @property
     def captures(self) -> dict[str, Block]:
@@ -127,20 +159,61 @@ def _marker_options(marker: re.Match, page: str, line: int) -> dict:
         if key == "id":
             options["capture_id"] = value
         elif key == "exit":
-            options["expected_exit"] = int(value)
+            options["expected_exit"] = _number(value, int, page, line, "exit", "an exit code from 0 to 255, e.g. exit=1")
+            if not 0 <= options["expected_exit"] <= 255:
+                raise PageError(f"{page}:{line}: exit={value} is not an exit code; allowed values: 0 to 255")
         elif key == "timeout":
-            options["timeout"] = float(value)
+            options["timeout"] = _number(value, float, page, line, "timeout", "a number of seconds above 0, e.g. timeout=120")
+            if options["timeout"] <= 0:
+                raise PageError(f"{page}:{line}: timeout={value}: allowed values are numbers of seconds above 0")
         elif key == "client":
             options["client"] = value
-        elif key == "trace":
-            options["trace"] = value == "true"
+        elif key in ("trace", "fresh"):
+            if value not in ("true", "false"):
+                raise PageError(f"{page}:{line}: {key}={value}: allowed values are true and false")
+            options[key] = value == "true"
+        elif key == "env":
+            items = value.split()
+            bad = [item for item in items if not _ENV_ITEM.match(item)]
+            if not items or bad:
+                raise PageError(f'{page}:{line}: env="{value}": write env="NAME=value NAME2=value2" (no spaces in values)')
+            options["env"] = tuple(tuple(item.split("=", 1)) for item in items)
+        elif key == "hide":
+            if not value.strip():
+                raise PageError(f'{page}:{line}: hide needs a reason: hide="why this output is not shown"')
+            options["hide_reason"] = value
         else:
-            raise PageError(f"{page}:{line}: exec marker has unknown option '{key}' (known: id, exit, timeout, client, trace)")
+            raise PageError(f"{page}:{line}: exec marker has unknown option '{key}' (known: {', '.join(EXEC_OPTIONS)})")
     return options
 
 
-def parse_page(text: str, page: str, snippets_dir: Path) -> Page:
-    """Find every fenced code block and every marker of ``text`` (the page ``page``)."""
+def _number(value: str, kind, page: str, line: int, key: str, allowed: str):
+    try:
+        return kind(value)
+    except ValueError:
+        raise PageError(f"{page}:{line}: {key}={value} is not valid; allowed values: {allowed}") from None
+
+
+def front_matter_lines(text: str) -> int:
+    """How many lines MkDocs strips from the top of a page (YAML front matter and the blank lines after it)."""
+    match = _YAML_FRONT_MATTER.match(text)
+    if not match:
+        return 0
+    rest = text[match.end():]
+    return text[: len(text) - len(rest.lstrip("\n"))].count("\n")
+
+
+def page_body(text: str) -> str:
+    """The page as MkDocs hands it to plugins: without its front matter."""
+    return "".join(text.splitlines(keepends=True)[front_matter_lines(text):])
+
+
+def parse_page(text: str, page: str, snippets_dir: Path, line_offset: int = 0) -> Page:
+    """Find every fenced code block and every marker of ``text`` (the page ``page``).
+
+    ``line_offset``: lines of the file above ``text`` (its front matter, which MkDocs strips), so
+    that the build and the tests cite the same line of the file.
+    """
     result = Page(path=page)
     pending: tuple[dict, int] | None = None
     lines = text.splitlines(keepends=True)
@@ -150,24 +223,24 @@ def parse_page(text: str, page: str, snippets_dir: Path) -> Page:
     index = 0
     while index < len(lines):
         raw = lines[index].rstrip("\n")
+        line = index + 1 + line_offset
         opening = _FENCE_OPEN.match(raw)
         if opening:
             if not opening["info"].strip():
-                raise PageError(
-                    f"{page}:{index + 1}: code block without a language; name one (```bash, ```dockerfile …)"
-                )
-            index = _read_block(result, lines, offsets, index, opening, pending, snippets_dir)
+                raise PageError(f"{page}:{line}: code block without a language; name one (```bash, ```dockerfile …)")
+            index = _read_block(result, lines, offsets, index, opening, pending, snippets_dir, line_offset)
             pending = None
             continue
         for marker in _MARKER.finditer(raw):
-            line = index + 1
             name = marker["name"]
             if name not in KNOWN_MARKERS:
                 raise PageError(f"{page}:{line}: unknown marker '{name}:' (known: {', '.join(sorted(KNOWN_MARKERS))})")
+            start, end = offsets[index] + marker.start(), offsets[index] + marker.end()
+            if name == "quote":
+                result.quotes.append(_quote(marker["args"], page, line, start, end))
+                continue
             if name in PLACEMENT_MARKERS:
-                capture_id = marker["args"].strip()
-                start, end = offsets[index] + marker.start(), offsets[index] + marker.end()
-                result.outputs.append(OutputMarker(page, line, start, end, capture_id, name))
+                result.outputs.append(OutputMarker(page, line, start, end, marker["args"].strip(), name))
                 continue
             if pending:
                 raise PageError(f"{page}:{pending[1]}: marker is not followed by a code block")
@@ -181,7 +254,17 @@ def parse_page(text: str, page: str, snippets_dir: Path) -> Page:
     return result
 
 
-def _read_block(result, lines, offsets, index, opening, pending, snippets_dir) -> int:
+def _quote(args: str, page: str, line: int, start: int, end: int) -> QuoteMarker:
+    match = _QUOTE_ARGS.match(args.strip())
+    if match is None:
+        raise PageError(
+            f'{page}:{line}: write a quote marker as <!-- quote: CAPTURE "phrase" --> or '
+            f'<!-- quote: other/page.md#CAPTURE "phrase" -->, not <!-- quote: {args} -->'
+        )
+    return QuoteMarker(page, line, start, end, match["capture"], match["phrase"], match["page"] or page)
+
+
+def _read_block(result, lines, offsets, index, opening, pending, snippets_dir, line_offset) -> int:
     page = result.path
     indent, fence = opening["indent"], opening["fence"]
     info = opening["info"].strip()
@@ -194,12 +277,12 @@ def _read_block(result, lines, offsets, index, opening, pending, snippets_dir) -
         body.append(line_text[len(indent):] if line_text.startswith(indent) else line_text.lstrip(" \t"))
         end_index += 1
     if end_index >= len(lines):
-        raise PageError(f"{page}:{index + 1}: code block is never closed (add a line with {fence})")
-    source, snippets = resolve_snippets("".join(body), snippets_dir, page, index + 1)
+        raise PageError(f"{page}:{index + 1 + line_offset}: code block is never closed (add a line with {fence})")
+    source, snippets = resolve_snippets("".join(body), snippets_dir, page, index + 1 + line_offset)
     options, _ = pending if pending else ({}, 0)
     block = Block(
         page=page,
-        line=index + 1,
+        line=index + 1 + line_offset,
         start=offsets[index],
         end=offsets[end_index + 1],
         language=language.lower(),
@@ -208,6 +291,11 @@ def _read_block(result, lines, offsets, index, opening, pending, snippets_dir) -
         snippets=snippets,
         **options,
     )
+    if block.language == "console":
+        try:
+            split_console(source)
+        except PageError as error:
+            raise PageError(f"{page}:{block.line}: {error}") from None
     if block.capture_id and block.capture_id in result.captures:
         raise PageError(f"{page}:{block.line}: capture id '{block.capture_id}' is used twice on this page")
     result.blocks.append(block)
@@ -223,6 +311,19 @@ def _check_outputs(page: Page) -> None:
             raise PageError(
                 f"{page.path}:{marker.line}: <!-- {marker.kind}: {marker.capture_id} --> names no block of this page "
                 f"(capture ids here: {known}); add <!-- exec: id={marker.capture_id} --> before the block"
+            )
+    for quote in page.quotes:
+        if quote.source_page == page.path and quote.capture_id not in page.captures:
+            raise PageError(
+                f"{page.path}:{quote.line}: <!-- quote: {quote.capture_id} ... --> names no capture of this page "
+                f"(capture ids here: {', '.join(sorted(page.captures)) or 'none'})"
+            )
+    shown = {marker.capture_id for marker in page.outputs if marker.kind in SHOWING_MARKERS}
+    for block in page.blocks:
+        if block.capture_id and block.capture_id not in shown and not block.hide_reason and not block.skip_reason:
+            raise PageError(
+                f"{page.path}:{block.line}: capture '{block.capture_id}' is never shown; add <!-- output: "
+                f'{block.capture_id} --> where readers should see it, or hide="why" to its exec marker'
             )
 
 
@@ -240,7 +341,7 @@ def split_console(source: str) -> list[tuple[str, str]]:
         elif pairs:
             pairs[-1][1].append(line)
         else:
-            raise ValueError(f"console block must start with a '$ ' prompt, not {line!r}")
+            raise PageError(f"console block must start with a '$ ' prompt, not {line!r}")
     return [(command, "\n".join(output) + ("\n" if output else "")) for command, output in pairs]
 
 

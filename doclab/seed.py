@@ -1,16 +1,24 @@
-"""Seed a registry with ``library/alpine:3.18`` built from Alpine's own minirootfs tarball.
+"""Seed a registry with the images the pages use, made from files on this machine.
 
-The image is assembled the way the official one is (an empty base, the tarball as its only
-layer, ``/bin/sh`` as the command) and pushed with the Registry HTTP API v2. Every timestamp
-comes from the tarball, so the same tarball always gives the same manifest digest: a capture
-recorded on one machine keeps its cache key on another.
+- ``library/alpine:3.18`` from Alpine's own minirootfs tarball, assembled the way the official
+  image is (an empty base, the tarball as its only layer, ``/bin/sh`` as the command).
+- ``library/registry:2`` from Debian's Distribution registry (``docker-registry``, the program the
+  lab itself runs), laid out as the official image is (``/etc/docker/registry/config.yml``,
+  storage in ``/var/lib/registry``, port 5000).
+
+Both are pushed with the Registry HTTP API v2. Every timestamp comes from the input files and
+every archive is written byte for byte the same way, so the same inputs always give the same
+manifest digests: a capture recorded on one machine keeps its cache key on another.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
+import re
+import subprocess
 import tarfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -131,16 +139,10 @@ def _push_blob(session: requests.Session, base: str, repository: str, digest: st
         raise SeedError(f"registry refused blob {digest}: {finished.status_code} {finished.text}")
 
 
-def push_alpine(tarball: Path, registry_url: str, repository: str = "library/alpine", tag: str = "3.18") -> SeededImage:
-    """Push the minirootfs as ``repository:tag`` and return what the registry now serves."""
-    layer_digest = sha256_file(tarball)
-    diff_id, release, created = describe_rootfs(tarball)
-    config = image_config(diff_id, f"sha256:{layer_digest}", created)
-    manifest = image_manifest(config, layer_digest, tarball.stat().st_size)
-    base = registry_url.rstrip("/")
+def _push_image(base: str, repository: str, tag: str, layer, layer_digest: str, layer_size: int, config: bytes) -> str:
+    manifest = image_manifest(config, layer_digest, layer_size)
     with requests.Session() as session:
-        with tarball.open("rb") as layer:
-            _push_blob(session, base, repository, f"sha256:{layer_digest}", layer)
+        _push_blob(session, base, repository, f"sha256:{layer_digest}", layer)
         _push_blob(session, base, repository, "sha256:" + hashlib.sha256(config).hexdigest(), config)
         response = session.put(
             f"{base}/v2/{repository}/manifests/{tag}",
@@ -150,10 +152,111 @@ def push_alpine(tarball: Path, registry_url: str, repository: str = "library/alp
         )
     if response.status_code != 201:
         raise SeedError(f"registry refused the manifest of {repository}:{tag}: {response.status_code} {response.text}")
-    return SeededImage(
-        repository=repository,
-        tag=tag,
-        manifest_digest=response.headers["Docker-Content-Digest"],
-        layer_digest=f"sha256:{layer_digest}",
-        alpine_release=release,
-    )
+    return response.headers["Docker-Content-Digest"]
+
+
+def push_alpine(tarball: Path, registry_url: str, repository: str = "library/alpine", tag: str = "3.18") -> SeededImage:
+    """Push the minirootfs as ``repository:tag`` and return what the registry now serves."""
+    layer_digest = sha256_file(tarball)
+    diff_id, release, created = describe_rootfs(tarball)
+    config = image_config(diff_id, f"sha256:{layer_digest}", created)
+    with tarball.open("rb") as layer:
+        digest = _push_image(registry_url.rstrip("/"), repository, tag, layer, layer_digest, tarball.stat().st_size, config)
+    return SeededImage(repository, tag, digest, f"sha256:{layer_digest}", release)
+
+
+#: The official registry image's configuration file, as its Dockerfile installs it.
+REGISTRY_CONFIG = """version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+"""
+
+
+def shared_libraries(binary: Path) -> list[Path]:
+    """The dynamic loader and libraries ``binary`` needs, as ``ldd`` names them."""
+    printed = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+    return [Path(path) for path in re.findall(r"(?:=> )?(/\S+) \(0x", printed)]
+
+
+def registry_layer(binary: Path) -> tuple[bytes, str]:
+    """A gzipped tar of the registry binary, its libraries and config, and its diff ID; same binary, same bytes."""
+    mtime = int(binary.stat().st_mtime)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        def add(name: str, data: bytes | None = None, mode: int = 0o644) -> None:
+            info = tarfile.TarInfo(name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "root", "root"
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, mode
+                archive.addfile(info)
+            else:
+                info.size, info.mode = len(data), mode
+                archive.addfile(info, io.BytesIO(data))
+        folders = {"bin", "etc", "etc/docker", "etc/docker/registry", "var", "var/lib", "var/lib/registry"}
+        libraries = {lib.as_posix().lstrip("/"): lib.resolve().read_bytes() for lib in shared_libraries(binary)}
+        for name in libraries:
+            parts = Path(name).parts[:-1]
+            folders |= {"/".join(parts[: n + 1]) for n in range(len(parts))}
+        for folder in sorted(folders):
+            add(folder, mode=0o755)
+        add("tmp", mode=0o1777)
+        add("bin/registry", binary.read_bytes(), 0o755)
+        add("etc/docker/registry/config.yml", REGISTRY_CONFIG.encode())
+        for name in sorted(libraries):
+            add(name, libraries[name], 0o755)
+    uncompressed = raw.getvalue()
+    compressed = io.BytesIO()
+    with gzip.GzipFile(fileobj=compressed, mode="wb", mtime=0) as stream:
+        stream.write(uncompressed)
+    return compressed.getvalue(), hashlib.sha256(uncompressed).hexdigest()
+
+
+def push_registry_image(binary: Path, registry_url: str, repository: str = "library/registry", tag: str = "2") -> SeededImage:
+    """Push Debian's Distribution registry as ``registry:2``, laid out like the official image."""
+    layer, diff_id = registry_layer(binary)
+    layer_digest = hashlib.sha256(layer).hexdigest()
+    stamp = datetime.fromtimestamp(int(binary.stat().st_mtime), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    config = json.dumps({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": stamp,
+        "config": {
+            "Env": [f"PATH={ALPINE_PATH}"],
+            "Entrypoint": ["/bin/registry"],
+            "Cmd": ["serve", "/etc/docker/registry/config.yml"],
+            "ExposedPorts": {"5000/tcp": {}},
+            "Volumes": {"/var/lib/registry": {}},
+        },
+        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{diff_id}"]},
+        "history": [{"created": stamp, "created_by": f"doclab.seed: {binary} with its libraries and the official config.yml"}],
+    }, sort_keys=True, separators=(",", ":")).encode()
+    digest = _push_image(registry_url.rstrip("/"), repository, tag, layer, layer_digest, len(layer), config)
+    return SeededImage(repository, tag, digest, f"sha256:{layer_digest}", "")
+
+
+def served_images(registry_url: str) -> list[str]:
+    """Every ``name:tag`` the registry serves, with ``library/`` left out as Docker shows it."""
+    base = registry_url.rstrip("/")
+    images = []
+    try:
+        for repository in requests.get(f"{base}/v2/_catalog", timeout=10).json().get("repositories") or []:
+            tags = requests.get(f"{base}/v2/{repository}/tags/list", timeout=10).json().get("tags") or []
+            images += [f"{repository.removeprefix('library/')}:{tag}" for tag in sorted(tags)]
+    except (requests.RequestException, ValueError):
+        return []
+    return images

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import daemon
-from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Block, Page, PageError, split_console
+from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Block, Page, split_console
 from .scrub import MachineFacts, normalize, scrub
-from .settings import Settings
+from .settings import PROJECT_ROOT, Settings
 from .shell import CommandResult, ShellSession
 from .trace import UnixSocketRecorder, registry_exchanges
 
@@ -61,30 +61,67 @@ def failure_message(block: Block, result: CommandResult, timeout: float) -> str:
     )
 
 
-class PageRun:
-    """An empty folder, a shell, and the daemon's state before the page ran; undone by ``close``."""
+#: The reader-like environment a page's shell starts from; nothing else of the builder's leaks in.
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: Variables passed through from the builder because they say which daemon to talk to, and how.
+PASSED_THROUGH = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
 
-    def __init__(self, page: Page, settings: Settings, docker_host: str | None = None):
+
+def reader_environment(home: Path, bin_dir: Path, docker_host: str | None, environ: dict[str, str]) -> dict[str, str]:
+    """A small, explicit environment: what a reader's interactive shell has, not the builder's."""
+    user = getpass.getuser()
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{SYSTEM_PATH}",
+        "HOME": str(home),
+        "USER": user,
+        "LOGNAME": user,
+        "SHELL": "/bin/bash",
+        "LANG": "C.UTF-8",
+        "TERM": "xterm-256color",
+        "TZ": "UTC",
+    }
+    env.update({name: environ[name] for name in PASSED_THROUGH if environ.get(name)})
+    if docker_host:
+        env["DOCKER_HOST"] = docker_host
+    return env
+
+
+class DaemonDied(BlockFailed):
+    """The daemon stopped answering while a block ran: one error naming page, block and daemon."""
+
+
+class PageRun:
+    """An empty folder, a shell, and the daemon's state before the page ran; undone by ``close``.
+
+    ``netns``: the network namespace of the page's own lab daemon; the shell runs there too, so
+    ``localhost`` and published ports are the page's own and never collide with another page's.
+    """
+
+    def __init__(self, page: Page, settings: Settings, docker_host: str | None = None, netns: str | None = None):
         self.page = page
         self.settings = settings
         self.docker_host = docker_host
         self.facts = daemon.daemon_facts(docker_host)
         self.client = daemon.client_facts(settings.docker_cli)
-        self.root = Path(tempfile.mkdtemp(prefix="doclab-"))
-        self.workdir = self.root / "home" / page_slug(page.path)
+        self.root = Path(tempfile.mkdtemp(prefix="doclab-page-"))
+        self.home = self.root / "home"
+        self.workdir = self.home / page_slug(page.path)
         self.workdir.mkdir(parents=True)
         control = self.root / "control"
         control.mkdir()
         bin_dir = control / "bin"
         bin_dir.mkdir()
         (bin_dir / "docker").symlink_to(self.client.path)
-        env = dict(os.environ)
-        if docker_host:
-            env["DOCKER_HOST"] = docker_host
-        env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-        env["DOCLAB_PYTHON"] = sys.executable
+        # A wrapper, not a variable: the builder's interpreter path must not show in the page's environment.
+        python = bin_dir / "python3"
+        python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        python.chmod(0o755)
+        env = reader_environment(self.home, bin_dir, docker_host, dict(os.environ))
         self.machine = MachineFacts(
-            workdirs=((str(self.workdir), f"~/{self.workdir.name}"), (str(self.root), "~")),
+            workdirs=(
+                (str(self.workdir), f"~/{self.workdir.name}"), (str(self.home), "~"), (str(self.root), "<page-run>"),
+                (str(PROJECT_ROOT), "<project>"), (sys.prefix, "<venv>"),
+            ),
             home=os.path.expanduser("~"),
             hostname=socket.gethostname(),
             username=getpass.getuser(),
@@ -92,14 +129,19 @@ class PageRun:
         self._api = None
         self._before = None
         self.base_present: dict[str, bool] = {}
-        if self.facts.reachable:
-            self._api = daemon.connect(base_url=docker_host)
-            if self.facts.owned:
-                daemon.empty_daemon(self._api)
-            self._before = daemon.DaemonSnapshot.take(self._api)
-            for ref in self.base_images:
-                self.base_present[ref] = _image_exists(self._api, ref)
-        self.shell = ShellSession(self.workdir, control, env)
+        try:
+            if self.facts.reachable:
+                self._api = daemon.connect(base_url=docker_host)
+                if self.facts.owned:
+                    daemon.empty_daemon(self._api)
+                self._before = daemon.DaemonSnapshot.take(self._api)
+                for ref in self.base_images:
+                    self.base_present[ref] = _image_exists(self._api, ref)
+            self.shell = ShellSession(self.workdir, control, env, netns=netns)
+        except BaseException:
+            self._close_api()
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
 
     @property
     def base_images(self) -> list[str]:
@@ -112,26 +154,41 @@ class PageRun:
     def run(self, block: Block) -> BlockResult:
         """Run one block; raise BlockFailed unless it ends with its declared exit code."""
         timeout = block.timeout or self.settings.block_timeout
+        if block.fresh and self._api is not None and self.facts.owned:
+            daemon.empty_daemon(self._api)
         if block.language in FILE_LANGUAGES:
-            result = self.shell.run(_write_file_script(block), timeout)
+            result = self.shell.run(write_file_script(block), timeout)
         elif block.language in PYTHON_LANGUAGES:
             script = self.root / "control" / f"block-{block.line}.py"
             script.write_text(block.source)
-            result = self.shell.run(f'"$DOCLAB_PYTHON" {script}', timeout)
+            result = self.shell.run(self._scoped(block, f"python3 {script}"), timeout)
         elif block.language == "console":
             result = self._run_console(block, timeout)
         elif block.language in SHELL_LANGUAGES and block.trace:
             return self._run_traced(block, timeout)
         elif block.language in SHELL_LANGUAGES:
-            result = self.shell.run(self._with_client(block, block.source), timeout)
+            result = self.shell.run(self._scoped(block, block.source), timeout)
         else:
             raise BlockFailed(f"{block.label}: doclab does not know how to run '{block.language}' blocks")
         return self._checked(block, result, timeout)
 
     def _checked(self, block: Block, result: CommandResult, timeout: float, trace: dict | None = None) -> BlockResult:
         if result.timed_out or result.exit_code != block.expected_exit:
+            self._raise_if_daemon_died(block)
             raise BlockFailed(failure_message(block, result, timeout))
         return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds, trace or {})
+
+    def _raise_if_daemon_died(self, block: Block) -> None:
+        if self._api is None:
+            return
+        now = daemon.daemon_facts(self.docker_host)
+        if not now.reachable:
+            self._api.close()
+            self._api = None
+            raise DaemonDied(
+                f"docs/{block.page}: {block.label} failed because the Docker daemon stopped answering while it ran "
+                f"({now.reason}); start it again and rerun: python -m doclab run docs/{block.page}"
+            )
 
     def _run_traced(self, block: Block, timeout: float) -> BlockResult:
         """Run the block through a recording proxy; add the registry's log lines of the same requests."""
@@ -143,7 +200,7 @@ class PageRun:
         offset = registry_log.stat().st_size if registry_log.is_file() else None
         script = (
             f'__doclab_had=${{DOCKER_HOST+set}}; __doclab_host=${{DOCKER_HOST-}}; export DOCKER_HOST={recorder.docker_host}\n'
-            f"{self._with_client(block, block.source).rstrip()}\n"
+            f"{self._scoped(block, block.source).rstrip()}\n"
             '__doclab_rc=$?; if [ "$__doclab_had" = set ]; then DOCKER_HOST=$__doclab_host; else unset DOCKER_HOST; fi\n'
             "unset __doclab_had __doclab_host; (exit $__doclab_rc)\n"
         )
@@ -165,24 +222,31 @@ class PageRun:
         }
         return self._checked(block, result, timeout, trace)
 
-    def _with_client(self, block: Block, script: str) -> str:
-        """Put the block's own docker client first on PATH for this block only; state still carries."""
-        if not block.client:
+    def _scoped(self, block: Block, script: str) -> str:
+        """Give the block its own client (first on PATH) and variables; both undone after it, state still carries."""
+        exports = dict(block.env)
+        if block.client:
+            bin_dir = self.root / "control" / f"bin-{block.line}"
+            bin_dir.mkdir(exist_ok=True)
+            link = bin_dir / "docker"
+            if not link.exists():
+                link.symlink_to(daemon.client_facts(block.client).path)
+            exports["PATH"] = f"{bin_dir}:$PATH"
+        if not exports:
             return script
-        bin_dir = self.root / "control" / f"bin-{block.line}"
-        bin_dir.mkdir(exist_ok=True)
-        link = bin_dir / "docker"
-        if not link.exists():
-            link.symlink_to(daemon.client_facts(block.client).path)
-        return (
-            f'__doclab_path=$PATH; PATH="{bin_dir}:$PATH"\n{script.rstrip()}\n'
-            '__doclab_rc=$?; PATH=$__doclab_path; unset __doclab_path; (exit $__doclab_rc)\n'
-        )
+        save, restore = [], []
+        for name, value in exports.items():
+            save.append(f'__doclab_had_{name}=${{{name}+set}}; __doclab_old_{name}=${{{name}-}}; export {name}="{value}"')
+            restore.append(
+                f'if [ "$__doclab_had_{name}" = set ]; then {name}=$__doclab_old_{name}; else unset {name}; fi; '
+                f"unset __doclab_had_{name} __doclab_old_{name}"
+            )
+        return "\n".join([*save, script.rstrip(), "__doclab_rc=$?", *restore, "(exit $__doclab_rc)"]) + "\n"
 
     def _run_console(self, block: Block, timeout: float) -> CommandResult:
         printed, seconds, code = [], 0.0, 0
         for command, shown in split_console(block.source):
-            result = self.shell.run(self._with_client(block, command), timeout)
+            result = self.shell.run(self._scoped(block, command), timeout)
             seconds += result.seconds
             if result.timed_out or result.exit_code is None:
                 return CommandResult(None, "".join(printed) + result.output, seconds, result.timed_out)
@@ -210,13 +274,20 @@ class PageRun:
 
     def close(self) -> list[str]:
         """Stop the shell, remove what the page added to the daemon and its folder; return leftovers."""
-        self.shell.close()
         leftovers: list[str] = []
-        if self._api is not None:
-            leftovers = daemon.remove_added(self._api, self._before)
-            self._api.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            self.shell.close()
+            if self._api is not None and daemon.daemon_facts(self.docker_host).reachable:
+                leftovers = daemon.remove_added(self._api, self._before)
+        finally:
+            self._close_api()
+            shutil.rmtree(self.root, ignore_errors=True)
         return leftovers
+
+    def _close_api(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
 
     def __enter__(self) -> "PageRun":
         return self
@@ -233,29 +304,10 @@ def _image_exists(api, ref: str) -> bool:
         return False
 
 
-def _write_file_script(block: Block) -> str:
+def write_file_script(block: Block) -> str:
     """The shell that creates the file a ``dockerfile`` block shows, where the reader is."""
     name = block.attrs.get("title", "Dockerfile")
-    return f"cat > '{name}' <<'{_END}'\n{block.source}{_END}\n"
+    return f"cat > '{name}' <<'{END_OF_FILE}'\n{block.source}{END_OF_FILE}\n"
 
 
-_END = "DOCLAB_END_OF_FILE"
-
-
-def page_script(page: Page) -> str:
-    """Every step of the page as one bash script, for readers to copy (and for tests to run)."""
-    steps = ["#!/usr/bin/env bash", f"# All steps of docs/{page.path}, in order, generated from its code blocks.", "set -e"]
-    for block in page.blocks:
-        if block.skip_reason:
-            continue
-        if block.expected_exit != 0:
-            raise PageError(f"{block.where}: a page with a one-script copy cannot have a block that must fail")
-        if block.language in FILE_LANGUAGES:
-            steps.append(_write_file_script(block).rstrip("\n"))
-        elif block.language in PYTHON_LANGUAGES:
-            steps.append(f"python3 - <<'{_END}'\n{block.source}{_END}")
-        elif block.language == "console":
-            steps.extend(command for command, _ in split_console(block.source))
-        elif block.language in SHELL_LANGUAGES:
-            steps.append(block.source.rstrip("\n"))
-    return "\n".join(steps) + "\n"
+END_OF_FILE = "DOCLAB_END_OF_FILE"

@@ -26,13 +26,14 @@ class CommandResult:
 
 
 class ShellSession:
-    def __init__(self, cwd: Path, control_dir: Path, env: dict[str, str]):
+    def __init__(self, cwd: Path, control_dir: Path, env: dict[str, str], netns: str | None = None):
         self.cwd = cwd
         self.control_dir = control_dir
         self.token = "DOCLAB-" + secrets.token_hex(8)
         self.commands_run = 0
+        bash = ["bash", "--noprofile", "--norc"]
         self._process = subprocess.Popen(
-            ["bash", "--noprofile", "--norc"],
+            ["nsenter", f"--net=/var/run/netns/{netns}", "--", *bash] if netns else bash,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

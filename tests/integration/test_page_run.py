@@ -3,7 +3,8 @@
 import pytest
 
 from doclab.pages import parse_page
-from doclab.session import BlockFailed, PageRun, page_script
+from doclab.script import page_script
+from doclab.session import BlockFailed, PageRun
 from doclab.settings import Settings
 
 DEAD = "unix:///nonexistent/doclab-dead.sock"
