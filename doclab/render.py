@@ -8,7 +8,7 @@ import re
 
 from .capture import Capture, CaptureError, PageRecord, Resolved
 from . import sequence
-from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Page, split_console
+from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Page, QuoteMarker, split_console
 from .walkthrough import builder_of, render_table
 
 
@@ -158,18 +158,39 @@ def render_script(page: Page, title: str) -> str:
     )
 
 
+def render_quote(page: Page, quote: QuoteMarker, resolved: Resolved) -> str:
+    """``<!-- quote: build "phrase" -->`` as inline code, after checking a line of the capture has it."""
+    if quote.source_page != page.path:
+        raise CaptureError(
+            f"docs/{page.path}:{quote.line}: quotes another page's capture ({quote.reference}); the renderer is "
+            "given this page's record only: quote a capture of this page"
+        )
+    capture = resolved.record.captures.get(quote.capture_id)
+    if capture is None:
+        raise CaptureError(f"docs/{page.path}:{quote.line}: no capture '{quote.capture_id}' in the record")
+    if not any(quote.phrase in line for line in capture.output.splitlines()):
+        raise CaptureError(
+            f'docs/{page.path}:{quote.line}: no line of the output of \'{quote.capture_id}\' contains "{quote.phrase}"; '
+            "quote words the output really prints"
+        )
+    return f"<code>{html.escape(quote.phrase)}</code>"
+
+
 def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str:
-    """Replace every marker of ``page`` (parsed from ``markdown``): outputs, walk-throughs, traces, the
-    script. The page's one stamp goes under its first output."""
+    """Replace every marker of ``page`` (parsed from ``markdown``): outputs, walk-throughs, traces, quotes
+    and the script. The page's one stamp goes under its first output (or at its end)."""
     pieces, position, stamped = [], 0, False
     heading = re.search(r"^# (.+)$", markdown, re.MULTILINE)
     title = heading[1].strip() if heading else page.path
-    for marker in page.outputs:
+    for marker in sorted([*page.outputs, *page.quotes], key=lambda marker: marker.start):
         line_start = markdown.rfind("\n", 0, marker.start) + 1
         before = markdown[line_start:marker.start]
         indent = before if before.strip() == "" else ""
         pieces.append(markdown[position:marker.start])
         position = marker.end
+        if isinstance(marker, QuoteMarker):
+            pieces.append(render_quote(page, marker, resolved))
+            continue
         if marker.kind == "script":
             pieces.append(indent_lines(render_script(page, title), indent))
             continue

@@ -1,7 +1,9 @@
 import base64
 import re
 
-from doclab.capture import Capture, PageRecord, Resolved
+import pytest
+
+from doclab.capture import Capture, CaptureError, PageRecord, Resolved
 from doclab.pages import parse_page
 from doclab.render import output_note, reader_script, replace_markers, stamp_text
 
@@ -100,6 +102,9 @@ docker build -t $IMAGE_NAME .
 docker build -t $IMAGE_NAME .
 ```
 
+<!-- output: one -->
+<!-- output: two -->
+
 <!-- script: all -->
 """
 
@@ -114,6 +119,15 @@ def test_reader_script_is_safe_to_paste_and_runs_a_repeated_command_once(tmp_pat
 
 def test_script_marker_offers_a_download_of_the_same_script(tmp_path):
     page = parse_page(LESSON, "p.md", tmp_path)
-    html = replace_markers(LESSON, page, resolved("x\n"))
+    builds = record(*(Capture(name, "docker build -t $IMAGE_NAME .", 0, CLASSIC, 0.1, OLD_CLIENT) for name in ("one", "two")))
+    html = replace_markers(LESSON, page, Resolved(builds, "live"))
     encoded = re.search(r'download="p-steps.sh" href="data:text/x-shellscript;base64,([^"]+)"', html)[1]
     assert base64.b64decode(encoded).decode() == reader_script(page, "Mini project")
+
+
+def test_quote_marker_becomes_code_and_fails_on_a_phrase_the_output_lacks(tmp_path):
+    markdown = '# T\n\n<!-- exec: id=out -->\n```bash\necho x\n```\n\n<!-- output: out -->\n\nSee <!-- quote: out "build context" -->.\n'
+    page = parse_page(markdown, "p.md", tmp_path)
+    assert "See <code>build context</code>." in replace_markers(markdown, page, resolved(CLASSIC))
+    with pytest.raises(CaptureError, match=r"p.md:10: no line of the output of 'out' contains \"build context\""):
+        replace_markers(markdown, page, resolved("other\n"))
