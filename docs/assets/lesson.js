@@ -12,6 +12,8 @@
     try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* storage off: progress lasts the visit */ }
   }
 
+  // Progress: the ticked steps are kept as a sorted array of step numbers (strings) under
+  // "doclab-progress:<lesson>"; the cards, the table of contents and the completion card follow it.
   function setupProgress() {
     var panel = document.querySelector(".lesson-progress");
     if (!panel) return;
@@ -20,12 +22,39 @@
     var boxes = document.querySelectorAll(".lesson-step input[data-step]");
     var label = panel.querySelector(".lesson-progress__label");
     var bar = panel.querySelector(".lesson-progress__bar");
+    var next = panel.querySelector(".lesson-progress__next");
+    var complete = document.querySelector(".lesson-complete");
+
+    function heading(step) {
+      var card = document.querySelector("[data-step-card='" + step + "']");
+      return card && card.querySelector("h2[id]");
+    }
 
     function show() {
       var done = load(key, []);
-      boxes.forEach(function (box) { box.checked = done.indexOf(box.dataset.step) >= 0; });
+      var firstOpen = null;
+      boxes.forEach(function (box) {
+        var step = box.dataset.step, ticked = done.indexOf(step) >= 0, title = heading(step);
+        box.checked = ticked;
+        var card = box.closest("[data-step-card]");
+        if (card) card.classList.toggle("step-card--done", ticked);
+        if (title) {
+          document.querySelectorAll(".md-nav a.md-nav__link[href='#" + title.id + "']").forEach(function (link) {
+            link.classList.toggle("lesson-toc--done", ticked);
+            link.setAttribute("aria-label", link.textContent.trim() + (ticked ? " (done)" : ""));
+          });
+        }
+        if (!ticked && firstOpen === null) firstOpen = step;
+      });
       label.textContent = done.length + " / " + total + " steps";
       bar.value = done.length;
+      if (next) {
+        var target = firstOpen === null ? null : heading(firstOpen);
+        next.hidden = !target && !complete;
+        next.textContent = target ? "Next: step " + firstOpen : "All done: what next?";
+        next.href = target ? "#" + target.id : "#lesson-complete";
+      }
+      if (complete) complete.hidden = done.length < total;
     }
 
     boxes.forEach(function (box) {
@@ -34,6 +63,7 @@
         if (box.checked) done.push(box.dataset.step);
         save(key, done.sort());
         show();
+        if (complete && !complete.hidden && box.checked) complete.scrollIntoView({block: "nearest"});
       });
     });
     panel.querySelector(".lesson-progress__reset").addEventListener("click", function () {
@@ -72,15 +102,28 @@
     });
   }
 
+  // "Copy all steps": the clipboard where the browser offers it; otherwise the script is opened and
+  // selected, and the button's status says how to copy it (or download it).
   function setupScriptCopy() {
     document.querySelectorAll(".doclab-script__copy").forEach(function (button) {
+      var status = button.parentElement.querySelector(".doclab-script__status");
       button.addEventListener("click", function () {
         var details = button.closest(".doclab-script").nextElementSibling;
         var code = details && details.querySelector("code");
-        if (!code || !navigator.clipboard) return;
+        if (!code) return;
+        function selectIt() {
+          details.open = true;
+          var range = document.createRange();
+          range.selectNodeContents(code);
+          var selection = window.getSelection();
+          selection.removeAllRanges();
+          selection.addRange(range);
+          status.textContent = "Your browser does not let this page copy: the script below is selected — press Ctrl+C (⌘C on a Mac), or use the download link.";
+        }
+        if (!navigator.clipboard || !window.isSecureContext) { selectIt(); return; }
         navigator.clipboard.writeText(code.textContent).then(function () {
-          button.textContent = "Copied — paste it into a shell";
-        });
+          status.textContent = "Copied: paste it into a shell in an empty folder.";
+        }, selectIt);
       });
     });
   }

@@ -60,7 +60,9 @@ def test_the_lesson_has_the_expected_blocks():
     examples = list(Sybil(parsers=[docs_suite.parse_blocks], path=str(ROOT / "docs"), patterns=["*.md"])
                     .parse(ROOT / "docs" / "mini-project.md").examples())
     assert [(e.parsed.language, e.parsed.capture_id) for e in examples] == [
-        ("bash", None), ("dockerfile", None), ("bash", None), ("bash", "build")]
+        ("bash", None), ("dockerfile", None), ("bash", "check-dockerfile"), ("bash", None), ("bash", "check-image-name"),
+        ("bash", None), ("bash", "check-build-command"), ("bash", "build-buildkit"), ("bash", "build-classic"),
+        ("bash", "check-image")]
 
 
 def test_the_independent_count_sees_nested_fences():

@@ -1,19 +1,45 @@
+import pytest
+
 from doclab.capture import CaptureStore
 from doclab.settings import Settings
-from doclab.walkthrough import explain, render_table
+from doclab.walkthrough import builder_of, explain, render_table
 
 
-def recorded_build_output() -> str:
+def recorded_output(capture_id: str) -> str:
     record = CaptureStore(Settings.from_env({}).captures_dir).load("mini-project.md")
-    return record.captures["build"].output
+    return record.captures[capture_id].output
 
 
-def test_every_line_of_the_recorded_lesson_build_is_explained():
-    explained, unknown = explain(recorded_build_output())
+@pytest.mark.parametrize("capture_id, builder", [("build-buildkit", "BuildKit"), ("build-classic", "classic builder")])
+def test_every_line_of_both_recorded_lesson_builds_is_explained(capture_id, builder):
+    output = recorded_output(capture_id)
+    explained, unknown = explain(output)
     assert unknown == []
-    actors = {line.line.split(":")[0]: line.actors for line in explained}
-    assert actors["Sending build context to Docker daemon  2.048kB"] == ("client", "daemon")
+    assert len(explained) == len([line for line in output.splitlines() if line.strip()])
+    assert builder_of(output) == builder
     assert ("daemon", "registry") in [item.actors for item in explained]
+
+
+def test_checksum_and_download_complete_say_different_things_and_the_daemon_checks():
+    explained, _ = explain("1d90362d504b: Verifying Checksum\n1d90362d504b: Download complete\n")
+    assert explained[0].meaning != explained[1].meaning
+    assert explained[0].actors == ("daemon",) and "SHA-256" in explained[0].meaning
+
+
+def test_buildkit_tells_the_layer_from_the_small_documents():
+    layer, document = "a" * 64, "b" * 64
+    output = (f"#4 extracting sha256:{layer}\n#4 sha256:{document} 527B / 527B done\n"
+              f"#4 sha256:{layer} 3.29MB / 3.29MB 0.0s done\n")
+    meanings = [item.meaning for item in explain(output)[0]]
+    assert "manifest or its configuration" in meanings[1] and "A layer of the base image" in meanings[2]
+
+
+def test_no_two_rules_of_the_notice_share_a_text():
+    notice = ("DEPRECATED: The legacy builder is deprecated and will be removed in a future release.\n"
+              "            Install the buildx component to build images with BuildKit:\n"
+              "            https://docs.docker.com/go/buildx/\n")
+    meanings = [item.meaning for item in explain(notice)[0]]
+    assert len(set(meanings)) == 3 and not any("The rest of" in meaning for meaning in meanings)
 
 
 def test_unknown_lines_are_flagged_not_dropped():

@@ -1,0 +1,1 @@
+echo docker build -t $IMAGE_NAME .

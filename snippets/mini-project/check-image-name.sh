@@ -1,0 +1,1 @@
+echo "$IMAGE_NAME"

@@ -1,0 +1,1 @@
+docker image ls "$IMAGE_NAME"
