@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 
 from .capture import Capture, CaptureError, PageRecord, Resolved
 from . import sequence
 from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Page, QuoteMarker, split_console
-from .walkthrough import builder_of, render_table
+from .walkthrough import builder_of, render_table, rules_for_browser
 
 
-#: A capture whose command runs the Docker client (its versions matter); ``cat`` or ``echo`` do not.
-_RUNS_DOCKER = re.compile(r"(^|[\s;&|(])docker\s")
+#: A capture whose command runs the Docker client (its versions matter); ``cat`` or ``echo docker …`` do not.
+_RUNS_DOCKER = re.compile(r"(?:^|[;&|(]|\$\()\s*(?:\w+=\S*\s+)*docker\s", re.MULTILINE)
 
 
 def _docker_captures(record: PageRecord) -> list[Capture]:
@@ -207,4 +208,12 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
     pieces.append(markdown[position:])
     if not stamped and resolved is not None and resolved.record.captures:
         pieces.append("\n\n" + _stamp_html(page, resolved) + "\n")
+    if any(marker.kind == "walkthrough" for marker in page.outputs):
+        pieces.append("\n\n" + explain_rules_script() + "\n")
     return "".join(pieces)
+
+
+def explain_rules_script() -> str:
+    """The walk-through's rules for the page's scripts (lesson.js labels a reader's own output with them)."""
+    data = json.dumps(rules_for_browser()).replace("<", "\\u003c")
+    return f'<script type="application/json" id="doclab-explain-rules">{data}</script>'

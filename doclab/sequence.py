@@ -10,6 +10,27 @@ WIDTH, ROW, TOP = 740, 30, 78
 LABEL_CHARS = 40
 
 
+#: The phases of a build, as its requests show them (the visual walkthrough steps through them).
+PHASES = {
+    "upload": "Context upload: the client sends the build context to the daemon",
+    "resolve": "Base resolution: the daemon asks the registry what the tag points to",
+    "pull": "Layer pulls: the daemon downloads the image's configuration and layers",
+    "tag": "Tag: the daemon names the image and tells the client the build is done",
+}
+
+
+def phase_of(exchange: dict, kind: str) -> str | None:
+    """The build phase one arrow belongs to (None for requests a build does not make, e.g. a push)."""
+    path = exchange["path"]
+    if exchange["source"] == "client":
+        return "tag" if kind == "response" and "/build" in path else "upload"
+    if exchange["method"] in ("GET", "HEAD") and (path == "/v2/" or "/manifests/" in path):
+        return "resolve"
+    if exchange["method"] in ("GET", "HEAD") and "/blobs/" in path:
+        return "pull"
+    return None
+
+
 def _short(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
@@ -44,18 +65,24 @@ def render_svg(exchanges: list[dict], title: str) -> str:
         x1, x2 = LANES[source], LANES[target]
         label = f'{exchange["method"]} {exchange["path"]}' if kind == "request" else f'{exchange["status"]}'
         dash = "" if kind == "request" else ' stroke-dasharray="5 3"'
+        phase = phase_of(exchange, kind)
+        parts.append(f'<g data-phase="{phase}">' if phase else "<g>")
         parts.append(f'<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="currentColor"{dash} marker-end="url(#seq-arrow)"/>')
         anchor_x = min(x1, x2) + 6
-        parts.append(f'<text x="{anchor_x}" y="{y - 5}" fill="currentColor"><title>{escape(label)}</title>{escape(_short(label))}</text>')
+        parts.append(f'<text x="{anchor_x}" y="{y - 5}" fill="currentColor"><title>{escape(label)}</title>{escape(_short(label))}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
 
 
+def _phase_name(phase: str | None) -> str:
+    return PHASES[phase].split(":")[0] if phase else "—"
+
+
 def render_table(exchanges: list[dict]) -> str:
-    rows = ["| # | From → to | Request | Status | Took |", "| ---: | --- | --- | ---: | ---: |"]
+    rows = ["| # | From → to | Request | Status | Took | Phase |", "| ---: | --- | --- | ---: | ---: | --- |"]
     for number, exchange in enumerate(sorted(exchanges, key=lambda e: e["started"]), start=1):
         took = (exchange["finished"] - exchange["started"]) * 1000
         path = exchange["path"].replace("|", "\\|")
         rows.append(f'| {number} | {exchange["source"]} → {exchange["target"]} | `{exchange["method"]} {path}` '
-                    f'| {exchange["status"]} | {took:.1f} ms |')
+                    f'| {exchange["status"]} | {took:.1f} ms | {_phase_name(phase_of(exchange, "request"))} |')
     return "\n".join(rows)

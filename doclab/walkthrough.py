@@ -148,3 +148,10 @@ def render_table(output: str) -> str:
     for line in unknown:
         rows.append(f"| {_code(line)} | ? | Not explained yet. |")
     return "\n".join(rows)
+
+
+def rules_for_browser() -> list[dict]:
+    """The rules as JavaScript can use them (the page's "compare your output" labels a reader's lines)."""
+    rules = [*RULES, Rule(_BLOB, _LAYER_BLOB.actors, "A blob of the base image (its manifest, configuration or a layer), downloaded from the registry.")]
+    return [{"pattern": rule.pattern.pattern.replace("(?P<", "(?<"), "actors": list(rule.actors), "meaning": rule.meaning}
+            for rule in rules]

@@ -1,5 +1,6 @@
 // The learner's side of the site: step progress (kept in localStorage), the landing page's
-// summary, flashcards, and the "copy all steps as one script" button.
+// summary, flashcards, the "copy all steps as one script" button, and outputs annotated line by
+// line from their walk-through tables.
 (function () {
   "use strict";
   var PREFIX = "doclab-progress:";
@@ -128,18 +129,234 @@
     });
   }
 
+  // Annotated output: each line of a captured output that a walk-through table explains is tied to
+  // its row. Hovering, tapping or focusing a line (then the arrow keys) shows the row's text under
+  // the output and lights up the parts of Docker behind it, in the architecture diagram's colours.
+  var PARTS = ["client", "daemon", "registry"];
+
+  function walkthroughAfter(block) {
+    for (var node = block.nextElementSibling; node; node = node.nextElementSibling) {
+      if (node.matches("h1, h2, h3, .doclab-output, .highlight")) return null;
+      var table = node.matches("table") ? node : node.querySelector("table");
+      var header = table && table.querySelector("th");
+      if (header && header.textContent.trim() === "Line of the real output") return table;
+    }
+    return null;
+  }
+
+  function annotate(block) {
+    var table = walkthroughAfter(block);
+    var code = block.querySelector("pre > code");
+    if (!table || !code) return;
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows), pairs = [], next = 0;
+    code.querySelectorAll(":scope > span[id]").forEach(function (line) {
+      var text = line.textContent.trim();
+      if (!text || next >= rows.length || rows[next].cells[0].textContent.trim() !== text) return;
+      var parts = rows[next].cells[1].textContent.split("→").map(function (part) { return part.trim(); })
+        .filter(function (part) { return PARTS.indexOf(part) >= 0; });
+      line.classList.add("doclab-line", "doclab-line--" + (parts[0] || "unknown"));
+      pairs.push({line: line, row: rows[next], parts: parts, meaning: rows[next].cells[2].textContent.trim()});
+      next++;
+    });
+    if (!pairs.length) return;
+    var panel = document.createElement("div");
+    panel.className = "doclab-explain";
+    panel.innerHTML = '<div class="doclab-parts" aria-hidden="true">' + PARTS.map(function (part) {
+      return '<span class="doclab-part doclab-part--' + part + '">' + part + "</span>";
+    }).join("") + '</div><p class="doclab-explain__text" aria-live="polite"></p>';
+    var text = panel.querySelector(".doclab-explain__text");
+    var idle = "Point at, tap or focus a line of the output above (then use ↑ and ↓) to see which part of Docker is behind it.";
+    text.textContent = idle;
+    block.parentNode.insertBefore(panel, block.nextSibling);
+    code.tabIndex = 0;
+    code.setAttribute("aria-label", "Output: use the up and down arrow keys to explain it line by line");
+    var current = -1;
+
+    function show(index) {
+      if (current >= 0) {
+        pairs[current].line.classList.remove("doclab-line--active");
+        pairs[current].row.classList.remove("doclab-row--active");
+      }
+      current = index;
+      var pair = pairs[index];
+      pair.line.classList.add("doclab-line--active");
+      pair.row.classList.add("doclab-row--active");
+      panel.querySelectorAll(".doclab-part").forEach(function (chip, at) {
+        chip.classList.toggle("doclab-part--active", pair.parts.indexOf(PARTS[at]) >= 0);
+      });
+      text.innerHTML = "";
+      var who = document.createElement("strong");
+      who.textContent = pair.parts.join(" → ") + ": ";
+      text.appendChild(who);
+      text.appendChild(document.createTextNode(pair.meaning + " (line " + (index + 1) + " of " + pairs.length + ")"));
+    }
+
+    pairs.forEach(function (pair, index) {
+      pair.line.addEventListener("mouseenter", function () { show(index); });
+      pair.line.addEventListener("click", function () { show(index); });
+    });
+    code.addEventListener("focus", function () { if (current < 0) show(0); });
+    code.addEventListener("keydown", function (event) {
+      var step = {ArrowDown: 1, ArrowUp: -1}[event.key];
+      if (!step) return;
+      event.preventDefault();
+      show(Math.min(pairs.length - 1, Math.max(0, current + step)));
+      pairs[current].line.scrollIntoView({block: "nearest"});
+    });
+  }
+
+  function setupAnnotations() {
+    document.querySelectorAll(".doclab-output[data-capture]").forEach(annotate);
+  }
+
+  // Compare your output: the reader's lines, cleaned up as doclab.scrub.normalize does for the
+  // tests, labelled with the walk-through's rules and lined up with the captured output.
+  var VOLATILE = [
+    [/sha256:[0-9a-f]{64}/g, "sha256:<digest>"],
+    [/\b[0-9a-f]{64}\b/g, "<id>"],
+    [/\b[0-9a-f]{12}\b/g, "<id>"],
+    [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?( [A-Z]{3,4})?/g, "<date>"],
+    [/\b(About an?|Less than a|\d+) (second|minute|hour|day|week|month|year)s? ago\b/g, "<date>"],
+    [/\b\d+(\.\d+)? ?(B|kB|KB|MB|MiB|GB|GiB|KiB)\b/g, "<size>"],
+    [/(?<![\w.])\d+(\.\d+)?s\b/g, "<duration>"],
+    [/\b\d+(\.\d+)? (seconds|milliseconds)\b/g, "<duration>"]
+  ];
+  var PROGRESS = /^(<id>|[0-9a-f]{12}): (Pulling fs layer|Waiting|Downloading|Verifying Checksum|Download complete|Extracting)\b/;
+  var TROUBLE = [
+    [/Cannot connect to the Docker daemon|error during connect/i, "the-daemon-is-not-running-or-docker_host-is-wrong", "the client cannot reach a daemon"],
+    [/unknown instruction|dockerfile parse error/i, "a-typo-in-the-dockerfile", "the Dockerfile has an instruction Docker does not know"],
+    [/manifest unknown|not found: manifest|failed to resolve source metadata/i, "the-tag-does-not-exist-in-the-registry", "the registry has no such tag"],
+    [/connection refused|dial tcp|no such host|i\/o timeout/i, "the-registry-is-unreachable", "the daemon cannot reach the registry"],
+    [/unable to prepare context|failed to read dockerfile|Dockerfile: no such file/i, "no-dockerfile-in-the-build-context", "there is no Dockerfile in the build context"]
+  ];
+
+  function normalizeLine(line) {
+    var text = line.replace(/\s+$/, "").replace(/(\S) {2,}(?=\S)/g, "$1  ");
+    VOLATILE.forEach(function (rule) { text = text.replace(rule[0], rule[1]); });
+    return text.replace(/^#\d+ /, "#N ").replace(/ <duration> done$/, " done");
+  }
+
+  function builderOf(text) {
+    if (/^#\d+ \[/m.test(text)) return "BuildKit";
+    if (/^(Sending build context to Docker daemon|Step \d+\/\d+ : )/m.test(text)) return "classic builder";
+    return null;
+  }
+
+  function setupCompare() {
+    var box = document.querySelector(".doclab-compare");
+    var rulesData = document.getElementById("doclab-explain-rules");
+    if (!box || !rulesData) return;
+    var rules = JSON.parse(rulesData.textContent).map(function (rule) {
+      return {pattern: new RegExp(rule.pattern), actors: rule.actors, meaning: rule.meaning};
+    });
+    var captured = {};
+    box.dataset.captures.split(" ").forEach(function (id) {
+      var code = document.querySelector(".doclab-output[data-capture='" + id + "'] code");
+      if (code) captured[builderOf(code.textContent)] = {id: id, lines: code.textContent.split("\n").map(normalizeLine)};
+    });
+    var input = box.querySelector("textarea");
+    var result = box.querySelector(".doclab-compare__result");
+
+    function element(tag, className, text) {
+      var node = document.createElement(tag);
+      if (className) node.className = className;
+      if (text) node.textContent = text;
+      return node;
+    }
+
+    box.querySelector(".doclab-compare__run").addEventListener("click", function () {
+      var text = input.value.replace(/\r\n?/g, "\n");
+      var lines = text.split("\n").filter(function (line) { return line.trim(); });
+      result.innerHTML = "";
+      if (!lines.length) { result.appendChild(element("p", "", "Paste the output of your build first.")); return; }
+      var builder = builderOf(text);
+      var reference = captured[builder] || null;
+      var findings = element("ul", "doclab-compare__findings");
+      function say(message, href, linkText) {
+        var item = element("li", "", message);
+        if (href) {
+          var link = element("a", "", linkText);
+          link.href = href;
+          item.appendChild(document.createTextNode(" "));
+          item.appendChild(link);
+        }
+        findings.appendChild(item);
+      }
+      var trouble = TROUBLE.filter(function (rule) { return rule[0].test(text); })[0];
+      if (trouble || /^(ERROR|error:|Error response from daemon)/m.test(text)) {
+        say("Your build failed" + (trouble ? ": " + trouble[2] + "." : "."),
+            box.dataset.troubleshooting + (trouble ? "#" + trouble[1] : ""), "See Troubleshooting.");
+      }
+      if (builder) {
+        var tab = builder === "BuildKit" ? "BuildKit" : "Classic builder";
+        say("Your daemon used the " + (builder === "BuildKit" ? "BuildKit builder" : "classic builder") +
+            ": compare with the “" + tab + "” tab.");
+      }
+      if (/^DEPRECATED: The legacy builder/m.test(text)) {
+        say("Your client is Docker 23 or newer without its buildx plugin, so it asked the daemon's classic builder and printed a deprecation notice first.");
+      }
+      var pulled = builder === "BuildKit" ? /^#\d+ extracting sha256:/m.test(text) : /: Pulling from /m.test(text);
+      if (builder && !pulled && !trouble) {
+        say("Your daemon already had the base image, so there are no pull lines: as on any second run (the captured output shows a first pull).");
+      }
+      var list = element("ol", "doclab-compare__lines");
+      var differing = 0;
+      lines.forEach(function (line) {
+        var rule = rules.filter(function (candidate) { return candidate.pattern.test(line); })[0];
+        var normal = normalizeLine(line);
+        var progress = PROGRESS.test(normal);
+        var same = reference && reference.lines.indexOf(normal) >= 0;
+        if (!same && !progress) differing++;
+        var item = element("li", "doclab-compare__line doclab-compare__line--" + (same ? "same" : progress ? "progress" : "differs"));
+        var part = rule ? rule.actors[0] : "unknown";
+        item.appendChild(element("span", "doclab-part doclab-part--active doclab-part--" + part, rule ? rule.actors.join(" → ") : "?"));
+        item.appendChild(element("code", "", line));
+        item.appendChild(element("span", "doclab-compare__status",
+          same ? "as captured" : progress ? "progress line: varies from run to run" :
+          reference ? "not in the captured output" : "no captured output of this builder"));
+        if (rule) item.title = rule.meaning;
+        list.appendChild(item);
+      });
+      say(reference ? (differing ? differing + " of your " + lines.length + " lines are not in the captured output (after clean-up)."
+                                 : "Every line of yours is in the captured output (after clean-up).")
+                    : "This does not look like a docker build output: no line from either builder.");
+      result.appendChild(findings);
+      result.appendChild(list);
+    });
+  }
+
   // Material's search dialog has no accessible name; screen readers announce it as "Search".
   function nameSearchDialog() {
     var dialog = document.querySelector(".md-search[role='dialog']");
     if (dialog && !dialog.getAttribute("aria-label")) dialog.setAttribute("aria-label", "Search");
   }
 
+  // A table wider than the screen scrolls sideways inside the theme's wrapper: a keyboard must be
+  // able to reach it to scroll it, so a wrapper that does scroll joins the tab order, named.
+  function focusableScrollers() {
+    document.querySelectorAll(".md-typeset__scrollwrap").forEach(function (wrapper) {
+      if (wrapper.scrollWidth > wrapper.clientWidth + 1) {
+        wrapper.tabIndex = 0;
+        wrapper.setAttribute("role", "region");
+        wrapper.setAttribute("aria-label", "Table (scrolls sideways)");
+      } else {
+        wrapper.removeAttribute("tabindex");
+        wrapper.removeAttribute("role");
+        wrapper.removeAttribute("aria-label");
+      }
+    });
+  }
+
   function setup() {
     nameSearchDialog();
+    focusableScrollers();
+    window.addEventListener("resize", focusableScrollers);
     setupProgress();
     setupSummary();
     setupFlashcards();
     setupScriptCopy();
+    setupAnnotations();
+    setupCompare();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup);

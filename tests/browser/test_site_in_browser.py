@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import pty
+import re
+import select
 import subprocess
 import threading
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from doclab.capture import CaptureStore
-from doclab.scrub import as_terminal_shows, normalize
-from doclab.settings import Settings
+from doclab.scrub import as_terminal_shows
 from tests.conftest import ROOT, build_site
 from tests.docker_env import fresh_daemon, unavailable
 
@@ -134,20 +137,82 @@ def test_copy_button_copies_exactly_the_command(page, site):
     assert "$ " not in copied and "Successfully" not in copied
 
 
-@pytest.mark.docker
-def test_copy_all_steps_script_runs_and_prints_the_pages_output(page, site, tmp_path):
+def interactive_bash(cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    """A real interactive bash (``-i``) on a pseudo-terminal, as a reader's terminal runs it."""
+    controller, terminal = pty.openpty()
+    shell = subprocess.Popen(["bash", "--norc", "--noprofile", "-i"], cwd=cwd, stdin=terminal, stdout=terminal,
+                             stderr=terminal, env=env, start_new_session=True, close_fds=True)
+    os.close(terminal)
+    return shell, controller
+
+
+def read_until(controller: int, marker: bytes, seconds: float) -> bytes:
+    """What the terminal shows until ``marker`` appears (or the time is up, or the shell is gone)."""
+    seen, deadline = b"", time.monotonic() + seconds
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the shell has ended: its terminal is closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def copied_script(page, site) -> str:
     page.goto(site[1] + "/mini-project/")
     page.click(".doclab-script__copy")
-    script = page.evaluate("navigator.clipboard.readText()")
+    return page.evaluate("navigator.clipboard.readText()")
+
+
+def test_copy_all_offers_the_same_script_as_a_download(page, site):
+    script = copied_script(page, site)
     assert script.startswith("#!/usr/bin/env bash") and "FROM alpine:3.18" in script
-    (tmp_path / "all-steps.sh").write_text(script)
-    with fresh_daemon("copy-all-script") as daemon_handle:
-        done = subprocess.run(["bash", "all-steps.sh"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=300, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "DOCKER_HOST": daemon_handle.docker_host})
-    printed = as_terminal_shows(done.stdout.decode())  # bytes: text mode would turn the client's \r into \n
-    assert done.returncode == 0, printed
-    recorded = CaptureStore(Settings.from_env().captures_dir).load("mini-project.md").captures["build"].output
-    assert normalize(printed) == normalize(recorded)
+    assert "set -e" in script.split("(\n", 1)[1], "set -e must stay inside the subshell"
+    assert "DOCLAB" not in script and "docs/" not in script
+    with page.expect_download() as download:
+        page.click(".doclab-script__download")
+    assert Path(download.value.path()).read_text() == script
+
+
+def test_without_the_clipboard_api_the_button_says_how_to_copy(browser, site):
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.add_init_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    tab.goto(site[1] + "/mini-project/")
+    tab.click(".doclab-script__copy")
+    status = tab.locator(".doclab-script__status").inner_text()
+    selected = tab.evaluate("String(window.getSelection())")
+    context.close()
+    assert "Ctrl+C" in status and "download" in status
+    assert selected.startswith("#!/usr/bin/env bash")
+
+
+@pytest.mark.docker
+def test_copy_all_pasted_into_an_interactive_shell_prints_step_4_and_keeps_the_shell(page, site, tmp_path):
+    script = copied_script(page, site)
+    with fresh_daemon("copy-all-pty") as daemon_handle:
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "DOCKER_HOST": daemon_handle.docker_host, "PS1": "$ ", "TERM": "dumb"}
+        shell, controller = interactive_bash(tmp_path, env)
+        try:
+            os.write(controller, script.encode())
+            os.write(controller, b"echo shell-still-$((20 + 22))\n")
+            printed = read_until(controller, b"shell-still-42", 300)
+            alive = shell.poll() is None
+            os.write(controller, b"(exit 3); echo after-a-failure-$?; false; echo still-here\n")
+            after = read_until(controller, b"still-here", 30)
+        finally:
+            shell.kill()
+            shell.wait()
+            os.close(controller)
+    text = as_terminal_shows(printed.decode(errors="replace"))
+    assert alive and b"shell-still-42" in printed, text[-2000:]
+    assert b"after-a-failure-3" in after and b"still-here" in after
+    assert re.search(r"Successfully tagged my-alpine-image:latest|naming to docker.io/library/my-alpine-image", text), text[-2000:]
+    assert "my-alpine-image   latest" in text  # step 4's check: the daemon lists the image
 
 
 def test_every_page_loads_with_no_request_outside_127_0_0_1(page, site):
@@ -164,50 +229,186 @@ def test_every_page_loads_with_no_request_outside_127_0_0_1(page, site):
     assert outside == {}
 
 
-def test_axe_finds_no_serious_or_critical_violation_on_any_page(page, site):
+def axe_violations(tab) -> list[dict]:
+    tab.add_script_tag(path=str(AXE))
+    return tab.evaluate("async () => (await axe.run(document)).violations"
+                        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,"
+                        " targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))")
+
+
+def open_hints(tab) -> None:
+    tab.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+
+
+def answer_quiz(tab) -> None:
+    """Answer every question of the page, right and wrong, so both kinds of feedback are shown."""
+    for index, quiz in enumerate(tab.locator("div.quiz").all()):
+        quiz.locator("label[for]").nth(index % 2).click()
+
+
+STATES = {
+    "initial": ({"color_scheme": "light"}, None),
+    "hints open": ({"color_scheme": "light"}, open_hints),
+    "quiz answered": ({"color_scheme": "light"}, answer_quiz),
+    "dark": ({"color_scheme": "dark"}, None),
+    "375 px": ({"color_scheme": "light", "viewport": {"width": 375, "height": 812}}, None),
+}
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_any_page_in_any_state(browser, site):
+    """Every page: initial, all hints open, the quiz answered, dark mode, and at phone width."""
     if not AXE.exists():
         unavailable(f"{AXE} is missing (npm ci in tests/browser)")
-    summary, serious = {}, {}
-    for path in all_pages(site[0]):
-        page.goto(site[1] + path, wait_until="networkidle")
-        page.add_script_tag(path=str(AXE))
-        violations = page.evaluate("async () => (await axe.run(document)).violations"
-                                   ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length}))")
-        summary[path] = {v["id"]: v["impact"] for v in violations}
-        bad = [v for v in violations if v["impact"] in ("serious", "critical")]
-        if bad:
-            serious[path] = bad
+    counts, serious = {}, {}
+    for state, (options, act) in STATES.items():
+        context = browser.new_context(**options)
+        tab = context.new_page()
+        for path in all_pages(site[0]):
+            tab.goto(site[1] + path, wait_until="networkidle")
+            if act:
+                act(tab)
+            violations = axe_violations(tab)
+            counts.setdefault(path, {})[state] = {v["id"]: v["impact"] for v in violations}
+            bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+            if bad:
+                serious[f"{path} ({state})"] = bad
+        context.close()
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "axe-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print("\naxe:", json.dumps(summary))
+    (ARTIFACTS / "axe-summary.json").write_text(json.dumps(counts, indent=2) + "\n")
+    (ARTIFACTS / "axe-serious.json").write_text(json.dumps(serious, indent=2) + "\n")
+    print("\naxe, violations by state:", {state: sum(len(page[state]) for page in counts.values()) for state in STATES})
     assert serious == {}
 
 
-def test_lesson_is_readable_at_phone_width_with_no_horizontal_scroll(browser, site):
-    context = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2)
-    phone = context.new_page()
-    phone.goto(site[1] + "/mini-project/", wait_until="networkidle")
-    widths = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    ARTIFACTS.mkdir(exist_ok=True)
-    phone.screenshot(path=str(ARTIFACTS / "lesson-375px.png"))
+def test_at_phone_width_no_page_scrolls_sideways_and_outputs_wrap_clear_of_the_copy_button(browser, site):
+    context = browser.new_context(viewport={"width": 375, "height": 812})
+    tab = context.new_page()
+    wide, scrolling = {}, {}
+    for path in all_pages(site[0]):
+        tab.goto(site[1] + path, wait_until="networkidle")
+        width = tab.evaluate("document.documentElement.scrollWidth")
+        if width > 375:
+            wide[path] = width
+        hidden = tab.evaluate("""() => [...document.querySelectorAll('.doclab-output pre > code')]
+            .filter(code => code.scrollWidth > code.clientWidth + 1).map(code => code.textContent.slice(0, 40))""")
+        if hidden:
+            scrolling[path] = hidden
+    tab.goto(site[1] + "/architecture/troubleshooting/", wait_until="networkidle")
+    overlaps = tab.evaluate("""() => [...document.querySelectorAll('.doclab-output')].filter(block => {
+        const button = block.querySelector('.md-code__button, .md-clipboard'), line = block.querySelector('code > span');
+        if (!button || !line) return false;
+        const range = document.createRange(); range.selectNodeContents(line);
+        const b = button.getBoundingClientRect();
+        return [...range.getClientRects()].some(r => r.right > b.left && r.left < b.right && r.bottom > b.top && r.top < b.bottom);
+    }).length""")
     context.close()
-    assert widths[0] <= widths[1], f"page is {widths[0]} px wide in a {widths[1]} px window"
+    assert wide == {}, f"pages wider than 375 px: {wide}"
+    assert scrolling == {}, f"outputs that hide text behind a horizontal scroll: {scrolling}"
+    assert overlaps == 0
 
 
-def test_lesson_screenshot_and_weight(page, site):
-    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
-    weight = page.evaluate("""() => {
+def test_quiz_code_only_on_the_quiz_page_and_not_in_the_search_index(page, site):
+    quiz_marks = ("quiz-progress-sidebar", "JSConfetti", "mkdocsQuizConfig")
+    carrying = [path for path in all_pages(site[0]) if path != "/learn/quiz/"
+                and any(mark in (site[0] / path.strip("/") / "index.html").read_text() for mark in quiz_marks)]
+    assert carrying == []
+    assert all(mark in (site[0] / "learn" / "quiz" / "index.html").read_text() for mark in quiz_marks)
+    assert "Answered:" not in (site[0] / "search" / "search_index.json").read_text()
+    page.goto(site[1] + "/", wait_until="networkidle")
+    assert page.locator("canvas").count() == 0
+
+
+def test_confetti_honours_reduced_motion(browser, site):
+    context = browser.new_context(reduced_motion="reduce")
+    tab = context.new_page()
+    tab.goto(site[1] + "/learn/quiz/", wait_until="networkidle")
+    config = tab.evaluate("window.mkdocsQuizConfig.confetti")
+    canvases = tab.locator("canvas").count()
+    context.close()
+    assert config is False and canvases == 0
+
+
+def lesson_weight(tab) -> dict:
+    return tab.evaluate("""() => {
         const entries = performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'));
         return {requests: entries.length, bytes: entries.reduce((sum, e) => sum + (e.transferSize || 0), 0)};
     }""")
+
+
+def test_every_pages_weight_and_the_lesson_under_400_kb(browser, site):
+    weights = {}
+    for path in all_pages(site[0]):
+        context = browser.new_context()  # a new cache a page: each page's weight as a first visit
+        tab = context.new_page()
+        tab.goto(site[1] + path, wait_until="networkidle")
+        weights[path] = lesson_weight(tab)
+        context.close()
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "lesson.png"), full_page=True)
-    page.evaluate("document.getElementById('step-4-run-it-and-read-the-output').scrollIntoView()")
-    page.wait_for_timeout(800)  # let the theme redraw after the jump before the picture is taken
-    page.screenshot(path=str(ARTIFACTS / "lesson-step-4.png"))
-    print(f"\nlesson page: {weight['requests']} requests, {weight['bytes']} bytes transferred")
-    assert (ARTIFACTS / "lesson.png").stat().st_size > 10_000
-    assert weight["requests"] > 0
+    (ARTIFACTS / "page-weights.json").write_text(json.dumps(weights, indent=2) + "\n")
+    print("\npage weights:", json.dumps(weights))
+    assert weights["/mini-project/"]["bytes"] <= 400_000, weights["/mini-project/"]
+
+
+def test_progress_header_stays_visible_ticks_show_in_the_toc_and_4_of_4_completes(page, site):
+    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    header = page.locator(".lesson-progress")
+    page.locator("[data-step-card='4'] h2").scroll_into_view_if_needed()
+    box = header.bounding_box()
+    assert box and 0 <= box["y"] <= 120, f"the progress header scrolled away: {box}"
+    for step in "1234":
+        card = page.locator(f"[data-step-card='{step}']")
+        assert card.locator(f"label.lesson-step input[data-step='{step}']").count() == 1
+        assert card.locator(".lesson-check .doclab-output").count() == 1, f"step {step} has no captured check"
+    assert page.locator(".lesson-complete").is_hidden()
+    page.check("input[data-step='1']")
+    assert "step-card--done" in page.locator("[data-step-card='1']").get_attribute("class")
+    assert page.locator(".md-sidebar--secondary a.lesson-toc--done").count() == 1
+    for step in "234":
+        page.check(f"input[data-step='{step}']")
+    assert page.locator(".lesson-complete").is_visible()
+    assert page.locator(".lesson-complete a[href$='quiz/']").count() == 1
+    assert page.locator(".lesson-complete a[href$='challenge/']").count() == 1
+
+
+def test_step_checkboxes_show_a_focus_ring(page, site):
+    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.focus("input[data-step='1']")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    outline = page.evaluate("(() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; })()")
+    assert outline[0] != "none" and outline[1] != "0px", outline
+
+
+def test_step_4_shows_both_builders_buildkit_first(page, site):
+    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    card = page.locator("[data-step-card='4']")
+    assert card.locator(".tabbed-labels label").all_inner_texts() == ["BuildKit", "Classic builder"]
+    builders = card.locator(".doclab-output[data-builder]").evaluate_all("blocks => blocks.map(b => b.dataset.builder)")
+    assert builders == ["BuildKit", "classic builder"]
+    assert "DEPRECATED" not in card.inner_text()
+    assert page.locator(".doclab-stamp").count() == 1 and "/usr/" not in page.locator(".doclab-stamp").inner_text()
+
+
+def test_lesson_screenshots(browser, site):
+    """The lesson as a learner sees it: desktop, phone, dark mode, and 4 / 4 complete."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    shots = {"lesson-step-4.png": ({"viewport": {"width": 1280, "height": 900}}, ""),
+             "lesson-375px.png": ({"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2}, ""),
+             "lesson-dark.png": ({"viewport": {"width": 1280, "height": 900}, "color_scheme": "dark"}, ""),
+             "lesson-complete.png": ({"viewport": {"width": 1280, "height": 900}}, "1234")}
+    for name, (options, ticked) in shots.items():
+        context = browser.new_context(**options)
+        tab = context.new_page()
+        tab.goto(site[1] + "/mini-project/", wait_until="networkidle")
+        for step in ticked:
+            tab.check(f"input[data-step='{step}']")
+        target = ".lesson-complete" if ticked else "#step-4-run-it-and-read-the-output"
+        tab.evaluate(f"document.querySelector({json.dumps(target)}).scrollIntoView({{block: 'center'}})"
+                     if ticked else f"document.querySelector({json.dumps(target)}).scrollIntoView()")
+        tab.wait_for_timeout(600)  # let the theme redraw after the jump before the picture is taken
+        tab.screenshot(path=str(ARTIFACTS / name))
+        context.close()
+        assert (ARTIFACTS / name).stat().st_size > 10_000
 
 
 def test_search_and_dark_mode_work_offline(page, site):

@@ -73,7 +73,9 @@ def test_one_stamp_under_the_first_output_keeping_indentation(tmp_path):
 def test_a_page_without_output_markers_gets_its_stamp_at_the_end(tmp_path):
     markdown = "# T\n\n<!-- exec: id=out -->\n```bash\necho x\n```\n\n<!-- walkthrough: out -->\n"
     html = replace_markers(markdown, parse_page(markdown, "p.md", tmp_path), resolved(CLASSIC))
-    assert html.rstrip().endswith("</small>") and html.count("doclab-stamp") == 1
+    stamp_at, rules_at = html.index('<small class="doclab-stamp"'), html.index('<script type="application/json" id="doclab-explain-rules">')
+    assert html.index("| Line of the real output |") < stamp_at < rules_at and html.count("doclab-stamp") == 1
+    assert "(?\\u003cdigest>" in html and "(?P<" not in html  # the rules, as JavaScript reads them (no raw "<")
 
 
 LESSON = """# Mini project
@@ -131,3 +133,11 @@ def test_quote_marker_becomes_code_and_fails_on_a_phrase_the_output_lacks(tmp_pa
     assert "See <code>build context</code>." in replace_markers(markdown, page, resolved(CLASSIC))
     with pytest.raises(CaptureError, match=r"p.md:10: no line of the output of 'out' contains \"build context\""):
         replace_markers(markdown, page, resolved("other\n"))
+
+
+def test_only_commands_that_run_the_client_count_for_its_version():
+    page = record(Capture("echo", "echo docker build -t x .", 0, "docker build -t x .\n", 0.1, NEW_CLIENT),
+                  Capture("env", "DOCKER_BUILDKIT=1 docker build .", 0, BUILDKIT, 0.1, OLD_CLIENT),
+                  Capture("sub", 'echo "$(docker version)"', 0, "x\n", 0.1, OLD_CLIENT))
+    assert "client Docker 20.10.24+dfsg1 ·" in stamp_text(page, "live")
+    assert output_note(page, page.captures["echo"]) is None
