@@ -87,6 +87,12 @@ RULES: tuple[Rule, ...] = (
           "The step's own ID: a digest of what the step does, used to find it in the build cache."),
     _rule(_STEP + r"DONE ", (DAEMON,), "The step ended, and how long it took."),
     _rule(_STEP + r"CACHED$", (DAEMON,), "The step's result was in the build cache: nothing ran."),
+    # Failures: who reports them.
+    _rule(r"^Error response from daemon: ", (DAEMON, CLIENT), "The daemon refused or failed the request, and the client prints why."),
+    _rule(r"^ERROR: |^#\d+ ERROR: |^error: ", (DAEMON, CLIENT), "The build failed in the daemon; the client prints the error it reported."),
+    _rule(r"^Cannot connect to the Docker daemon|^error during connect", (CLIENT,),
+          "The client found no daemon at the address it uses (DOCKER_HOST or its context)."),
+    _rule(r"^unable to prepare context", (CLIENT,), "The client could not pack the build context (e.g. there is no Dockerfile)."),
 )
 #: A blob line of a BuildKit pull: ``#4 sha256:DIGEST 3.40MB / 3.40MB 0.1s done``.
 _BLOB = re.compile(_STEP + r"sha256:(?P<digest>[0-9a-f]{64}) \S+ / \S+")

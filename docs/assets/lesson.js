@@ -192,7 +192,8 @@
     }
 
     pairs.forEach(function (pair, index) {
-      pair.line.addEventListener("mouseenter", function () { show(index); });
+      // Hover with a mouse only: a tap sends compatibility mouse events, which must not win over its click.
+      pair.line.addEventListener("pointerenter", function (event) { if (event.pointerType === "mouse") show(index); });
       pair.line.addEventListener("click", function () { show(index); });
     });
     code.addEventListener("focus", function () { if (current < 0) show(0); });

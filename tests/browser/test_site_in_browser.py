@@ -18,7 +18,9 @@ from urllib.parse import urlparse
 
 import pytest
 
+from doclab.capture import CaptureStore
 from doclab.scrub import as_terminal_shows
+from doclab.settings import Settings
 from tests.conftest import ROOT, build_site
 from tests.docker_env import fresh_daemon, unavailable
 
@@ -202,15 +204,16 @@ def test_copy_all_pasted_into_an_interactive_shell_prints_step_4_and_keeps_the_s
             os.write(controller, b"echo shell-still-$((20 + 22))\n")
             printed = read_until(controller, b"shell-still-42", 300)
             alive = shell.poll() is None
-            os.write(controller, b"(exit 3); echo after-a-failure-$?; false; echo still-here\n")
-            after = read_until(controller, b"still-here", 30)
+            # Markers the shell computes, so the terminal's echo of the typed line cannot match them.
+            os.write(controller, b"(exit 3); echo after-a-failure-$?; false; echo still-$((1 + 1))-here\n")
+            after = read_until(controller, b"still-2-here", 30)
         finally:
             shell.kill()
             shell.wait()
             os.close(controller)
     text = as_terminal_shows(printed.decode(errors="replace"))
     assert alive and b"shell-still-42" in printed, text[-2000:]
-    assert b"after-a-failure-3" in after and b"still-here" in after
+    assert b"after-a-failure-3" in after and b"still-2-here" in after
     assert re.search(r"Successfully tagged my-alpine-image:latest|naming to docker.io/library/my-alpine-image", text), text[-2000:]
     assert "my-alpine-image   latest" in text  # step 4's check: the daemon lists the image
 
@@ -387,6 +390,66 @@ def test_step_4_shows_both_builders_buildkit_first(page, site):
     assert builders == ["BuildKit", "classic builder"]
     assert "DEPRECATED" not in card.inner_text()
     assert page.locator(".doclab-stamp").count() == 1 and "/usr/" not in page.locator(".doclab-stamp").inner_text()
+
+
+def recorded(page_path: str, capture_id: str) -> str:
+    return CaptureStore(Settings.from_env().captures_dir).load(page_path).captures[capture_id].output
+
+
+def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(browser, site):
+    context = browser.new_context(viewport={"width": 375, "height": 812}, has_touch=True)
+    tab = context.new_page()
+    tab.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    output = tab.locator(".doclab-output[data-capture='build-classic']")
+    tab.locator(".tabbed-labels label", has_text="Classic builder").click()
+    explain = tab.locator(".doclab-explain", has=tab.locator(".doclab-explain__text")).nth(1)
+    output.locator("code").focus()
+    tab.keyboard.press("ArrowDown")
+    tab.keyboard.press("ArrowDown")
+    by_keyboard = explain.locator(".doclab-explain__text").inner_text()
+    active_parts = explain.locator(".doclab-part--active").all_inner_texts()
+    output.locator("code > span", has_text="Verifying Checksum").tap()
+    by_tap = explain.locator(".doclab-explain__text").inner_text()
+    highlighted = tab.locator("tr.doclab-row--active").inner_text()
+    context.close()
+    assert by_keyboard.startswith("daemon → registry:") and "line 3 of" in by_keyboard, by_keyboard
+    assert active_parts == ["daemon", "registry"]
+    assert by_tap.startswith("daemon:") and "SHA-256" in by_tap
+    assert "Verifying Checksum" in highlighted
+
+
+@pytest.mark.parametrize("case, output, says", [
+    ("BuildKit", ("mini-project.md", "build-buildkit"), ["BuildKit builder", "Every line of yours is in the captured output"]),
+    ("classic", ("mini-project.md", "build-classic"), ["classic builder", "Every line of yours is in the captured output"]),
+    ("image present", ("architecture/daemon.md", "second-build"), ["already had the base image", "deprecation notice"]),
+    ("failed build", ("architecture/troubleshooting.md", "typo"), ["Your build failed: the Dockerfile has an instruction"]),
+])
+def test_compare_your_output_lines_up_real_outputs_and_says_what_differs(page, site, case, output, says):
+    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.fill("#doclab-compare-input", recorded(*output))
+    page.click(".doclab-compare__run")
+    findings = page.locator(".doclab-compare__findings").inner_text()
+    for phrase in says:
+        assert phrase in findings, findings
+    labels = page.locator(".doclab-compare__line .doclab-part").all_inner_texts()
+    assert labels and "?" not in labels, labels
+    if case == "failed build":
+        link = page.locator(".doclab-compare__findings a")
+        assert link.get_attribute("href").endswith("troubleshooting/#a-typo-in-the-dockerfile")
+
+
+def test_visual_walkthrough_steps_through_the_builds_phases(page, site):
+    page.goto(site[1] + "/learn/visual/", wait_until="networkidle")
+    phases = []
+    for _ in range(4):
+        phases.append((page.locator(".doclab-phases__where").inner_text(),
+                       page.locator("svg.doclab-sequence").get_attribute("data-active-phase"),
+                       page.locator("tr.doclab-row--active").count()))
+        if page.locator("[data-move='1']").is_enabled():
+            page.click("[data-move='1']")
+    assert [phase for _, phase, _ in phases] == ["upload", "resolve", "pull", "tag"]
+    assert phases[0][0] == "Phase 1 of 4: Context upload" and phases[0][2] >= 1
+    assert phases[2][2] >= 1  # the layer pulls are real requests of the table
 
 
 def test_lesson_screenshots(browser, site):
