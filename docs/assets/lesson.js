@@ -191,10 +191,20 @@
       text.appendChild(document.createTextNode(pair.meaning + " (line " + (index + 1) + " of " + pairs.length + ")"));
     }
 
-    pairs.forEach(function (pair, index) {
-      // Hover with a mouse only: a tap sends compatibility mouse events, which must not win over its click.
-      pair.line.addEventListener("pointerenter", function (event) { if (event.pointerType === "mouse") show(index); });
-      pair.line.addEventListener("click", function () { show(index); });
+    function lineAt(event) {
+      var line = event.target.closest && event.target.closest(".doclab-line");
+      for (var index = 0; line && index < pairs.length; index++) if (pairs[index].line === line) return index;
+      return -1;
+    }
+    // Hover follows a mouse that really moves: neither a tap's compatibility events nor the page
+    // scrolling under a resting pointer (while the arrow keys move) may take the line away.
+    code.addEventListener("pointermove", function (event) {
+      var index = lineAt(event);
+      if (event.pointerType === "mouse" && (event.movementX || event.movementY) && index >= 0 && index !== current) show(index);
+    });
+    code.addEventListener("click", function (event) {
+      var index = lineAt(event);
+      if (index >= 0) show(index);
     });
     code.addEventListener("focus", function () { if (current < 0) show(0); });
     code.addEventListener("keydown", function (event) {

@@ -418,6 +418,18 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     assert "Verifying Checksum" in highlighted
 
 
+def test_annotated_output_follows_the_mouse(page, site):
+    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    line = page.locator(".doclab-output[data-capture='build-buildkit'] code > span", has_text="load metadata")
+    line.hover()
+    box = line.bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + 5, steps=3)
+    shown = page.locator(".doclab-explain__text").first.inner_text()
+    assert shown.startswith("daemon → registry:") and "which manifest" in shown, shown
+    assert "doclab-line--registry" not in line.get_attribute("class")  # coloured by the first part: the daemon
+    assert "doclab-line--daemon" in line.get_attribute("class")
+
+
 @pytest.mark.parametrize("case, output, says", [
     ("BuildKit", ("mini-project.md", "build-buildkit"), ["BuildKit builder", "Every line of yours is in the captured output"]),
     ("classic", ("mini-project.md", "build-classic"), ["classic builder", "Every line of yours is in the captured output"]),
