@@ -39,7 +39,7 @@ def _page_run(example) -> PageRun:
         page = parse_doc(example.document)
         namespace["daemon"] = fresh_daemon(f"page-{Path(page.path).stem}")
         handle = namespace["daemon"].__enter__()
-        namespace["run"] = PageRun(page, SETTINGS, docker_host=handle.docker_host)
+        namespace["run"] = PageRun(page, SETTINGS, docker_host=handle.docker_host, netns=handle.netns)
     return namespace["run"]
 
 

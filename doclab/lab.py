@@ -54,6 +54,7 @@ class LabError(RuntimeError):
 class DaemonHandle:
     name: str
     socket: Path
+    netns: str | None = None
 
     @property
     def docker_host(self) -> str:
@@ -143,7 +144,7 @@ class Lab:
 
     # -- daemons -----------------------------------------------------------------------------
     def daemon(self, name: str) -> DaemonHandle:
-        return DaemonHandle(name, self._daemon_paths(name)["socket"])
+        return DaemonHandle(name, self._daemon_paths(name)["socket"], None if name == MAIN_DAEMON else self.netns(name))
 
     def daemon_up(self, name: str) -> bool:
         socket = self._daemon_paths(name)["socket"]

@@ -16,7 +16,7 @@ def stamp_text(record: PageRecord, state: str, capture: Capture | None = None) -
     stamp = record.stamp
     client = (capture.client if capture and capture.client else None) or stamp["client"]
     parts = [
-        f"client Docker {client['version']} ({client['path']})",
+        f"client Docker {client['version']}",
         f"Engine {stamp['server']['version']}",
     ]
     for base in stamp.get("base_images", []):
