@@ -58,5 +58,7 @@ def on_page_markdown(markdown, page, config, files):
             log.info("%s: captures %s", page.file.src_uri, resolved.state)
         markdown = replace_markers(markdown, parsed, resolved)
         return replace_quotes(markdown, parsed, engine.record_of)
-    except (PageError, CaptureError) as error:
+    except PageError as error:
+        raise PluginError(f"docs/{error}") from None
+    except CaptureError as error:
         raise PluginError(str(error)) from None
