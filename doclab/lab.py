@@ -156,10 +156,12 @@ class Lab:
         except (docker.errors.DockerException, OSError):
             return False
 
-    def start_daemon(self, name: str) -> DaemonHandle:
+    def start_daemon(self, name: str, owned: bool = True) -> DaemonHandle:
         """A daemon with an empty image store whose registry mirror is the lab registry.
 
         The main daemon shares the host's network; every other one gets a namespace of its own.
+        ``owned=False`` leaves out the label that lets doclab empty it: it then stands for a
+        reader's or an author's own Docker in tests.
         """
         paths = self._daemon_paths(name)
         if self.daemon_up(name):
@@ -176,7 +178,7 @@ class Lab:
             "--exec-root", str(paths["exec"]),
             "--pidfile", str(paths["pidfile"]),
             "--config-file", str(config),
-            "--label", OWNED_LABEL,
+            *(["--label", OWNED_LABEL] if owned else []),
             # No iptables: the host's firewall is left alone; published ports go through docker-proxy.
             "--iptables=false",
             "--ip-masq=false",
