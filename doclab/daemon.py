@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -68,10 +69,11 @@ def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
     """Ask the daemon at ``docker_host`` (default: DOCKER_HOST, else the default socket) about itself."""
     host_label = docker_host or os.environ.get("DOCKER_HOST") or "the default socket"
     socket_path = (docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock").removeprefix("unix://")
-    if socket_path.startswith("/") and not os.path.exists(socket_path):
-        # Asked first: the SDK leaks a socket when its client cannot be built.
-        return DaemonFacts(reachable=False, reason=f"no Docker daemon answers at {host_label}: {socket_path} does not exist",
-                           host=host_label)
+    if socket_path.startswith("/"):
+        # Asked first, without the SDK: it leaks a socket when its client cannot be built.
+        problem = _ping_unix_socket(socket_path)
+        if problem:
+            return DaemonFacts(reachable=False, reason=f"no Docker daemon answers at {host_label}: {problem}", host=host_label)
     try:
         with connected(timeout=5, base_url=docker_host) as api:
             api.ping()
@@ -87,6 +89,21 @@ def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
         mirrors=tuple((info.get("RegistryConfig") or {}).get("Mirrors") or ()),
         host=host_label,
     )
+
+
+def _ping_unix_socket(path: str, timeout: float = 5) -> str:
+    """Empty when a daemon answers ``GET /_ping`` on the Unix socket ``path``, else what went wrong."""
+    if not os.path.exists(path):
+        return f"{path} does not exist"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(timeout)
+            connection.connect(path)
+            connection.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            status = connection.recv(64).split(b"\r\n", 1)[0].decode(errors="replace")
+    except OSError as error:
+        return f"{path}: {error.strerror or error}"
+    return "" if " 200 " in f"{status} " else f"{path} answered {status!r} to /_ping"
 
 
 def base_images(dockerfiles: list[str]) -> list[str]:

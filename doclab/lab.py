@@ -377,9 +377,10 @@ def _reap(pid: int) -> None:
 
 
 def _unmount_below(path: Path) -> None:
-    prefix = str(path.resolve()) + "/"
+    """Unmount everything at or below ``path`` (a killed dockerd leaves its data root bind-mounted on itself)."""
+    root = str(path.resolve())
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-    for mount in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
+    for mount in sorted((m for m in mounts if m == root or m.startswith(root + "/")), key=len, reverse=True):
         subprocess.run(["umount", "-l", mount], capture_output=True)
 
 
