@@ -31,7 +31,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import daemon
-from .lab import Lab
 from .pages import Page
 from .session import BlockFailed, PageRun, shown_command
 from .settings import RECORDED, STRICT, Settings
@@ -176,6 +175,8 @@ class PageDaemons:
     """Where a page runs: a lab daemon of its own, or the one daemon there is, held under a lock."""
 
     def __init__(self, settings: Settings, facts: daemon.DaemonFacts):
+        from .lab import Lab  # only when pages must run: a warm rebuild loads neither the lab nor requests
+
         self.settings = settings
         self.facts = facts
         lab = Lab(settings)
@@ -254,8 +255,7 @@ class CaptureEngine:
         """Asked once per build, whatever the number of pages that start from ``ref``."""
         with self._lock:
             if ref not in self._digests:
-                with daemon.connected() as api:
-                    self._digests[ref] = daemon.registry_digest(api, ref)
+                self._digests[ref] = daemon.registry_digest(None, ref)
             return self._digests[ref]
 
     def resolve(self, page: Page, force: bool = False) -> Resolved:

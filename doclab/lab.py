@@ -4,6 +4,7 @@ real registry with no route to Docker Hub.
 
     python -m doclab.lab up       # registry + seed + the daemon "main"; prints DOCKER_HOST
     python -m doclab.lab status
+    python -m doclab.lab prune    # stops page daemons whose build or test run has ended (Ctrl-C)
     python -m doclab.lab down     # stops everything it started, removes its folder
 
 Everything lives under DOCLAB_LAB_DIR (default /tmp/doclab-lab): sockets, data roots, pid files,
@@ -32,10 +33,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
 import requests
 
-from .daemon import OWNED_LABEL, connected
+from .daemon import OWNED_LABEL, ping
 from .seed import SeedError, push_alpine, push_registry_image, served_images, verify_checksum
 from .settings import ALPINE_ROOTFS, LAB_DIR, Settings
 
@@ -73,6 +73,7 @@ class Lab:
             "socket": self.dir / f"{name}.sock",
             "pidfile": self.dir / f"{name}.pid",
             "forwarder": self.dir / f"{name}.forward.pid",
+            "owner": self.dir / f"{name}.owner",
             "log": self.dir / f"{name}.log",
             "data": self.dir / "data" / name,
             # exec-root holds containerd's sockets: it must stay short (108-byte socket paths).
@@ -147,14 +148,7 @@ class Lab:
         return DaemonHandle(name, self._daemon_paths(name)["socket"], None if name == MAIN_DAEMON else self.netns(name))
 
     def daemon_up(self, name: str) -> bool:
-        socket = self._daemon_paths(name)["socket"]
-        if not socket.exists():
-            return False
-        try:
-            with connected(timeout=3, base_url=f"unix://{socket}") as api:
-                return api.ping()
-        except (docker.errors.DockerException, OSError):
-            return False
+        return ping(f"unix://{self._daemon_paths(name)['socket']}")
 
     def start_daemon(self, name: str, owned: bool = True) -> DaemonHandle:
         """A daemon with an empty image store whose registry mirror is the lab registry.
@@ -193,6 +187,7 @@ class Lab:
         else:
             # A bridge of its own: the main daemon shares the host's network with other labs' main daemons.
             command += ["--registry-mirror", self.registry_url, "--bridge", _create_bridge(self.dir, name)]
+        paths["owner"].write_text(f"{os.getpid()}\n")
         process = self._spawn(command, paths["log"], None)
         self._wait(lambda: self.daemon_up(name), 60, f"dockerd '{name}' on {paths['socket']}", paths["log"], process)
         return self.daemon(name)
@@ -213,12 +208,23 @@ class Lab:
             subprocess.run(["ip", "link", "delete", bridge_name(self.dir, name)], capture_output=True)
         else:
             subprocess.run(["ip", "netns", "delete", self.netns(name)], capture_output=True)
-        for key in ("socket", "log", "pidfile"):
+        for key in ("socket", "log", "pidfile", "owner"):
             paths[key].unlink(missing_ok=True)
+
+    def prune(self) -> list[str]:
+        """Stop the page daemons whose owner (a build or test process) has ended, e.g. after Ctrl-C."""
+        orphans = []
+        for name in self.daemon_names():
+            owner = self._daemon_paths(name)["owner"]
+            pid = int(owner.read_text().strip() or 0) if owner.is_file() else 0
+            if name != MAIN_DAEMON and not (pid and Path(f"/proc/{pid}").exists()):
+                self.stop_daemon(name)
+                orphans.append(name)
+        return orphans
 
     def daemon_names(self) -> list[str]:
         """Every daemon of this lab, also one an interrupted run left without its socket."""
-        names = {path.stem for path in self.dir.glob("*.sock")} | {path.stem for path in self.dir.glob("*.pid")}
+        names = {path.stem for pattern in ("*.sock", "*.pid", "*.owner") for path in self.dir.glob(pattern)}
         names |= {path.name for folder in ("data", "x") for path in (self.dir / folder).glob("*")}
         names |= {ns.removeprefix(self.netns_prefix) for ns in _netns_names() if ns.startswith(self.netns_prefix)}
         names.discard("registry")
@@ -386,7 +392,7 @@ def _unmount_below(path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doclab.lab", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("action", choices=["up", "down", "status", "prune"])
     args = parser.parse_args(argv)
     lab = Lab(Settings.from_env())
     try:
@@ -397,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"registry: {lab.registry_url} (library/alpine:3.18 seeded), log {lab.registry_log}")
             print("point a shell at the lab's daemon with:")
             print(f"  export DOCKER_HOST={handle.docker_host}")
+        elif args.action == "prune":
+            orphans = lab.prune()
+            print(f"stopped {len(orphans)} page daemon(s) left by ended runs" + (f": {', '.join(orphans)}" if orphans else ""))
         elif args.action == "down":
             left = lab.down()
             print("lab down: no process left" if not left else f"lab down, but still running: {left}")

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import daemon
-from .lab import Lab
 from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Block, Page, split_console
 from .scrub import MachineFacts, normalize, scrub
 from .settings import PROJECT_ROOT, Settings
@@ -142,7 +141,7 @@ class PageRun:
                     daemon.empty_daemon(self._api)
                 self._before = daemon.DaemonSnapshot.take(self._api)
                 for ref in self.base_images:
-                    self.base_present[ref] = _image_exists(self._api, ref)
+                    self.base_present[ref] = daemon.image_exists(self._api, ref)
             self.shell = ShellSession(self.workdir, control, env, netns=netns)
         except BaseException:
             self._close_api()
@@ -188,6 +187,8 @@ class PageRun:
         """On the offline lab, an image it does not serve fails with Docker Hub's error: say what it serves."""
         if not self.facts.owned or not _PULL_FAILED.search(output):
             return ""
+        from .lab import Lab  # only on this failure path: the lab pulls in requests
+
         served = ", ".join(Lab(self.settings).served_images()) or "nothing (is its registry up?)"
         return (
             f"\n--- note ---\nThis ran on the offline lab, whose registry serves only the images it seeded: {served}. "
@@ -311,14 +312,6 @@ class PageRun:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-def _image_exists(api, ref: str) -> bool:
-    try:
-        api.images.get(ref)
-        return True
-    except daemon.NotFound:
-        return False
 
 
 def write_file_script(block: Block) -> str:
