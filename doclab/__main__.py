@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .capture import CaptureEngine, CaptureError, Resolved
+from .capture import CaptureEngine, CaptureError, PageDaemons, Resolved
 from .daemon import daemon_facts
 from .pages import Page, PageError, front_matter_lines, page_body, page_name, parse_page
 from .session import BlockFailed, PageRun
@@ -34,17 +34,22 @@ def run_page(path: Path) -> int:
     except PageError as error:
         print(error, file=sys.stderr)
         return 2
-    with PageRun(page, settings) as run:
-        for block in page.blocks:
-            print(f"--- {block.label}")
-            if block.skip_reason:
-                print(f"(skipped: {block.skip_reason})")
-                continue
-            try:
-                print(run.run(block).output, end="")
-            except BlockFailed as failure:
-                print(failure, file=sys.stderr)
-                return 1
+    daemons = PageDaemons(settings, daemon_facts())
+    try:
+        # The same isolation as a build: a lab daemon of its own, or the shared daemon under its lock.
+        with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, settings, docker_host, netns) as run:
+            for block in page.blocks:
+                print(f"--- {block.label}")
+                if block.skip_reason:
+                    print(f"(skipped: {block.skip_reason})")
+                    continue
+                try:
+                    print(run.run(block).output, end="")
+                except BlockFailed as failure:
+                    print(failure, file=sys.stderr)
+                    return 1
+    finally:
+        daemons.wait()
     return 0
 
 

@@ -123,9 +123,12 @@ def _mask_machine_fields(text: str) -> str:
     return _MACHINE_JSON.sub(lambda m: m["lead"] + '"<machine>"', text)
 
 
+_FINISHED = re.compile(r"(?: \d+(?:\.\d+)?s)? done$")
+
+
 def _drop_buildkit_in_progress(text: str) -> str:
     lines = text.split("\n")
-    finished = {line.removesuffix(" done") for line in lines if line.startswith("#") and line.endswith(" done")}
+    finished = {_FINISHED.sub("", line) for line in lines if line.startswith("#") and _FINISHED.search(line)}
     return "\n".join(line for line in lines if not (line.startswith("#") and line in finished))
 
 

@@ -25,6 +25,7 @@ def on_config(config):
 
 def on_pre_build(config):
     engine.refresh()
+    engine.pages_run.clear()
 
 
 def on_files(files, config):
@@ -38,9 +39,12 @@ def on_files(files, config):
             continue  # reported by on_page_markdown, with the page it belongs to
     started = time.monotonic()
     outcomes = engine.resolve_all([page for page in pages if page.outputs or page.quotes])
-    ran = [path for path, outcome in outcomes.items() if getattr(outcome, "state", "") == "live"]
-    if ran:
-        log.info("captures: %d page(s) run in %.1f s (%s)", len(ran), time.monotonic() - started, ", ".join(sorted(ran)))
+    states = [getattr(outcome, "state", "failed") for outcome in outcomes.values()]
+    log.info(
+        "captures: %d live, %d cached, %d recorded, %d failed in %.3f s%s", states.count("live"), states.count("cached"),
+        states.count("recorded"), states.count("failed"), time.monotonic() - started,
+        f" (ran {', '.join(sorted(engine.pages_run))})" if engine.pages_run else "",
+    )
     return files
 
 

@@ -55,6 +55,8 @@ def test_normalize_drops_progress_but_keeps_results_and_everything_else():
 def test_buildkit_in_progress_lines_are_dropped_only_when_finished_later():
     text = "#6 exporting layers\n#6 exporting layers done\n#7 naming to x\n"
     assert normalize(text) == "#1 exporting layers done\n\n#2 naming to x\n"
+    timed = "#6 exporting layers\n#6 exporting layers 0.3s done\n#7 naming to x\n"
+    assert normalize(timed) == normalize(text)
 
 
 def test_push_results_and_sdk_progress_are_dropped():
