@@ -36,7 +36,7 @@ def define_env(env):
     def exercises() -> str:
         """The rules inlined for exercise.js (no request of their own), then its stylesheet and script."""
         rules, outputs = page_outputs()
-        data = {**rules.data, "outputs": outputs}
+        data = {**{key: value for key, value in rules.data.items() if not key.startswith("_")}, "outputs": outputs}
         assets = posixpath.relpath("assets", env.page.url or ".")
         inline = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
         return (
