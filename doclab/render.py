@@ -68,8 +68,10 @@ def render_trace(page: Page, capture: Capture) -> str:
     return f'<figure class="doclab-trace" markdown="0">{svg}</figure>\n\n{sequence.render_table(exchanges)}{note}'
 
 
-def render_script(page: Page) -> str:
-    script = page_script(page)
+def render_script(page: Page, before: int) -> str:
+    """The copy button for the page's steps above the marker (at offset ``before``): sections below it,
+    such as mistakes shown with their real errors, are not steps to repeat."""
+    script = page_script(Page(page.path, [block for block in page.blocks if block.start < before]))
     fence = _fence_for(script)
     body = "\n".join("    " + line if line else line for line in [f'{fence}bash title="all-steps.sh"', *script.splitlines(), fence])
     return (
@@ -89,7 +91,7 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
         pieces.append(markdown[position:marker.start])
         position = marker.end
         if marker.kind == "script":
-            pieces.append(indent_lines(render_script(page), indent))
+            pieces.append(indent_lines(render_script(page, marker.start), indent))
             continue
         capture = resolved.record.captures.get(marker.capture_id)
         if capture is None:

@@ -34,3 +34,10 @@ def test_marker_becomes_fenced_output_and_stamp_keeping_indentation(tmp_path):
     html = replace_markers(markdown, page, resolved("has ``` fences\n"))
     assert '    ````text title="$ echo x"\n    has ``` fences\n    ````\n\n    <p class="doclab-stamp"' in html
     assert 'data-state="live" data-base-digests="sha256:abc"' in html
+
+
+def test_script_copies_the_steps_above_its_marker_only(tmp_path):
+    markdown = "```bash\necho step\n```\n\n<!-- script: all -->\n\n<!-- exec: exit=1 -->\n```bash\necho x; false\n```\n"
+    page = parse_page(markdown, "p.md", tmp_path)
+    html = replace_markers(markdown, page, resolved("x\n"))
+    assert "    echo step\n" in html and "false" not in html.split("<!-- exec")[0]
