@@ -311,11 +311,9 @@ class CaptureEngine:
 
     @contextmanager
     def _daemons(self):
-        daemons = PageDaemons(self.settings, self.facts)
-        try:
-            yield daemons
-        finally:
-            daemons.wait()
+        # Not waiting for the page daemons to stop: the pages are done, and the process joins
+        # the stopping threads before it exits (a `mkdocs serve` rebuild does not wait for them).
+        yield PageDaemons(self.settings, self.facts)
 
     def record_of(self, page: str) -> PageRecord | None:
         """The record of ``page`` as this build resolved it, else as stored (for quotes across pages)."""
