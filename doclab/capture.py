@@ -323,7 +323,12 @@ class CaptureEngine:
         return self.store.load_intact(page)
 
     def _run_and_save(self, page: Page, key: str, inputs: str, daemons: PageDaemons) -> Resolved:
-        record = self.run_page(page, key, inputs, daemons)
+        try:
+            record = self.run_page(page, key, inputs, daemons)
+        except (OSError, RuntimeError) as error:
+            if isinstance(error, CaptureError):
+                raise
+            raise CaptureError(f"docs/{page.path}: could not run the page: {error}") from error
         self.store.save(record)
         return Resolved(record, "live")
 

@@ -164,7 +164,11 @@ class Lab:
         for key in ("data", "exec"):
             paths[key].mkdir(parents=True, exist_ok=True)
         config = self.dir / "daemon.json"
-        config.write_text("{}\n")
+        if not config.is_file():
+            # Written once, atomically: daemons starting at the same time must never read it half-written.
+            partial = self.dir / f".daemon.json.{os.getpid()}.{name}"
+            partial.write_text("{}\n")
+            partial.replace(config)
         command = [
             "dockerd",
             "--host", f"unix://{paths['socket']}",
@@ -211,15 +215,21 @@ class Lab:
         for key in ("socket", "log", "pidfile", "owner"):
             paths[key].unlink(missing_ok=True)
 
-    def prune(self) -> list[str]:
-        """Stop the page daemons whose owner (a build or test process) has ended, e.g. after Ctrl-C."""
-        orphans = []
+    def orphans(self) -> list[str]:
+        """Page daemons whose owner (the build or test process that started them) has ended."""
+        found = []
         for name in self.daemon_names():
             owner = self._daemon_paths(name)["owner"]
             pid = int(owner.read_text().strip() or 0) if owner.is_file() else 0
             if name != MAIN_DAEMON and not (pid and Path(f"/proc/{pid}").exists()):
-                self.stop_daemon(name)
-                orphans.append(name)
+                found.append(name)
+        return found
+
+    def prune(self) -> list[str]:
+        """Stop the page daemons whose owner has ended, e.g. after Ctrl-C; daemons of live runs stay."""
+        orphans = self.orphans()
+        for name in orphans:
+            self.stop_daemon(name)
         return orphans
 
     def daemon_names(self) -> list[str]:
