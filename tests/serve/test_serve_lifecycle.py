@@ -63,7 +63,9 @@ def _start_serve(tmp_path: Path, env: dict[str, str], *options: str) -> tuple[su
     log = tmp_path / "serve.log"
     # Its own captures folder: a live build must never rewrite the project's records from a test.
     shutil.copytree(ROOT / "captures", tmp_path / "captures")
-    env = {**os.environ, "DOCKER_HOST": NO_DAEMON_HOST, "DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), **env}
+    # A reader's serve: no DOCLAB_STRICT (CI sets it for the suite), and no daemon of the suite's.
+    inherited = {key: value for key, value in os.environ.items() if key != "DOCLAB_STRICT"}
+    env = {**inherited, "DOCKER_HOST": NO_DAEMON_HOST, "DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), **env}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(ROOT / "scripts" / "serve"), *options, "--dev-addr", f"127.0.0.1:{port}"],
