@@ -17,6 +17,7 @@ Where the outputs come from, first match wins:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -32,6 +33,8 @@ from .settings import Settings
 RECORDED = "DOCLAB_RECORDED"
 #: A socket path that can never exist (/dev/null is no folder): an engine that ignores RECORDED finds no daemon.
 NO_DAEMON_HOST = "unix:///dev/null/doclab-recorded-outputs-only.sock"
+#: What stops a run: Ctrl-C, a polite kill, a closed terminal.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class NoLiveDocker(RuntimeError):
@@ -72,7 +75,7 @@ def environment(plan: Plan, lab: Lab, base: dict[str, str]) -> dict[str, str]:
 
 
 def run_command(command: list[str], env: dict[str, str]) -> int:
-    """Run ``command`` until it ends; SIGINT or SIGTERM to us asks it to stop (once, as Ctrl-C does).
+    """Run ``command`` until it ends; SIGINT, SIGTERM or SIGHUP to us asks it to stop (as Ctrl-C does).
 
     It runs in a process group of its own, so a terminal's Ctrl-C reaches it only through us, once:
     a second interrupt during mkdocs' own cleanup would leave its temporary site behind.
@@ -87,7 +90,7 @@ def run_command(command: list[str], env: dict[str, str]) -> int:
 
     # Installed before the start: a handled signal is reset to its default in the child, while an
     # ignored one (SIGINT, when we run in the background) would stay ignored and Ctrl-C do nothing.
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
     try:
         started.append(subprocess.Popen(command, env=env, process_group=0))
         if asked:
@@ -120,8 +123,9 @@ def main(argv: list[str] | None = None) -> int:
 
     lab = Lab(Settings.from_env())
     started_lab = False
-    # A SIGTERM before the command runs must still reach the `finally` that stops the lab.
-    signal.signal(signal.SIGTERM, _interrupted)
+    # A SIGTERM (or a closed terminal's SIGHUP) before the command runs must still reach the `finally`.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
     try:
         facts = None if args.recorded else daemon_facts()
         plan = choose(
@@ -149,10 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if started_lab:
             # Nothing may stop the teardown half-way: a lab left running holds mounts and a bridge.
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in _STOP_SIGNALS:
                 signal.signal(sig, signal.SIG_IGN)
             left = lab.down()
-            print("==> lab down" + (f", but still running: {left}" if left else ": nothing left running"), file=sys.stderr)
+            with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+                print("==> lab down" + (f", but still running: {left}" if left else ": nothing left running"), file=sys.stderr)
 
 
 if __name__ == "__main__":

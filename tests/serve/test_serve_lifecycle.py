@@ -1,7 +1,8 @@
 """`scripts/serve` as a reader runs it: with no daemon it starts a lab of its own, serves live
-outputs, and on Ctrl-C (SIGINT) or SIGTERM stops everything it started; `--recorded` never
-touches Docker. Needs root, dockerd, docker-registry and Alpine's minirootfs: without them a
-laptop skips (reason shown), and under CI=true that is a failure, never a silent skip."""
+outputs, and on Ctrl-C (SIGINT), SIGTERM or a closed terminal (SIGHUP) stops everything it
+started; `--recorded` never touches Docker. Needs root, dockerd, docker-registry and Alpine's
+minirootfs: without them a laptop skips (reason shown), and under CI=true that is a failure,
+never a silent skip."""
 
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def lab_prerequisites():
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "sigterm", "terminal-closed"])
 def test_with_no_daemon_serve_runs_its_own_lab_and_leaves_nothing_running(tmp_path, lab_prerequisites, sig):
     # Short: the lab's socket paths must fit in 108 bytes.
     lab_dir = Path(f"/tmp/doclab-st-{uuid.uuid4().hex[:6]}")
