@@ -192,7 +192,11 @@ class PageDaemons:
         """Yield ``(docker_host, netns)`` of a daemon only this page uses while the block runs."""
         if self.lab is not None:
             name = f"build-{page.path.removesuffix('.md').replace('/', '-')[:20]}-{uuid.uuid4().hex[:6]}"
-            handle = self.lab.start_daemon(name)
+            try:
+                handle = self.lab.start_daemon(name)
+            except BaseException:
+                self.lab.stop_daemon(name)  # a daemon that failed to start leaves no folder or namespace
+                raise
             try:
                 yield handle.docker_host, handle.netns
             finally:

@@ -36,6 +36,7 @@ from pathlib import Path
 import requests
 
 from .daemon import OWNED_LABEL, ping
+from .rootfs import RootfsError, ensure_rootfs, fetch_enabled
 from .seed import SeedError, push_alpine, push_registry_image, served_images, verify_checksum
 from .settings import ALPINE_ROOTFS, LAB_DIR, Settings
 
@@ -102,7 +103,9 @@ class Lab:
             if shutil.which(binary) is None:
                 problems.append(f"{binary}: apt-get install {package}")
         rootfs = self.settings.alpine_rootfs
-        if rootfs is None:
+        if rootfs is None and fetch_enabled():
+            pass  # downloaded and checked by ``up`` (doclab.rootfs)
+        elif rootfs is None:
             problems.append(
                 f"{ALPINE_ROOTFS}: set it to the path of alpine-minirootfs-3.18.9-x86_64.tar.gz "
                 "(in CI: ../shared/alpine/alpine-minirootfs-3.18.9-x86_64.tar.gz)"
@@ -132,7 +135,7 @@ class Lab:
         self._wait(self.registry_up, 30, f"the registry on {self.registry_url}", self.registry_log)
 
     def seed(self) -> dict[str, str]:
-        rootfs = self.settings.alpine_rootfs
+        rootfs = ensure_rootfs(self.settings)
         sums = rootfs.parent / "SHA256SUMS"
         if sums.is_file():
             verify_checksum(rootfs, sums)
@@ -426,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in running:
                 print(f"daemon {name}: up, DOCKER_HOST={lab.daemon(name).docker_host}")
             return 0 if running and lab.registry_up() else 1
-    except (LabError, SeedError) as error:
+    except (LabError, SeedError, RootfsError) as error:
         print(f"doclab.lab {args.action}: {error}", file=sys.stderr)
         return 2
     return 0

@@ -27,6 +27,11 @@ DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cac
 _DOWNLOAD_TIMEOUT = 60
 
 
+def fetch_enabled() -> bool:
+    """Whether DOCLAB_ALPINE_FETCH=1 allows downloading the minirootfs from Alpine's mirror."""
+    return os.environ.get(ALPINE_FETCH, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 class RootfsError(RuntimeError):
     """The minirootfs cannot be had; the message says what to set or what went wrong."""
 
@@ -50,7 +55,7 @@ def ensure_rootfs(
     if configured is not None:
         return Path(configured)
     if fetch is None:
-        fetch = os.environ.get(ALPINE_FETCH, "").strip().lower() in {"1", "true", "yes", "on"}
+        fetch = fetch_enabled()
     if not fetch:
         raise RootfsError(
             f"no Alpine minirootfs: set {ALPINE_ROOTFS} to the path of {ALPINE_ROOTFS_NAME}, "
