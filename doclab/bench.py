@@ -10,8 +10,9 @@ median of the per-pair ratios. Figures:
 
 - ``warm``: a rebuild with every record cached, and ``nohook``: the same build with the
   captures hook removed from ``mkdocs.yml`` (a copy beside it, deleted afterwards);
-- ``cold``: a build with an empty captures folder, so every page runs, paired with ``nohook``,
-  and compared with ``commands``: the sum of the ``seconds`` of every capture it recorded;
+- ``cold``: a build with an empty captures folder, so every page runs (in parallel), paired with
+  ``nohook``, and compared with ``commands``: the sum of the ``seconds`` of every capture of a
+  cold build run one page at a time (DOCLAB_JOBS=1), the pages' own command time;
 - ``serve``: ``mkdocs serve``'s rebuild after one snippet is edited (and restored afterwards);
 - ``doctests``: ``pytest -n 2 --dist loadfile docs``, the pages' code blocks as tests.
 
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .daemon import daemon_facts
-from .settings import CAPTURES_DIR, PROJECT_ROOT
+from .settings import CAPTURES_DIR, JOBS, PROJECT_ROOT
 
 FIGURES = ("warm", "cold", "serve", "doctests")
 #: The snippet ``serve`` edits: used by one page only, its commands quick.
@@ -124,12 +125,13 @@ class Bench:
             raise BenchError(f"{what} failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-4000:]}")
         return seconds
 
-    def build(self, captures: Path, config: Path) -> float:
+    def build(self, captures: Path, config: Path, jobs: int | None = None) -> float:
         self._builds += 1
         site = self.work / f"site-{self._builds}"
         command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site)]
+        env = {**self.env, CAPTURES_DIR: str(captures), **({JOBS: str(jobs)} if jobs else {})}
         try:
-            return self._timed(command, {**self.env, CAPTURES_DIR: str(captures)}, f"mkdocs build -f {config.name}")
+            return self._timed(command, env, f"mkdocs build -f {config.name}")
         finally:
             shutil.rmtree(site, ignore_errors=True)
 
@@ -152,8 +154,12 @@ class Bench:
                 captures = self.work / f"cold-{index}"
                 captures.mkdir()
                 self.record("cold", self.build(captures, self.root / "mkdocs.yml"))
-                self.record("commands (sum, cold)", capture_seconds(captures))
+                serial = self.work / f"serial-{index}"
+                serial.mkdir()
+                self.build(serial, self.root / "mkdocs.yml", jobs=1)  # untimed: only its records' command times count
+                self.record("commands (sum, cold)", capture_seconds(serial))
                 shutil.rmtree(captures)
+                shutil.rmtree(serial)
             else:
                 self.record("nohook (cold pair)", self.build(self.work / "unused-captures", nohook))
 
