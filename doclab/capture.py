@@ -20,10 +20,10 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -191,7 +191,7 @@ class PageDaemons:
     def daemon_for(self, page: Page):
         """Yield ``(docker_host, netns)`` of a daemon only this page uses while the block runs."""
         if self.lab is not None:
-            name = f"build-{page.path.removesuffix('.md').replace('/', '-')[:20]}-{uuid.uuid4().hex[:6]}"
+            name = f"build-{page.path.removesuffix('.md').replace('/', '-')[:20]}-{secrets.token_hex(3)}"
             try:
                 handle = self.lab.start_daemon(name)
             except BaseException:

@@ -9,7 +9,6 @@ None of these calls creates an event on the daemon: a cached rebuild can prove i
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import re
@@ -95,30 +94,32 @@ def _host(docker_host: str | None) -> str:
     return docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float):
-        super().__init__("docker", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self._path)
+class EngineAPIError(OSError):
+    """The daemon's socket answered something that is not an Engine API response."""
 
 
 def engine_get(socket_path: str, url: str, timeout: float = 10) -> tuple[int, object]:
-    """``GET url`` on the Engine API at the Unix socket ``socket_path``: (status, decoded JSON or text)."""
-    connection = _UnixConnection(socket_path, timeout)
+    """``GET url`` on the Engine API at the Unix socket ``socket_path``: (status, decoded JSON or text).
+
+    HTTP/1.0 on a raw socket: the daemon then closes the connection after a plain body, and a
+    warm rebuild does not load ``http.client`` and the email parsers behind it.
+    """
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(timeout)
+        connection.connect(socket_path)
+        connection.sendall(f"GET {url} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].split()
+    if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/") or not status_line[1].isdigit():
+        raise EngineAPIError(f"{socket_path} did not answer {url} with HTTP")
+    text = body.decode(errors="replace")
     try:
-        connection.request("GET", url)
-        response = connection.getresponse()
-        body = response.read().decode(errors="replace")
-    finally:
-        connection.close()
-    try:
-        return response.status, json.loads(body)
+        return int(status_line[1]), json.loads(text)
     except ValueError:
-        return response.status, body
+        return int(status_line[1]), text
 
 
 def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
@@ -138,7 +139,7 @@ def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
         else:
             with connected(timeout=5, base_url=docker_host) as api:
                 version, info = api.version(), api.info()
-    except (OSError, http.client.HTTPException) as error:
+    except OSError as error:
         return DaemonFacts(reachable=False, reason=f"no Docker daemon answers at {host_label}: {error}", host=host_label)
     except Exception as error:  # the SDK's own errors, for tcp:// and ssh:// hosts
         if not isinstance(error, _sdk().errors.DockerException):
@@ -159,7 +160,7 @@ def ping(docker_host: str, timeout: float = 3) -> bool:
     path = docker_host.removeprefix("unix://")
     try:
         return os.path.exists(path) and engine_get(path, "/_ping", timeout)[0] == 200
-    except (OSError, http.client.HTTPException):
+    except OSError:
         return False
 
 
