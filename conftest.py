@@ -13,7 +13,8 @@ from sybil import Region, Sybil
 from doclab import daemon
 from doclab.capture import CaptureStore
 from doclab.lab import MAIN_DAEMON, Lab
-from doclab.pages import DIAGRAM_LANGUAGES, RUNNABLE_LANGUAGES, Page, page_name, parse_page
+from doclab.pages import DIAGRAM_LANGUAGES, RUNNABLE_LANGUAGES, Page, PageError, page_name, parse_page
+from doclab.quotes import check_quote
 from doclab.scrub import normalize
 from doclab.session import BlockFailed, PageRun
 from doclab.settings import Settings
@@ -29,8 +30,18 @@ def parse_doc(document) -> Page:
 
 
 def parse_blocks(document):
-    for block in parse_doc(document).blocks:
+    try:
+        page = parse_doc(document)
+    except PageError as error:
+        # One bad page fails as one item of its own; the rest of the suite is still collected and run.
+        yield Region(0, len(document.text), str(error), report_page_error)
+        return
+    for block in page.blocks:
         yield Region(block.start, block.end, block, evaluate_block)
+
+
+def report_page_error(example) -> None:
+    raise AssertionError(f"docs/{example.parsed}")
 
 
 def _page_run(example) -> PageRun:
@@ -39,7 +50,7 @@ def _page_run(example) -> PageRun:
         page = parse_doc(example.document)
         namespace["daemon"] = fresh_daemon(f"page-{Path(page.path).stem}")
         handle = namespace["daemon"].__enter__()
-        namespace["run"] = PageRun(page, SETTINGS, docker_host=handle.docker_host)
+        namespace["run"] = PageRun(page, SETTINGS, docker_host=handle.docker_host, netns=handle.netns)
     return namespace["run"]
 
 
@@ -65,10 +76,13 @@ def evaluate_block(example) -> None:
         raise AssertionError(str(failure)) from None
     if block.capture_id:
         _compare_with_recorded(block, result.output)
+        for quote in run.page.quotes:
+            if quote.source_page == block.page and quote.capture_id == block.capture_id:
+                check_quote(quote, result.output)
 
 
 def _compare_with_recorded(block, output: str) -> None:
-    record = CaptureStore(SETTINGS.captures_dir).load(block.page)
+    record = CaptureStore(SETTINGS.captures_dir).load_intact(block.page)
     recorded = record.captures.get(block.capture_id) if record else None
     if recorded is None:
         raise AssertionError(
@@ -120,7 +134,10 @@ def pytest_terminal_summary(terminalreporter):
     for page in sorted(_outcomes):
         counts = _outcomes[page]
         path = Path(__file__).parent / page
-        total = len(parse_page(path.read_text(), page_name(path, DOCS), SETTINGS.snippets_dir).blocks)
+        try:
+            total = len(parse_page(path.read_text(), page_name(path, DOCS), SETTINGS.snippets_dir).blocks)
+        except PageError:
+            total = "unreadable:"
         terminalreporter.write_line(
             f"{page}: {counts['executed']} executed, {counts['skipped']} skipped, {counts['failed']} failed, {total} total"
         )
@@ -133,7 +150,8 @@ def pytest_sessionfinish(session, exitstatus):
     lab = Lab(SETTINGS)
     if not lab.daemon_up(MAIN_DAEMON):
         return
-    problems = [f"lab daemon '{name}' still running" for name in lab.daemon_names() if name != MAIN_DAEMON]
+    # Only daemons whose owner has ended: builds running beside the suite keep theirs while they run.
+    problems = [f"lab daemon '{name}' left by an ended run" for name in lab.orphans()]
     with daemon.connected(base_url=lab.daemon(MAIN_DAEMON).docker_host) as api:
         problems += [f"container {c.short_id} on the lab daemon" for c in api.containers.list(all=True)]
         problems += [f"image {i.short_id} {i.tags} on the lab daemon" for i in api.images.list(all=True)]

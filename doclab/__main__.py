@@ -1,47 +1,105 @@
-"""Command line: ``python -m doclab run docs/PAGE.md`` runs a page's blocks as the tests do and
-prints each output; ``python -m doclab check-daemon`` says whether a Docker daemon answers."""
+"""Command line.
+
+    python -m doclab run docs/PAGE.md                 # run a page's blocks as the tests do, print each output
+    python -m doclab capture [--force] [docs/PAGE.md ...]   # make the records the site shows (all pages by default)
+    python -m doclab check-daemon                     # exit 0 if a Docker daemon answers, else print why
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
+from .capture import CaptureEngine, CaptureError, PageDaemons, Resolved
 from .daemon import daemon_facts
-from .pages import PageError, page_name, parse_page
+from .pages import Page, PageError, front_matter_lines, page_body, page_name, parse_page
 from .session import BlockFailed, PageRun
 from .settings import PROJECT_ROOT, Settings
+
+DOCS = PROJECT_ROOT / "docs"
+
+
+def read_page(path: Path, settings: Settings) -> Page:
+    """A page file as the site build reads it: front matter stripped, lines counted in the file."""
+    text = path.read_text()
+    return parse_page(page_body(text), page_name(path, DOCS), settings.snippets_dir, front_matter_lines(text))
 
 
 def run_page(path: Path) -> int:
     settings = Settings.from_env()
     try:
-        page = parse_page(path.read_text(), page_name(path, PROJECT_ROOT / "docs"), settings.snippets_dir)
+        page = read_page(path, settings)
     except PageError as error:
         print(error, file=sys.stderr)
         return 2
-    with PageRun(page, settings) as run:
-        for block in page.blocks:
-            print(f"--- {block.label}")
-            if block.skip_reason:
-                print(f"(skipped: {block.skip_reason})")
-                continue
-            try:
-                print(run.run(block).output, end="")
-            except BlockFailed as failure:
-                print(failure, file=sys.stderr)
-                return 1
+    daemons = PageDaemons(settings, daemon_facts())
+    try:
+        # The same isolation as a build: a lab daemon of its own, or the shared daemon under its lock.
+        with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, settings, docker_host, netns) as run:
+            for block in page.blocks:
+                print(f"--- {block.label}")
+                if block.skip_reason:
+                    print(f"(skipped: {block.skip_reason})")
+                    continue
+                try:
+                    print(run.run(block).output, end="")
+                except BlockFailed as failure:
+                    print(failure, file=sys.stderr)
+                    return 1
+    finally:
+        daemons.wait()
     return 0
+
+
+def capture(paths: list[Path], force: bool) -> int:
+    settings = Settings.from_env()
+    engine = CaptureEngine(settings)
+    if not engine.facts.reachable:
+        print(f"cannot record: {engine.facts.reason}; start the lab (python -m doclab.lab up) and export the "
+              "DOCKER_HOST it prints", file=sys.stderr)
+        return 1
+    files = paths or sorted(DOCS.rglob("*.md"))
+    pages, failed = [], 0
+    for path in files:
+        try:
+            page = read_page(path, settings)
+        except PageError as error:
+            print(error, file=sys.stderr)
+            failed += 1
+            continue
+        if page.captures:
+            pages.append(page)
+    started = time.monotonic()
+    for path, outcome in sorted(engine.resolve_all(pages, force=force).items()):
+        if isinstance(outcome, Resolved):
+            print(f"docs/{path}: {outcome.state} ({len(outcome.record.captures)} captures)")
+        else:
+            print(f"docs/{path}: FAILED\n{outcome}", file=sys.stderr)
+            failed += 1
+    print(f"{len(engine.pages_run)} page(s) run in {time.monotonic() - started:.1f} s, {failed} failed; "
+          f"records in {settings.captures_dir}")
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doclab")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run a page's code blocks in order").add_argument("page", type=Path)
+    recorder = commands.add_parser("capture", help="record the outputs of pages (every page by default)")
+    recorder.add_argument("--force", action="store_true", help="run the pages even when their records are current")
+    recorder.add_argument("pages", nargs="*", type=Path)
     commands.add_parser("check-daemon", help="exit 0 if a Docker daemon answers, else print why")
     args = parser.parse_args(argv)
     if args.command == "run":
         return run_page(args.page)
+    if args.command == "capture":
+        try:
+            return capture(args.pages, args.force)
+        except (CaptureError, ValueError) as error:
+            print(error, file=sys.stderr)
+            return 2
     facts = daemon_facts()
     if not facts.reachable:
         print(facts.reason)

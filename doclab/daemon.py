@@ -1,20 +1,37 @@
-"""What doclab asks the Docker daemon through the Engine API (docker SDK), never through the CLI.
+"""What doclab asks the Docker daemon through the Engine API, never through the CLI.
 
+Facts a build needs every time (is a daemon there, which version, which digest does the
+registry serve) are asked over the daemon's Unix socket directly: a warm rebuild then never
+loads the docker SDK. Changing the daemon's state (snapshots, cleanup) uses the SDK.
 None of these calls creates an event on the daemon: a cached rebuild can prove it ran nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
+import tempfile
+import urllib.parse
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import docker
-from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+if TYPE_CHECKING:
+    import docker
+
+
+def _sdk():
+    """The docker SDK, imported when first needed (it costs a warm rebuild a tenth of a second)."""
+    import docker
+
+    return docker
 
 #: dockerd label that marks a daemon doclab started and may empty at will.
 OWNED_LABEL = "org.doclab.owned=true"
@@ -40,16 +57,25 @@ class DaemonFacts:
 
 @lru_cache(maxsize=8)
 def client_facts(cli: str) -> ClientFacts:
-    """The client binary and its version, read without contacting any daemon."""
+    """The client binary and its version, read without contacting any daemon (cached per binary file)."""
     path = shutil.which(cli)
     if path is None:
         raise FileNotFoundError(f"docker client '{cli}' is not on PATH; install docker.io or set DOCLAB_DOCKER_CLI")
+    stat = os.stat(path)
+    cache = Path(tempfile.gettempdir()) / "doclab-clients" / hashlib.sha1(
+        f"{os.path.realpath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
+    if cache.is_file():
+        return ClientFacts(path=path, version=cache.read_text())
     printed = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
     match = re.search(r"version ([^\s,]+)", printed)
-    return ClientFacts(path=path, version=match.group(1) if match else printed.strip())
+    version = match.group(1) if match else printed.strip()
+    cache.parent.mkdir(exist_ok=True)
+    cache.write_text(version)
+    return ClientFacts(path=path, version=version)
 
 
-def connect(timeout: int = 60, base_url: str | None = None) -> docker.DockerClient:
+def connect(timeout: int = 60, base_url: str | None = None) -> "docker.DockerClient":
+    docker = _sdk()
     if base_url:
         return docker.DockerClient(base_url=base_url, timeout=timeout)
     return docker.from_env(timeout=timeout)
@@ -64,20 +90,60 @@ def connected(timeout: int = 60, base_url: str | None = None):
         api.close()
 
 
+def _host(docker_host: str | None) -> str:
+    return docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+class EngineAPIError(OSError):
+    """The daemon's socket answered something that is not an Engine API response."""
+
+
+def engine_get(socket_path: str, url: str, timeout: float = 10) -> tuple[int, object]:
+    """``GET url`` on the Engine API at the Unix socket ``socket_path``: (status, decoded JSON or text).
+
+    HTTP/1.0 on a raw socket: the daemon then closes the connection after a plain body, and a
+    warm rebuild does not load ``http.client`` and the email parsers behind it.
+    """
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(timeout)
+        connection.connect(socket_path)
+        connection.sendall(f"GET {url} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].split()
+    if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/") or not status_line[1].isdigit():
+        raise EngineAPIError(f"{socket_path} did not answer {url} with HTTP")
+    text = body.decode(errors="replace")
+    try:
+        return int(status_line[1]), json.loads(text)
+    except ValueError:
+        return int(status_line[1]), text
+
+
 def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
     """Ask the daemon at ``docker_host`` (default: DOCKER_HOST, else the default socket) about itself."""
     host_label = docker_host or os.environ.get("DOCKER_HOST") or "the default socket"
-    socket_path = (docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock").removeprefix("unix://")
-    if socket_path.startswith("/") and not os.path.exists(socket_path):
-        # Asked first: the SDK leaks a socket when its client cannot be built.
-        return DaemonFacts(reachable=False, reason=f"no Docker daemon answers at {host_label}: {socket_path} does not exist",
-                           host=host_label)
+    host = _host(docker_host)
     try:
-        with connected(timeout=5, base_url=docker_host) as api:
-            api.ping()
-            version = api.version()
-            info = api.info()
-    except (DockerException, OSError) as error:
+        if host.startswith("unix://"):
+            # Without the SDK: cheaper, and the SDK leaks a socket when its client cannot be built.
+            path = host.removeprefix("unix://")
+            if not os.path.exists(path):
+                raise OSError(f"{path} does not exist")
+            _, version = engine_get(path, "/version", 5)
+            _, info = engine_get(path, "/info", 5)
+            if not isinstance(version, dict) or not isinstance(info, dict):
+                raise OSError(f"{path} does not speak the Engine API")
+        else:
+            with connected(timeout=5, base_url=docker_host) as api:
+                version, info = api.version(), api.info()
+    except OSError as error:
+        return DaemonFacts(reachable=False, reason=f"no Docker daemon answers at {host_label}: {error}", host=host_label)
+    except Exception as error:  # the SDK's own errors, for tcp:// and ssh:// hosts
+        if not isinstance(error, _sdk().errors.DockerException):
+            raise
         return DaemonFacts(reachable=False, reason=f"no Docker daemon answers at {host_label}: {error}", host=host_label)
     return DaemonFacts(
         reachable=True,
@@ -87,6 +153,15 @@ def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
         mirrors=tuple((info.get("RegistryConfig") or {}).get("Mirrors") or ()),
         host=host_label,
     )
+
+
+def ping(docker_host: str, timeout: float = 3) -> bool:
+    """Whether a daemon answers at a ``unix://`` host (without the SDK)."""
+    path = docker_host.removeprefix("unix://")
+    try:
+        return os.path.exists(path) and engine_get(path, "/_ping", timeout)[0] == 200
+    except OSError:
+        return False
 
 
 def base_images(dockerfiles: list[str]) -> list[str]:
@@ -105,21 +180,39 @@ def base_images(dockerfiles: list[str]) -> list[str]:
     return refs
 
 
-def registry_digest(api: docker.DockerClient, ref: str) -> str:
+def registry_digest(docker_host: str | None, ref: str) -> str:
     """The manifest digest the daemon's registry (or mirror) serves for ``ref`` now."""
-    try:
-        return api.api.inspect_distribution(ref)["Descriptor"]["digest"]
-    except (APIError, KeyError):
-        local = local_digest(api, ref)
-        return local or "unresolved"
+    host = _host(docker_host)
+    quoted = urllib.parse.quote(ref, safe="")
+    if host.startswith("unix://"):
+        path = host.removeprefix("unix://")
+        status, found = engine_get(path, f"/distribution/{quoted}/json", 30)
+        if status == 200 and isinstance(found, dict):
+            return found["Descriptor"]["digest"]
+        status, image = engine_get(path, f"/images/{quoted}/json", 10)
+        digests = image.get("RepoDigests") if status == 200 and isinstance(image, dict) else None
+        return digests[0].split("@", 1)[1] if digests else "unresolved"
+    with connected(base_url=docker_host) as api:
+        try:
+            return api.api.inspect_distribution(ref)["Descriptor"]["digest"]
+        except (_sdk().errors.APIError, KeyError):
+            return local_digest(api, ref) or "unresolved"
 
 
-def local_digest(api: docker.DockerClient, ref: str) -> str | None:
+def local_digest(api: "docker.DockerClient", ref: str) -> str | None:
     try:
         digests = api.images.get(ref).attrs.get("RepoDigests") or []
-    except (ImageNotFound, NotFound):
+    except _sdk().errors.NotFound:
         return None
     return digests[0].split("@", 1)[1] if digests else None
+
+
+def image_exists(api: "docker.DockerClient", ref: str) -> bool:
+    try:
+        api.images.get(ref)
+        return True
+    except _sdk().errors.NotFound:
+        return False
 
 
 @dataclass
@@ -130,22 +223,24 @@ class DaemonSnapshot:
     images: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
-    def take(cls, api: docker.DockerClient) -> "DaemonSnapshot":
+    def take(cls, api: "docker.DockerClient") -> "DaemonSnapshot":
         return cls(
             containers={container.id for container in api.containers.list(all=True)},
             images={image.id: set(image.tags) for image in api.images.list(all=True)},
         )
 
 
-def empty_daemon(api: docker.DockerClient) -> None:
+def empty_daemon(api: "docker.DockerClient") -> None:
     """Remove every container, image and build-cache entry: only ever called on a daemon with OWNED_LABEL."""
     remove_added(api, DaemonSnapshot())
     # BuildKit's cache keeps layers alive after their images are gone: a later pull would say "Already exists".
     api.api.prune_builds()
 
 
-def remove_added(api: docker.DockerClient, before: DaemonSnapshot) -> list[str]:
+def remove_added(api: "docker.DockerClient", before: DaemonSnapshot) -> list[str]:
     """Remove containers, images and tags not in ``before``; return what could not be removed."""
+    errors = _sdk().errors
+    NotFound, APIError = errors.NotFound, errors.APIError
     leftovers: list[str] = []
     for container in api.containers.list(all=True):
         if container.id not in before.containers:

@@ -4,6 +4,7 @@ real registry with no route to Docker Hub.
 
     python -m doclab.lab up       # registry + seed + the daemon "main"; prints DOCKER_HOST
     python -m doclab.lab status
+    python -m doclab.lab prune    # stops page daemons whose build or test run has ended (Ctrl-C)
     python -m doclab.lab down     # stops everything it started, removes its folder
 
 Everything lives under DOCLAB_LAB_DIR (default /tmp/doclab-lab): sockets, data roots, pid files,
@@ -32,10 +33,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
 import requests
 
-from .daemon import OWNED_LABEL, connected
+from .daemon import OWNED_LABEL, ping
+from .rootfs import RootfsError, ensure_rootfs, fetch_enabled
 from .seed import SeedError, push_alpine, push_registry_image, served_images, verify_checksum
 from .settings import ALPINE_ROOTFS, LAB_DIR, Settings
 
@@ -54,6 +55,7 @@ class LabError(RuntimeError):
 class DaemonHandle:
     name: str
     socket: Path
+    netns: str | None = None
 
     @property
     def docker_host(self) -> str:
@@ -72,6 +74,7 @@ class Lab:
             "socket": self.dir / f"{name}.sock",
             "pidfile": self.dir / f"{name}.pid",
             "forwarder": self.dir / f"{name}.forward.pid",
+            "owner": self.dir / f"{name}.owner",
             "log": self.dir / f"{name}.log",
             "data": self.dir / "data" / name,
             # exec-root holds containerd's sockets: it must stay short (108-byte socket paths).
@@ -100,7 +103,9 @@ class Lab:
             if shutil.which(binary) is None:
                 problems.append(f"{binary}: apt-get install {package}")
         rootfs = self.settings.alpine_rootfs
-        if rootfs is None:
+        if rootfs is None and fetch_enabled():
+            pass  # downloaded and checked by ``up`` (doclab.rootfs)
+        elif rootfs is None:
             problems.append(
                 f"{ALPINE_ROOTFS}: set it to the path of alpine-minirootfs-3.18.9-x86_64.tar.gz "
                 "(in CI: ../shared/alpine/alpine-minirootfs-3.18.9-x86_64.tar.gz)"
@@ -130,7 +135,7 @@ class Lab:
         self._wait(self.registry_up, 30, f"the registry on {self.registry_url}", self.registry_log)
 
     def seed(self) -> dict[str, str]:
-        rootfs = self.settings.alpine_rootfs
+        rootfs = ensure_rootfs(self.settings)
         sums = rootfs.parent / "SHA256SUMS"
         if sums.is_file():
             verify_checksum(rootfs, sums)
@@ -143,22 +148,17 @@ class Lab:
 
     # -- daemons -----------------------------------------------------------------------------
     def daemon(self, name: str) -> DaemonHandle:
-        return DaemonHandle(name, self._daemon_paths(name)["socket"])
+        return DaemonHandle(name, self._daemon_paths(name)["socket"], None if name == MAIN_DAEMON else self.netns(name))
 
     def daemon_up(self, name: str) -> bool:
-        socket = self._daemon_paths(name)["socket"]
-        if not socket.exists():
-            return False
-        try:
-            with connected(timeout=3, base_url=f"unix://{socket}") as api:
-                return api.ping()
-        except (docker.errors.DockerException, OSError):
-            return False
+        return ping(f"unix://{self._daemon_paths(name)['socket']}")
 
-    def start_daemon(self, name: str) -> DaemonHandle:
+    def start_daemon(self, name: str, owned: bool = True) -> DaemonHandle:
         """A daemon with an empty image store whose registry mirror is the lab registry.
 
         The main daemon shares the host's network; every other one gets a namespace of its own.
+        ``owned=False`` leaves out the label that lets doclab empty it: it then stands for a
+        reader's or an author's own Docker in tests.
         """
         paths = self._daemon_paths(name)
         if self.daemon_up(name):
@@ -167,7 +167,11 @@ class Lab:
         for key in ("data", "exec"):
             paths[key].mkdir(parents=True, exist_ok=True)
         config = self.dir / "daemon.json"
-        config.write_text("{}\n")
+        if not config.is_file():
+            # Written once, atomically: daemons starting at the same time must never read it half-written.
+            partial = self.dir / f".daemon.json.{os.getpid()}.{name}"
+            partial.write_text("{}\n")
+            partial.replace(config)
         command = [
             "dockerd",
             "--host", f"unix://{paths['socket']}",
@@ -175,7 +179,7 @@ class Lab:
             "--exec-root", str(paths["exec"]),
             "--pidfile", str(paths["pidfile"]),
             "--config-file", str(config),
-            "--label", OWNED_LABEL,
+            *(["--label", OWNED_LABEL] if owned else []),
             # No iptables: the host's firewall is left alone; published ports go through docker-proxy.
             "--iptables=false",
             "--ip-masq=false",
@@ -190,6 +194,7 @@ class Lab:
         else:
             # A bridge of its own: the main daemon shares the host's network with other labs' main daemons.
             command += ["--registry-mirror", self.registry_url, "--bridge", _create_bridge(self.dir, name)]
+        paths["owner"].write_text(f"{os.getpid()}\n")
         process = self._spawn(command, paths["log"], None)
         self._wait(lambda: self.daemon_up(name), 60, f"dockerd '{name}' on {paths['socket']}", paths["log"], process)
         return self.daemon(name)
@@ -210,12 +215,29 @@ class Lab:
             subprocess.run(["ip", "link", "delete", bridge_name(self.dir, name)], capture_output=True)
         else:
             subprocess.run(["ip", "netns", "delete", self.netns(name)], capture_output=True)
-        for key in ("socket", "log", "pidfile"):
+        for key in ("socket", "log", "pidfile", "owner"):
             paths[key].unlink(missing_ok=True)
+
+    def orphans(self) -> list[str]:
+        """Page daemons whose owner (the build or test process that started them) has ended."""
+        found = []
+        for name in self.daemon_names():
+            owner = self._daemon_paths(name)["owner"]
+            pid = int(owner.read_text().strip() or 0) if owner.is_file() else 0
+            if name != MAIN_DAEMON and not (pid and Path(f"/proc/{pid}").exists()):
+                found.append(name)
+        return found
+
+    def prune(self) -> list[str]:
+        """Stop the page daemons whose owner has ended, e.g. after Ctrl-C; daemons of live runs stay."""
+        orphans = self.orphans()
+        for name in orphans:
+            self.stop_daemon(name)
+        return orphans
 
     def daemon_names(self) -> list[str]:
         """Every daemon of this lab, also one an interrupted run left without its socket."""
-        names = {path.stem for path in self.dir.glob("*.sock")} | {path.stem for path in self.dir.glob("*.pid")}
+        names = {path.stem for pattern in ("*.sock", "*.pid", "*.owner") for path in self.dir.glob(pattern)}
         names |= {path.name for folder in ("data", "x") for path in (self.dir / folder).glob("*")}
         names |= {ns.removeprefix(self.netns_prefix) for ns in _netns_names() if ns.startswith(self.netns_prefix)}
         names.discard("registry")
@@ -374,15 +396,16 @@ def _reap(pid: int) -> None:
 
 
 def _unmount_below(path: Path) -> None:
-    prefix = str(path.resolve()) + "/"
+    """Unmount everything at or below ``path`` (a killed dockerd leaves its data root bind-mounted on itself)."""
+    root = str(path.resolve())
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-    for mount in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
+    for mount in sorted((m for m in mounts if m == root or m.startswith(root + "/")), key=len, reverse=True):
         subprocess.run(["umount", "-l", mount], capture_output=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doclab.lab", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("action", choices=["up", "down", "status", "prune"])
     args = parser.parse_args(argv)
     lab = Lab(Settings.from_env())
     try:
@@ -393,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"registry: {lab.registry_url} (library/alpine:3.18 seeded), log {lab.registry_log}")
             print("point a shell at the lab's daemon with:")
             print(f"  export DOCKER_HOST={handle.docker_host}")
+        elif args.action == "prune":
+            orphans = lab.prune()
+            print(f"stopped {len(orphans)} page daemon(s) left by ended runs" + (f": {', '.join(orphans)}" if orphans else ""))
         elif args.action == "down":
             left = lab.down()
             print("lab down: no process left" if not left else f"lab down, but still running: {left}")
@@ -403,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in running:
                 print(f"daemon {name}: up, DOCKER_HOST={lab.daemon(name).docker_host}")
             return 0 if running and lab.registry_up() else 1
-    except (LabError, SeedError) as error:
+    except (LabError, SeedError, RootfsError) as error:
         print(f"doclab.lab {args.action}: {error}", file=sys.stderr)
         return 2
     return 0

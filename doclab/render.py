@@ -9,7 +9,7 @@ import re
 
 from .capture import Capture, CaptureError, PageRecord, Resolved
 from . import sequence
-from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Page, QuoteMarker, split_console
+from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Page, split_console
 from .walkthrough import builder_of, render_table, rules_for_browser
 
 
@@ -124,12 +124,14 @@ def _heredoc(command: str, body: str) -> str:
     return f"{command} <<'{end}'\n{body}{'' if body.endswith(chr(10)) else chr(10)}{end}"
 
 
-def reader_script(page: Page, title: str) -> str:
-    """The page's steps as one script for a reader's interactive shell: no ``set -e`` that would close it,
-    no internals. A command shown twice (the same build, once per builder) runs once; skipped blocks stay out."""
+def reader_script(page: Page, title: str, before: int | None = None) -> str:
+    """The page's steps above offset ``before`` (sections below the script marker, such as mistakes shown
+    with their real errors, are not steps to repeat) as one script for a reader's interactive shell: no
+    ``set -e`` that would close it, no internals. A command shown twice (the same build, once per builder)
+    runs once; skipped blocks stay out."""
     steps, seen = [], set()
     for block in page.blocks:
-        if block.skip_reason or block.source in seen:
+        if (before is not None and block.start >= before) or block.skip_reason or block.source in seen:
             continue
         seen.add(block.source)
         if block.expected_exit != 0:
@@ -145,8 +147,8 @@ def reader_script(page: Page, title: str) -> str:
     return "\n".join(["#!/usr/bin/env bash", _SCRIPT_HEAD.format(title=title), "(", "set -e", *steps, ")"]) + "\n"
 
 
-def render_script(page: Page, title: str) -> str:
-    script = reader_script(page, title)
+def render_script(page: Page, title: str, before: int) -> str:
+    script = reader_script(page, title, before)
     fence = _fence_for(script)
     name = page.path.removesuffix(".md").replace("/", "-") + "-steps.sh"
     download = "data:text/x-shellscript;base64," + base64.b64encode(script.encode()).decode()
@@ -159,41 +161,20 @@ def render_script(page: Page, title: str) -> str:
     )
 
 
-def render_quote(page: Page, quote: QuoteMarker, resolved: Resolved) -> str:
-    """``<!-- quote: build "phrase" -->`` as inline code, after checking a line of the capture has it."""
-    if quote.source_page != page.path:
-        raise CaptureError(
-            f"docs/{page.path}:{quote.line}: quotes another page's capture ({quote.reference}); the renderer is "
-            "given this page's record only: quote a capture of this page"
-        )
-    capture = resolved.record.captures.get(quote.capture_id)
-    if capture is None:
-        raise CaptureError(f"docs/{page.path}:{quote.line}: no capture '{quote.capture_id}' in the record")
-    if not any(quote.phrase in line for line in capture.output.splitlines()):
-        raise CaptureError(
-            f'docs/{page.path}:{quote.line}: no line of the output of \'{quote.capture_id}\' contains "{quote.phrase}"; '
-            "quote words the output really prints"
-        )
-    return f"<code>{html.escape(quote.phrase)}</code>"
-
-
 def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str:
-    """Replace every marker of ``page`` (parsed from ``markdown``): outputs, walk-throughs, traces, quotes
-    and the script. The page's one stamp goes under its first output (or at its end)."""
+    """Replace every placement marker of ``page`` (parsed from ``markdown``): outputs, walk-throughs, traces
+    and the script (quotes are doclab.quotes'). The page's one stamp goes under its first output (or at its end)."""
     pieces, position, stamped = [], 0, False
     heading = re.search(r"^# (.+)$", markdown, re.MULTILINE)
     title = heading[1].strip() if heading else page.path
-    for marker in sorted([*page.outputs, *page.quotes], key=lambda marker: marker.start):
+    for marker in page.outputs:
         line_start = markdown.rfind("\n", 0, marker.start) + 1
         before = markdown[line_start:marker.start]
         indent = before if before.strip() == "" else ""
         pieces.append(markdown[position:marker.start])
         position = marker.end
-        if isinstance(marker, QuoteMarker):
-            pieces.append(render_quote(page, marker, resolved))
-            continue
         if marker.kind == "script":
-            pieces.append(indent_lines(render_script(page, title), indent))
+            pieces.append(indent_lines(render_script(page, title, marker.start), indent))
             continue
         capture = resolved.record.captures.get(marker.capture_id)
         if capture is None:

@@ -1,7 +1,8 @@
 """Two text passes: scrub (before an output is shown) and normalize (before two are compared).
 
 Scrubbing removes what belongs to the machine that ran the command — its temporary folders,
-home folder, host name and user name — and keeps everything the command really printed.
+the checkout and virtual environment paths, the home folder, the host name (whatever its
+length) and the user name — and keeps everything the command really printed.
 
 Normalizing is only for comparing a fresh run with the recorded one. It masks exactly the
 parts that legitimately change from run to run, and nothing else:
@@ -24,8 +25,16 @@ BuildKit in-progress  a ``#N step`` line later repeated as ``#N step done`` is d
 BuildKit step order   steps that run at the same time print in the order they finish:
                       its ``#N`` blocks are sorted by their first line and renumbered,
                       and an optional ``<duration>`` before ``done`` goes
-daemon socket name    ``name.sock`` → ``<daemon>.sock``: each page runs on a lab daemon
-                      of its own (the folder stays real)
+daemon socket path    ``unix:///any/path/name.sock`` → ``unix://<daemon-socket>``: the
+                      lab folder is a setting of the machine that ran
+machine fields        the value after these labels (``docker info``/``docker version``
+                      text, ``Label:``) and JSON keys (the Engine API, ``"Key":``) →
+                      ``<machine>``: kernel version (``KernelVersion``), storage driver
+                      (``Driver``), cgroup driver and version, CPU count (``CPUs``,
+                      ``NCPU``), memory (``Total Memory``, ``MemTotal``), operating
+                      system and OS version, architecture, Docker root dir and daemon
+                      ID: each differs from one host to another (the host's name is
+                      scrubbed to ``<host>`` before anything is recorded)
 column alignment      runs of spaces between words → two spaces, and trailing spaces go:
                       a table's column widths follow the widths of its volatile values
 ====================  ==============================================================
@@ -36,8 +45,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_MIN_NAME_LENGTH = 3
-#: Names too common to scrub without damaging real output ("root" in "rootfs", "/root").
+#: Names too common to scrub without damaging real output ("root" in "rootfs", "localhost:5000").
 _GENERIC_NAMES = {"root", "localhost", "docker", "user", "admin"}
 
 
@@ -67,7 +75,7 @@ def scrub(text: str, facts: MachineFacts) -> str:
     if facts.home and facts.home != "/":
         text = re.sub(rf"{re.escape(facts.home)}(?=/|\b)", "~", text)
     for name, placeholder in ((facts.hostname, "<host>"), (facts.username, "<user>")):
-        if name and len(name) >= _MIN_NAME_LENGTH and name.lower() not in _GENERIC_NAMES:
+        if name and name.lower() not in _GENERIC_NAMES:
             text = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", placeholder, text)
     return text
 
@@ -90,14 +98,37 @@ _RULES: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT\b"), "<date>"),
     (re.compile(r"\b\d+(\.\d+)? ?(B|kB|KB|MB|MiB|GB|GiB|KiB)\b"), "<size>"),
     (re.compile(r"(?<![\w.])\d+(\.\d+)?s\b"), "<duration>"),
-    (re.compile(r"(?<=/)[\w.-]+\.sock\b"), "<daemon>.sock"),
+    (re.compile(r"unix://\S+\.sock\b"), "unix://<daemon-socket>"),
     (re.compile(r"\b\d+(\.\d+)? (seconds|milliseconds)\b"), "<duration>"),
 )
 
 
+#: Fields whose value belongs to the host the daemon runs on (labels as ``docker info`` prints them).
+MACHINE_LABELS = (
+    "Kernel Version", "Storage Driver", "Cgroup Driver", "Cgroup Version", "CPUs", "Total Memory",
+    "Operating System", "OSType", "OS Version", "Architecture", "Docker Root Dir", "ID",
+)
+#: The same fields as the Engine API names them in JSON.
+MACHINE_KEYS = (
+    "KernelVersion", "Driver", "CgroupDriver", "CgroupVersion", "NCPU", "MemTotal", "OperatingSystem",
+    "OSVersion", "Architecture", "DockerRootDir", "ID",
+)
+_MACHINE_TEXT = re.compile(rf"^(?P<lead>[ \t]*(?:{'|'.join(map(re.escape, MACHINE_LABELS))}):[ \t]+)\S.*$",
+                           re.MULTILINE | re.IGNORECASE)
+_MACHINE_JSON = re.compile(rf'(?P<lead>"(?:{"|".join(MACHINE_KEYS)})":\s*)(?:"[^"]*"|\d+)')
+
+
+def _mask_machine_fields(text: str) -> str:
+    text = _MACHINE_TEXT.sub(lambda m: m["lead"] + "<machine>", text)
+    return _MACHINE_JSON.sub(lambda m: m["lead"] + '"<machine>"', text)
+
+
+_FINISHED = re.compile(r"(?: \d+(?:\.\d+)?s)? done$")
+
+
 def _drop_buildkit_in_progress(text: str) -> str:
     lines = text.split("\n")
-    finished = {line.removesuffix(" done") for line in lines if line.startswith("#") and line.endswith(" done")}
+    finished = {_FINISHED.sub("", line) for line in lines if line.startswith("#") and _FINISHED.search(line)}
     return "\n".join(line for line in lines if not (line.startswith("#") and line in finished))
 
 
@@ -125,6 +156,7 @@ def _canonical_buildkit(text: str) -> str:
 
 
 def normalize(text: str) -> str:
+    text = _mask_machine_fields(text)
     text = _drop_buildkit_in_progress(_SDK_PROGRESS.sub("", _PROGRESS.sub("", text)))
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
+import re
 import shutil
 import socket
 import sys
@@ -22,6 +23,10 @@ from .scrub import MachineFacts, normalize, scrub
 from .settings import PROJECT_ROOT, Settings
 from .shell import CommandResult, ShellSession
 from .trace import UnixSocketRecorder, registry_exchanges
+
+
+#: What a daemon prints when the registry (the lab's, then Docker Hub) has no such image.
+_PULL_FAILED = re.compile(r"registry-1\.docker\.io|no such host|manifest unknown|pull access denied|not found: manifest")
 
 
 class BlockFailed(AssertionError):
@@ -136,7 +141,7 @@ class PageRun:
                     daemon.empty_daemon(self._api)
                 self._before = daemon.DaemonSnapshot.take(self._api)
                 for ref in self.base_images:
-                    self.base_present[ref] = _image_exists(self._api, ref)
+                    self.base_present[ref] = daemon.image_exists(self._api, ref)
             self.shell = ShellSession(self.workdir, control, env, netns=netns)
         except BaseException:
             self._close_api()
@@ -175,8 +180,21 @@ class PageRun:
     def _checked(self, block: Block, result: CommandResult, timeout: float, trace: dict | None = None) -> BlockResult:
         if result.timed_out or result.exit_code != block.expected_exit:
             self._raise_if_daemon_died(block)
-            raise BlockFailed(failure_message(block, result, timeout))
+            raise BlockFailed(failure_message(block, result, timeout) + self._unserved_image_hint(result.output))
         return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds, trace or {})
+
+    def _unserved_image_hint(self, output: str) -> str:
+        """On the offline lab, an image it does not serve fails with Docker Hub's error: say what it serves."""
+        if not self.facts.owned or not _PULL_FAILED.search(output):
+            return ""
+        from .lab import Lab  # only on this failure path: the lab pulls in requests
+
+        served = ", ".join(Lab(self.settings).served_images()) or "nothing (is its registry up?)"
+        return (
+            f"\n--- note ---\nThis ran on the offline lab, whose registry serves only the images it seeded: {served}. "
+            "Use one of those, add the image to the lab (doclab/seed.py, then python -m doclab.lab up), "
+            "or build against a Docker daemon that can reach Docker Hub."
+        )
 
     def _raise_if_daemon_died(self, block: Block) -> None:
         if self._api is None:
@@ -294,14 +312,6 @@ class PageRun:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-def _image_exists(api, ref: str) -> bool:
-    try:
-        api.images.get(ref)
-        return True
-    except daemon.NotFound:
-        return False
 
 
 def write_file_script(block: Block) -> str:

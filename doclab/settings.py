@@ -22,6 +22,10 @@ REGISTRY_PORT = "DOCLAB_REGISTRY_PORT"
 DOCKER_CLI = "DOCLAB_DOCKER_CLI"
 #: Seconds one code block may run before it is killed.
 BLOCK_TIMEOUT = "DOCLAB_BLOCK_TIMEOUT"
+#: Show the recorded outputs and never contact Docker (a reader's preview with no Docker at all).
+RECORDED = "DOCLAB_RECORDED"
+#: How many pages run at the same time when records must be made (each on a lab daemon of its own).
+JOBS = "DOCLAB_JOBS"
 
 
 def _truthy(value: str | None) -> bool:
@@ -38,6 +42,8 @@ class Settings:
     lab_dir: Path
     registry_port: int
     alpine_rootfs: Path | None
+    recorded: bool = False
+    jobs: int = 2
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, project_root: Path = PROJECT_ROOT) -> "Settings":
@@ -53,4 +59,14 @@ class Settings:
             lab_dir=Path(env.get(LAB_DIR) or "/tmp/doclab-lab"),
             registry_port=int(env.get(REGISTRY_PORT) or 5000),
             alpine_rootfs=Path(rootfs).resolve() if rootfs else None,
+            recorded=_truthy(env.get(RECORDED)),
+            jobs=_positive_int(env.get(JOBS), JOBS, default=2 * (os.cpu_count() or 1)),
         )
+
+
+def _positive_int(value: str | None, name: str, default: int) -> int:
+    if not value:
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"{name}={value}: set it to a whole number of at least 1")
+    return int(value)

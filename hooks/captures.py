@@ -9,7 +9,8 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 
 from doclab.capture import CaptureEngine, CaptureError
-from doclab.pages import PageError, parse_page
+from doclab.pages import PageError, front_matter_lines, page_body, parse_page
+from doclab.quotes import replace_quotes
 from doclab.render import replace_markers
 from doclab.settings import Settings
 
@@ -24,21 +25,44 @@ def on_config(config):
 
 def on_pre_build(config):
     engine.refresh()
+    engine.pages_run.clear()
+
+
+def on_files(files, config):
+    """Resolve every page before any is rendered: the pages that must run do so at the same time."""
+    pages = []
+    for file in files.documentation_pages():
+        text = Path(file.abs_src_path).read_text()
+        try:
+            pages.append(parse_page(page_body(text), file.src_uri, engine.settings.snippets_dir, front_matter_lines(text)))
+        except PageError:
+            continue  # reported by on_page_markdown, with the page it belongs to
+    started = time.monotonic()
+    outcomes = engine.resolve_all([page for page in pages if page.outputs or page.quotes])
+    states = [getattr(outcome, "state", "failed") for outcome in outcomes.values()]
+    log.info(
+        "captures: %d live, %d cached, %d recorded, %d failed in %.3f s%s", states.count("live"), states.count("cached"),
+        states.count("recorded"), states.count("failed"), time.monotonic() - started,
+        f" (ran {', '.join(sorted(engine.pages_run))})" if engine.pages_run else "",
+    )
+    return files
 
 
 def on_page_markdown(markdown, page, config, files):
     try:
-        parsed = parse_page(markdown, page.file.src_uri, engine.settings.snippets_dir)
-        if not parsed.outputs:
+        offset = front_matter_lines(Path(page.file.abs_src_path).read_text())
+        parsed = parse_page(markdown, page.file.src_uri, engine.settings.snippets_dir, offset)
+        if not parsed.outputs and not parsed.quotes:
             return markdown
-        started = time.monotonic()
         resolved = engine.resolve(parsed)
-        seconds = time.monotonic() - started
         if resolved.state == "recorded":
             # INFO, not WARNING: a recorded output is the designed fallback, and --strict fails on warnings.
             log.info("%s: RECORDED output shown, %s", page.file.src_uri, engine.facts.reason)
         else:
-            log.info("%s: captures %s in %.3f s", page.file.src_uri, resolved.state, seconds)
-        return replace_markers(markdown, parsed, resolved)
-    except (PageError, CaptureError) as error:
+            log.info("%s: captures %s", page.file.src_uri, resolved.state)
+        markdown = replace_markers(markdown, parsed, resolved)
+        return replace_quotes(markdown, parsed, engine.record_of)
+    except PageError as error:
+        raise PluginError(f"docs/{error}") from None
+    except CaptureError as error:
         raise PluginError(str(error)) from None

@@ -1,9 +1,46 @@
-"""mkdocs-macros module: the lesson's shared values, read from the runnable snippets themselves."""
+"""mkdocs-macros module: the lesson's shared values, read from the runnable snippets themselves,
+and the mini project's exercises, read from snippets/mini-project/answers.json."""
 
+import html
+import json
+import posixpath
 from pathlib import Path
 
+from doclab.answers import AnswerRules, load_rules
+from doclab.pages import parse_page
 from doclab.values import lesson_values
+
+WHO = {"shell": "the shell", "client": "the client", "daemon": "the daemon", "registry": "the registry"}
 
 
 def define_env(env):
-    env.variables.update(lesson_values(Path(env.conf.config_file_path).parent / "snippets"))
+    snippets = Path(env.conf.config_file_path).parent / "snippets"
+    env.variables.update(lesson_values(snippets))
+    rules_file = snippets / "mini-project" / "answers.json"
+
+    def page_outputs() -> tuple[AnswerRules, dict]:
+        """The rules and their outputs with the exit codes this page declares (an output it does not run fails the build)."""
+        rules = load_rules(rules_file)
+        page = parse_page(env.markdown, env.page.file.src_uri, snippets)
+        declared = {name: block.expected_exit for name, block in page.captures.items()}
+        return rules, rules.outputs_with_exit_codes(declared, env.page.file.src_uri)
+
+    @env.macro
+    def mistake(name: str) -> str:
+        """A mistake's title, who printed its output with which exit code, and why (Markdown)."""
+        output = page_outputs()[1][name]
+        return (f"**{output['title']}** — printed by {WHO[output['printed_by']]}, exit code {output['exit']}. "
+                f"{output['explanation']}")
+
+    @env.macro
+    def exercises() -> str:
+        """The rules inlined for exercise.js (no request of their own), then its stylesheet and script."""
+        rules, outputs = page_outputs()
+        data = {**{key: value for key, value in rules.data.items() if not key.startswith("_")}, "outputs": outputs}
+        assets = posixpath.relpath("assets", env.page.url or ".")
+        inline = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+        return (
+            f'<script type="application/json" id="exercise-rules">{inline}</script>\n'
+            f'<link rel="stylesheet" href="{html.escape(assets)}/exercise.css">\n'
+            f'<script src="{html.escape(assets)}/exercise.js" defer></script>'
+        )

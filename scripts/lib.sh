@@ -1,4 +1,5 @@
-# Shared by scripts/serve and scripts/test: a virtual environment with the pinned dependencies.
+# Shared by scripts/serve, scripts/test and scripts/publish: a virtual environment with the pinned
+# dependencies, and where the lab finds Alpine's minirootfs.
 # Sourced, not run.
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -28,4 +29,17 @@ ensure_venv() {
   fi
   cp requirements.txt .venv/.requirements.txt
   export NO_MKDOCS_2_WARNING=1
+}
+
+default_alpine_rootfs() {  # DOCLAB_ALPINE_ROOTFS, when unset: ../shared/alpine/… if present, else Alpine's mirror if DOCLAB_ALPINE_FETCH=1
+  local shared=../shared/alpine/alpine-minirootfs-3.18.9-x86_64.tar.gz
+  [ -z "${DOCLAB_ALPINE_ROOTFS:-}" ] || return 0
+  if [ -f "$shared" ]; then
+    export DOCLAB_ALPINE_ROOTFS="$PWD/$shared"
+    say "DOCLAB_ALPINE_ROOTFS not set: using $DOCLAB_ALPINE_ROOTFS"
+  elif [ "${DOCLAB_ALPINE_FETCH:-}" = 1 ]; then
+    DOCLAB_ALPINE_ROOTFS=$(.venv/bin/python -m doclab.rootfs)
+    export DOCLAB_ALPINE_ROOTFS
+    say "DOCLAB_ALPINE_ROOTFS not set: using $DOCLAB_ALPINE_ROOTFS (downloaded, SHA-256 checked)"
+  fi
 }

@@ -99,7 +99,7 @@ def test_hints_are_collapsed_until_opened(page, site):
     hints = page.locator("details.tip")
     assert hints.count() == 4
     assert all(not hints.nth(i).evaluate("d => d.open") for i in range(4))
-    hints.first.locator("summary").click()
+    page.click(".exercise[data-step='1'] .exercise__hint")  # folded with the step's solution, opened from its answer box
     assert hints.first.evaluate("d => d.open")
     assert hints.first.locator("p").first.is_visible()
 
@@ -131,6 +131,7 @@ def test_flashcards_flip(page, site):
 
 def test_copy_button_copies_exactly_the_command(page, site):
     page.goto(site[1] + "/mini-project/")
+    page.click(".exercise[data-step='3'] .exercise__show")
     block = page.locator("div.highlight", has_text="docker build -t $IMAGE_NAME .").first
     block.hover()
     block.locator("button.md-code__button[data-md-type='copy']").click()

@@ -46,6 +46,12 @@ def test_lab_up_serves_alpine_through_its_mirror_and_down_leaves_nothing(tmp_pat
         assert image.attrs["RepoDigests"] == [f"alpine@{served.headers['Docker-Content-Digest']}"]
         assert api.containers.run("alpine:3.18", ["cat", "/etc/alpine-release"], remove=True) == b"3.18.9\n"
         api.close()
+        # An interrupted run: a page daemon killed with its shims, mounts and namespace, and no socket left.
+        interrupted = lab.start_daemon("build-interrupted")
+        with daemon.connected(base_url=interrupted.docker_host) as page_api:
+            page_api.containers.run("registry:2", detach=True, ports={"5000/tcp": 5000})
+        os.kill(int((lab_dir / "build-interrupted.pid").read_text()), 9)
+        (lab_dir / "build-interrupted.sock").unlink()
     finally:
         down = lab_command("down", env)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -53,6 +59,7 @@ def test_lab_up_serves_alpine_through_its_mirror_and_down_leaves_nothing(tmp_pat
     assert lab_processes(lab_dir) == []
     assert not lab_dir.exists()
     assert not [line for line in Path("/proc/mounts").read_text().splitlines() if str(lab_dir) in line]
+    assert lab.netns_prefix not in subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout
     print(f"\nlab up {up_seconds:.2f} s")
 
 

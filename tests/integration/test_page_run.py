@@ -24,7 +24,7 @@ def test_files_and_variables_carry_from_block_to_block(tmp_path):
 
 
 def test_a_declared_failure_passes_and_an_undeclared_one_names_block_command_code_and_output(tmp_path):
-    assert run_page("<!-- exec: id=oops exit=3 -->\n```bash\necho before; exit_with() { return $1; }; exit_with 3\n```\n", tmp_path)
+    assert run_page("<!-- exec: exit=3 -->\n```bash\necho before; exit_with() { return $1; }; exit_with 3\n```\n", tmp_path)
     with pytest.raises(BlockFailed) as failure:
         run_page("```bash\necho partial output; false\n```\n", tmp_path)
     message = str(failure.value)

@@ -60,9 +60,10 @@ def test_fresh_lab_build_shows_the_real_pull_and_the_registry_digest(tmp_path, l
     api.close()
     assert second.returncode == 0, second.output
     assert events == [], f"the cached rebuild caused daemon events: {events}"
-    live = sum(map(float, re.findall(r"captures live in ([\d.]+) s", first.output)))
-    cached = sum(map(float, re.findall(r"captures cached in ([\d.]+) s", second.output)))
-    assert "captures live" not in second.output
+    summary = re.compile(r"captures: (\d+) live, (\d+) cached, 0 recorded, 0 failed in ([\d.]+) s")
+    (first_live, _, live), = [(int(a), int(b), float(c)) for a, b, c in summary.findall(first.output)]
+    (second_live, second_cached, cached), = [(int(a), int(b), float(c)) for a, b, c in summary.findall(second.output)]
+    assert first_live >= 9 and second_live == 0 and second_cached == first_live
     assert cached < live / 5, f"cached capture took {cached} s, live {live} s"
     assert stamp_of(second.page("mini-project"))["state"] == "cached"
     print(f"\nfirst build {first.seconds:.2f} s (captures {live:.2f} s); cached rebuild {second.seconds:.2f} s (captures {cached:.3f} s)")

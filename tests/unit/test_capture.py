@@ -88,3 +88,54 @@ def test_no_daemon_refuses_a_recording_of_other_examples(tmp_path, snippets):
         engine.resolve(parse_page(PAGE, "p.md", snippets))
     with pytest.raises(CaptureError, match="were never recorded"):
         engine.resolve(parse_page(PAGE, "other.md", snippets))
+
+
+@pytest.mark.parametrize("edit", [
+    ("Successfully tagged", "Successfully taggd"),
+    ("sha256:", "sha256:" + "0" * 64 + " "),  # normalization would hide this one: the checksum does not
+    ("hello", "hello\\ninvented progress line"),
+])
+def test_a_record_edited_by_hand_is_never_intact(tmp_path, snippets, edit):
+    store = CaptureStore(tmp_path)
+    record = record_for(parse_page(PAGE, "p.md", snippets))
+    record.captures["hello"].output = "hello sha256:abc Successfully tagged x\n"
+    store.save(record)
+    path = store.path("p.md")
+    path.write_text(path.read_text().replace(*edit, 1))
+    assert store.load("p.md").intact is False
+    with pytest.raises(CaptureError, match=r"p.json: edited by hand .*\(python -m doclab capture --force docs/p.md\)"):
+        store.load_intact("p.md")
+
+
+def test_an_untouched_record_is_intact_and_says_how_it_was_made(tmp_path, snippets):
+    store = CaptureStore(tmp_path)
+    store.save(record_for(parse_page(PAGE, "p.md", snippets)))
+    data = json.loads(store.path("p.md").read_text())
+    assert store.load_intact("p.md").intact and len(data["checksum"]) == 64
+    assert "python -m doclab capture --force docs/p.md" in data["_generated"]
+
+
+def test_no_daemon_and_an_edited_record_fails_the_build_naming_the_file(tmp_path, snippets):
+    page = parse_page(PAGE, "p.md", snippets)
+    engine = offline_engine(tmp_path)
+    engine.store.save(record_for(page))
+    path = engine.store.path("p.md")
+    path.write_text(path.read_text().replace('"hello\\n"', '"hellO\\n"'))
+    with pytest.raises(CaptureError, match=r"captures/p.json: edited by hand.*build with a daemon to record it again"):
+        engine.resolve(page)
+
+
+def test_recorded_mode_never_asks_docker(tmp_path, snippets, monkeypatch):
+    monkeypatch.setattr("doclab.daemon.daemon_facts", lambda *a: pytest.fail("DOCLAB_RECORDED=1 must not contact Docker"))
+    settings = Settings.from_env({"DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), "DOCLAB_RECORDED": "1"})
+    engine = CaptureEngine(settings)
+    page = parse_page(PAGE, "p.md", snippets)
+    engine.store.save(record_for(page))
+    assert engine.resolve_all([page])["p.md"].state == "recorded"
+    assert "DOCLAB_RECORDED=1 is set" in engine.facts.reason
+
+
+def test_jobs_setting_is_checked():
+    assert Settings.from_env({"DOCLAB_JOBS": "3"}).jobs == 3
+    with pytest.raises(ValueError, match="DOCLAB_JOBS=0: set it to a whole number of at least 1"):
+        Settings.from_env({"DOCLAB_JOBS": "0"})

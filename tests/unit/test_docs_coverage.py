@@ -59,10 +59,13 @@ def test_recorded_captures_are_of_the_pages_current_examples(path: Path):
 def test_the_lesson_has_the_expected_blocks():
     examples = list(Sybil(parsers=[docs_suite.parse_blocks], path=str(ROOT / "docs"), patterns=["*.md"])
                     .parse(ROOT / "docs" / "mini-project.md").examples())
+    # Each mistake, then the way back to the project folder (the shell's mistake runs in a new bash, in no folder).
+    mistakes = ["dockerfile-txt", "lowercase-dockerfile", "spaces-around-equals", "no-context", "new-shell", "upper-case-name", "no-name"]
     assert [(e.parsed.language, e.parsed.capture_id) for e in examples] == [
         ("bash", None), ("dockerfile", None), ("bash", "check-dockerfile"), ("bash", None), ("bash", "check-image-name"),
         ("bash", None), ("bash", "check-build-command"), ("bash", "build-buildkit"), ("bash", "build-classic"),
-        ("bash", "check-image")]
+        ("bash", "check-image"),
+        *[block for name in mistakes for block in [("bash", name)] + [("bash", None)] * (name != "spaces-around-equals")]]
 
 
 def test_the_independent_count_sees_nested_fences():

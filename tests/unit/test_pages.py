@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from doclab.pages import PageError, parse_page, split_console
+from doclab.pages import PageError, front_matter_lines, page_body, parse_page, split_console
 
 
 @pytest.fixture
@@ -59,6 +59,14 @@ def test_blocks_markers_and_snippets_are_read(snippets):
         ("```\nls\n```\n", "demo.md:1: code block without a language"),
         ("```bash\nls\n", "demo.md:1: code block is never closed"),
         ("<!-- exec: colour=red -->\n```bash\nls\n```\n", "unknown option 'colour'"),
+        ("<!-- exec: exit=abc -->\n```bash\nls\n```\n", "demo.md:1: exit=abc is not valid; allowed values: an exit code"),
+        ("<!-- exec: exit=300 -->\n```bash\nls\n```\n", "demo.md:1: exit=300 is not an exit code; allowed values: 0 to 255"),
+        ("<!-- exec: timeout=abc -->\n```bash\nls\n```\n", "demo.md:1: timeout=abc is not valid; allowed values: a number"),
+        ("<!-- exec: timeout=0 -->\n```bash\nls\n```\n", "timeout=0: allowed values are numbers of seconds above 0"),
+        ("<!-- exec: fresh=yes -->\n```bash\nls\n```\n", "demo.md:1: fresh=yes: allowed values are true and false"),
+        ('<!-- exec: env="A B" -->\n```bash\nls\n```\n', 'demo.md:1: env="A B": write env="NAME=value'),
+        ("<!-- exec: id=a -->\n```bash\nls\n```\n", "demo.md:2: capture 'a' is never shown"),
+        ("```console\nls\n```\n", "demo.md:1: console block must start with a '$ ' prompt"),
         ("<!-- skip: next -->\n```bash\nls\n```\n", 'skip: next "why it cannot run"'),
         ("<!-- exec: id=a -->\n```bash\nls\n```\n<!-- exec: id=a -->\n```bash\nls\n```\n", "used twice"),
     ],
@@ -74,3 +82,20 @@ def test_console_blocks_split_into_commands_and_shown_output():
     assert split_console(source) == [("echo one \\\n  two", "one two\n"), ("true", "")]
     with pytest.raises(ValueError, match="must start with a '\\$ ' prompt"):
         split_console("output first\n")
+
+
+def test_lines_are_counted_in_the_file_front_matter_included(snippets):
+    text = '---\ntitle: Demo\n---\n\n# Demo\n\n<!-- exec: exit=x -->\n```bash\nls\n```\n'
+    body = page_body(text)
+    assert front_matter_lines(text) == 4 and body.startswith("# Demo")
+    with pytest.raises(PageError, match="demo.md:7: exit=x"):
+        parse_page(body, "demo.md", snippets, front_matter_lines(text))
+    with pytest.raises(PageError, match="demo.md:7: exit=x"):
+        parse_page(text, "demo.md", snippets)
+
+
+def test_env_fresh_and_hide_options(snippets):
+    page = parse_page('<!-- exec: id=b env="DOCKER_BUILDKIT=1 X=y" fresh=true hide="shown elsewhere" -->\n```bash\nls\n```\n',
+                      "demo.md", snippets)
+    block = page.blocks[0]
+    assert block.env == (("DOCKER_BUILDKIT", "1"), ("X", "y")) and block.fresh and block.hide_reason == "shown elsewhere"

@@ -1,9 +1,8 @@
 import base64
 import re
 
-import pytest
 
-from doclab.capture import Capture, CaptureError, PageRecord, Resolved
+from doclab.capture import Capture, PageRecord, Resolved
 from doclab.pages import parse_page
 from doclab.render import output_note, reader_script, replace_markers, stamp_text
 
@@ -127,13 +126,6 @@ def test_script_marker_offers_a_download_of_the_same_script(tmp_path):
     assert base64.b64decode(encoded).decode() == reader_script(page, "Mini project")
 
 
-def test_quote_marker_becomes_code_and_fails_on_a_phrase_the_output_lacks(tmp_path):
-    markdown = '# T\n\n<!-- exec: id=out -->\n```bash\necho x\n```\n\n<!-- output: out -->\n\nSee <!-- quote: out "build context" -->.\n'
-    page = parse_page(markdown, "p.md", tmp_path)
-    assert "See <code>build context</code>." in replace_markers(markdown, page, resolved(CLASSIC))
-    with pytest.raises(CaptureError, match=r"p.md:10: no line of the output of 'out' contains \"build context\""):
-        replace_markers(markdown, page, resolved("other\n"))
-
 
 def test_only_commands_that_run_the_client_count_for_its_version():
     page = record(Capture("echo", "echo docker build -t x .", 0, "docker build -t x .\n", 0.1, NEW_CLIENT),
@@ -141,3 +133,10 @@ def test_only_commands_that_run_the_client_count_for_its_version():
                   Capture("sub", 'echo "$(docker version)"', 0, "x\n", 0.1, OLD_CLIENT))
     assert "client Docker 20.10.24+dfsg1 ·" in stamp_text(page, "live")
     assert output_note(page, page.captures["echo"]) is None
+
+
+def test_script_copies_the_steps_above_its_marker_only(tmp_path):
+    markdown = "# T\n\n```bash\necho step\n```\n\n<!-- script: all -->\n\n<!-- exec: exit=1 -->\n```bash\necho x; false\n```\n"
+    page = parse_page(markdown, "p.md", tmp_path)
+    html = replace_markers(markdown, page, resolved("x\n"))
+    assert "    echo step\n" in html and "false" not in html.split("<!-- exec")[0]

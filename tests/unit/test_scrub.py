@@ -15,9 +15,9 @@ def test_scrub_removes_machine_specifics_only():
     assert scrub(text, FACTS) == "copied ~/demo/Dockerfile and ~/control to ~/.docker on <host> as <user>\n"
 
 
-def test_scrub_leaves_short_or_generic_names_alone():
-    facts = MachineFacts(hostname="vm", username="root", home="/root")
-    assert scrub("vm rootfs root /root/x\n", facts) == "vm rootfs root ~/x\n"
+def test_scrub_leaves_generic_names_alone():
+    facts = MachineFacts(hostname="localhost", username="root", home="/root")
+    assert scrub("localhost:5000 rootfs root /root/x\n", facts) == "localhost:5000 rootfs root ~/x\n"
 
 
 def test_carriage_returns_show_what_a_terminal_shows():
@@ -34,7 +34,7 @@ def test_carriage_returns_show_what_a_terminal_shows():
         ("#5 DONE 0.3s", "#1 DONE <duration>"),
         ("Created: 2026-11-28T05:01:02.123456789Z", "Created: <date>"),
         ("CREATED 3 minutes ago", "CREATED <date>"),
-        ("unix:///tmp/doclab-lab/page-client-1a2b3c.sock", "unix:///tmp/doclab-lab/<daemon>.sock"),
+        ("unix:///tmp/doclab-lab/page-client-1a2b3c.sock", "unix://<daemon-socket>"),
     ],
 )
 def test_normalize_masks_each_volatile_kind(volatile, masked):
@@ -55,6 +55,8 @@ def test_normalize_drops_progress_but_keeps_results_and_everything_else():
 def test_buildkit_in_progress_lines_are_dropped_only_when_finished_later():
     text = "#6 exporting layers\n#6 exporting layers done\n#7 naming to x\n"
     assert normalize(text) == "#1 exporting layers done\n\n#2 naming to x\n"
+    timed = "#6 exporting layers\n#6 exporting layers 0.3s done\n#7 naming to x\n"
+    assert normalize(timed) == normalize(text)
 
 
 def test_push_results_and_sdk_progress_are_dropped():
@@ -73,3 +75,57 @@ def test_buildkit_steps_that_finish_in_another_order_compare_equal():
     two = "#5 [1/2] FROM a\n#5 DONE 0.0s\n\n#4 [2/2] RUN b\n#4 DONE 0.1s\n\n#6 exporting layers done\n"
     assert normalize(one) == normalize(two)
     assert normalize("#1 [2/2] RUN b\n#1 DONE 0.1s\n") != normalize("#1 [2/2] RUN c\n#1 DONE 0.1s\n")
+
+
+RECORDED_HERE = """{
+    "Components": [{"Name": "Engine", "Version": "20.10.24+dfsg1", "Details": {"KernelVersion": "6.18.44-fc-v669"}}],
+    "KernelVersion": "6.18.44-fc-v669",
+    "NCPU": 2,
+    "MemTotal": 25769803776,
+    "Driver": "overlay2",
+    "CgroupVersion": "2"
+}
+ Kernel Version: 6.18.44-fc-v669
+ Storage Driver: overlay2
+ Cgroup Driver: systemd
+ CPUs: 2
+ Total Memory: 23.5GiB
+ Operating System: Debian GNU/Linux 12 (bookworm)
+ Docker Root Dir: /tmp/doclab-lab/data/build-a
+"""
+ANOTHER_HOST = """{
+    "Components": [{"Name": "Engine", "Version": "20.10.24+dfsg1", "Details": {"KernelVersion": "6.1.0-41-cloud-amd64"}}],
+    "KernelVersion": "6.1.0-41-cloud-amd64",
+    "NCPU": 64,
+    "MemTotal": 270582939648,
+    "Driver": "vfs",
+    "CgroupVersion": "1"
+}
+ Kernel Version: 6.1.0-41-cloud-amd64
+ Storage Driver: vfs
+ Cgroup Driver: cgroupfs
+ CPUs: 64
+ Total Memory: 252GiB
+ Operating System: Ubuntu 24.04.3 LTS
+ Docker Root Dir: /var/lib/docker
+"""
+
+
+def test_output_recorded_on_one_host_compares_equal_on_another():
+    assert normalize(RECORDED_HERE) == normalize(ANOTHER_HOST)
+    assert "Engine" in normalize(ANOTHER_HOST) and "20.10.24+dfsg1" in normalize(ANOTHER_HOST)
+
+
+def test_machine_fields_do_not_hide_a_real_difference():
+    assert normalize(RECORDED_HERE) != normalize(RECORDED_HERE.replace("20.10.24+dfsg1", "24.0.7"))
+
+
+@pytest.mark.parametrize("hostname", ["vm", "ci-runner-7", "build.example.internal"])
+def test_the_host_name_is_scrubbed_whatever_its_length(hostname):
+    facts = MachineFacts(hostname=hostname)
+    assert scrub(f"{hostname}\nName: {hostname}\nssh {hostname}:22\n", facts) == "<host>\nName: <host>\nssh <host>:22\n"
+
+
+def test_checkout_and_venv_paths_are_scrubbed():
+    facts = MachineFacts(workdirs=(("/home/ann/src/doclab", "<project>"), ("/home/ann/src/doclab/.venv", "<venv>")))
+    assert scrub("/home/ann/src/doclab/.venv/bin/python /home/ann/src/doclab/x", facts) == "<venv>/bin/python <project>/x"

@@ -1,0 +1,297 @@
+"""How fast the site builds, serves and tests: the benchmark behind ``scripts/bench``.
+
+    scripts/bench [--runs N] [--only NAME ...]
+
+It drives ``mkdocs build``, ``mkdocs serve`` and pytest as a reader would, as child processes,
+against the Docker daemon in DOCKER_HOST (``scripts/bench`` starts the lab when none answers).
+Runs that are compared are paired and alternated (A B A B …), so a machine that slows down
+or speeds up during the benchmark changes both sides of each pair alike; each ratio is the
+median of the per-pair ratios. Figures:
+
+- ``warm``: a rebuild with every record cached, and ``nohook``: the same build with the
+  captures hook removed from ``mkdocs.yml`` (a copy beside it, deleted afterwards);
+- ``cold``: a build with an empty captures folder, so every page runs (in parallel), paired with
+  ``nohook``, and compared with ``commands``: the sum of the ``seconds`` of every capture of a
+  cold build run one page at a time (DOCLAB_JOBS=1), the pages' own command time;
+- ``serve``: ``mkdocs serve``'s rebuild after one snippet is edited (and restored afterwards);
+- ``doctests``: ``pytest -n 2 --dist loadfile docs``, the pages' code blocks as tests.
+
+Nothing is written to ``captures/``: every build uses a temporary copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .daemon import daemon_facts
+from .settings import CAPTURES_DIR, JOBS, PROJECT_ROOT
+
+FIGURES = ("warm", "cold", "serve", "doctests")
+#: The snippet ``serve`` edits: used by one page only, its commands quick.
+SERVE_SNIPPET = Path("snippets/cheat-sheet/version.sh")
+SERVE_EDIT = "# edited by doclab.bench, and restored when it ends\n"
+_REBUILT = re.compile(r"Reloading browsers|Documentation built")
+_SERVE_ERROR = re.compile(r"^(ERROR|Aborted)", re.MULTILINE)
+_TIMEOUT = 900
+
+
+class BenchError(RuntimeError):
+    """A measured command failed; the message carries its output's tail."""
+
+
+# -- pure parts --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Stats:
+    median: float
+    low: float
+    high: float
+    runs: int
+
+    @classmethod
+    def of(cls, samples: list[float]) -> "Stats":
+        if not samples:
+            raise ValueError("no samples")
+        return cls(statistics.median(samples), min(samples), max(samples), len(samples))
+
+
+def abab(runs: int) -> list[str]:
+    """The order of a paired comparison: A B A B …, ``runs`` pairs."""
+    return ["a", "b"] * runs
+
+
+def paired_ratio(a: list[float], b: list[float]) -> float:
+    """The median of a[i] / b[i]: each pair ran back to back, so drift cancels inside it."""
+    if len(a) != len(b) or not a:
+        raise ValueError(f"paired samples differ in number: {len(a)} and {len(b)}")
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
+def without_hooks(config: str) -> str:
+    """``mkdocs.yml``'s text without its top-level ``hooks:`` entry (and the list under it)."""
+    lines = config.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(r"hooks\s*:", line)), None)
+    if start is None:
+        raise ValueError("mkdocs.yml has no top-level `hooks:` entry to remove")
+    end = start + 1
+    while end < len(lines) and (lines[end][:1] in (" ", "\t", "-") or not lines[end].strip()):
+        end += 1
+    return "".join(lines[:start] + lines[end:])
+
+
+def capture_seconds(captures_dir: Path) -> float:
+    """The sum of the ``seconds`` of every capture recorded under ``captures_dir``."""
+    total = 0.0
+    for path in sorted(captures_dir.rglob("*.json")):
+        total += sum(capture["seconds"] for capture in json.loads(path.read_text())["captures"].values())
+    return total
+
+
+def table(rows: list[tuple[str, Stats]]) -> str:
+    """A Markdown table: figure, median, min, max, runs (seconds)."""
+    lines = ["| figure | median | min | max | runs |", "|---|---|---|---|---|"]
+    for name, stats in rows:
+        lines.append(f"| {name} | {stats.median:.2f} s | {stats.low:.2f} s | {stats.high:.2f} s | {stats.runs} |")
+    return "\n".join(lines)
+
+
+# -- measuring ---------------------------------------------------------------------------------
+class Bench:
+    def __init__(self, root: Path, work: Path, env: dict[str, str]):
+        self.root = root
+        self.work = work
+        self.env = {**env, "NO_MKDOCS_2_WARNING": "1"}
+        self.samples: dict[str, list[float]] = {}
+        self._builds = 0
+
+    def _timed(self, command: list[str], env: dict[str, str], what: str) -> float:
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True, timeout=_TIMEOUT)
+        seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            raise BenchError(f"{what} failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-4000:]}")
+        return seconds
+
+    def build(self, captures: Path, config: Path, jobs: int | None = None) -> float:
+        self._builds += 1
+        site = self.work / f"site-{self._builds}"
+        command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site)]
+        env = {**self.env, CAPTURES_DIR: str(captures), **({JOBS: str(jobs)} if jobs else {})}
+        try:
+            return self._timed(command, env, f"mkdocs build -f {config.name}")
+        finally:
+            shutil.rmtree(site, ignore_errors=True)
+
+    def record(self, name: str, seconds: float) -> None:
+        self.samples.setdefault(name, []).append(seconds)
+        print(f"  {name}: {seconds:.2f} s", file=sys.stderr, flush=True)
+
+    def warm(self, runs: int, nohook: Path) -> None:
+        captures = self._captures_copy("warm")
+        self.build(captures, self.root / "mkdocs.yml")  # not timed: brings every record up to date
+        for side in abab(runs):
+            if side == "a":
+                self.record("warm", self.build(captures, self.root / "mkdocs.yml"))
+            else:
+                self.record("nohook (warm pair)", self.build(captures, nohook))
+
+    def cold(self, runs: int, nohook: Path) -> None:
+        for index, side in enumerate(abab(runs)):
+            if side == "a":
+                captures = self.work / f"cold-{index}"
+                captures.mkdir()
+                self.record("cold", self.build(captures, self.root / "mkdocs.yml"))
+                serial = self.work / f"serial-{index}"
+                serial.mkdir()
+                self.build(serial, self.root / "mkdocs.yml", jobs=1)  # untimed: only its records' command times count
+                self.record("commands (sum, cold)", capture_seconds(serial))
+                shutil.rmtree(captures)
+                shutil.rmtree(serial)
+            else:
+                self.record("nohook (cold pair)", self.build(self.work / "unused-captures", nohook))
+
+    def serve(self, runs: int) -> None:
+        snippet = self.root / SERVE_SNIPPET
+        original = snippet.read_bytes()
+        log = self.work / "serve.log"
+        port = _free_port()
+        env = {**self.env, CAPTURES_DIR: str(self._captures_copy("serve"))}
+        command = [sys.executable, "-m", "mkdocs", "serve", "--strict", "--dev-addr", f"127.0.0.1:{port}"]
+        with log.open("w") as out:
+            process = subprocess.Popen(command, cwd=self.root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL)
+        try:
+            _wait_for_line(log, 0, re.compile(r"Serving on"), 300)
+            for _ in range(runs):
+                offset = log.stat().st_size
+                started = time.perf_counter()
+                snippet.write_bytes(original + SERVE_EDIT.encode())
+                _wait_for_line(log, offset, _REBUILT, 300)
+                self.record("serve rebuild", time.perf_counter() - started)
+                offset = log.stat().st_size
+                snippet.write_bytes(original)
+                _wait_for_line(log, offset, _REBUILT, 300)
+        finally:
+            snippet.write_bytes(original)
+            _stop_serve(process)
+
+    def doctests(self, runs: int) -> None:
+        """The suite's wall time; a failing suite is timed too, and said so in the figure's name."""
+        command = [sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile", "docs"]
+        for _ in range(runs):
+            env = {**self.env, CAPTURES_DIR: str(self._captures_copy("doctests"))}
+            started = time.perf_counter()
+            done = subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True, timeout=_TIMEOUT)
+            seconds = time.perf_counter() - started
+            if done.returncode != 0:
+                summary = (done.stdout.strip().splitlines() or ["no output"])[-1].strip("= ")
+                print(f"  the doc-test suite failed (exit {done.returncode}): {summary}", file=sys.stderr)
+            self.record("doc tests" if done.returncode == 0 else "doc tests (suite failing)", seconds)
+
+    def _captures_copy(self, name: str) -> Path:
+        copy = self.work / f"captures-{name}"
+        if not copy.exists():
+            shutil.copytree(self.root / "captures", copy)
+        return copy
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _stop_serve(process: subprocess.Popen) -> None:
+    """Ctrl-C, as an author stops it (mkdocs then deletes its temporary site); SIGTERM if that is ignored."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_for_line(log: Path, offset: int, pattern: re.Pattern, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")[offset:]
+        if _SERVE_ERROR.search(text):
+            raise BenchError(f"mkdocs serve reported an error:\n{text[-4000:]}")
+        if pattern.search(text):
+            return
+        time.sleep(0.02)
+    raise BenchError(f"mkdocs serve printed no /{pattern.pattern}/ within {seconds:g} s:\n{log.read_text()[-4000:]}")
+
+
+@contextlib.contextmanager
+def nohook_config(root: Path):
+    """A copy of mkdocs.yml without ``hooks:``, beside it (its paths are relative), deleted afterwards."""
+    config = root / "mkdocs.bench-nohook.yml"
+    config.write_text(without_hooks((root / "mkdocs.yml").read_text()))
+    try:
+        yield config
+    finally:
+        config.unlink(missing_ok=True)
+
+
+def report(samples: dict[str, list[float]]) -> str:
+    rows = [(name, Stats.of(values)) for name, values in samples.items()]
+    lines = [table(rows), ""]
+    for a, b, label in (
+        ("warm", "nohook (warm pair)", "warm rebuild / build without the hook (goal ≤ 1.10×)"),
+        ("cold", "nohook (cold pair)", "cold build / build without the hook (goal ≤ 5×)"),
+        ("cold", "commands (sum, cold)", "cold build / its pages' command time, summed (goal ≤ 0.5×)"),
+    ):
+        if a in samples and b in samples:
+            lines.append(f"{label}: {paired_ratio(samples[a], samples[b]):.2f}× (median of {len(samples[a])} pairs)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m doclab.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs (pairs) of each build figure and of serve (default 5)")
+    parser.add_argument("--test-runs", type=int, default=1, help="runs of the doc-test suite, the slowest figure (default 1)")
+    parser.add_argument("--only", action="append", choices=FIGURES, help="measure only this figure (repeatable)")
+    args = parser.parse_args(argv)
+    facts = daemon_facts()
+    if not facts.reachable:
+        print(f"doclab.bench: {facts.reason}; run it as scripts/bench, which starts the lab", file=sys.stderr)
+        return 2
+    figures = args.only or list(FIGURES)
+    print(f"doclab.bench: {', '.join(figures)} against {facts.host} (Engine {facts.server_version}), "
+          f"{os.cpu_count()} cores", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="bench-of-doclab-") as work:
+        bench = Bench(PROJECT_ROOT, Path(work), dict(os.environ))
+        try:
+            with nohook_config(PROJECT_ROOT) as nohook:
+                if "warm" in figures:
+                    bench.warm(args.runs, nohook)
+                if "cold" in figures:
+                    bench.cold(args.runs, nohook)
+            if "serve" in figures:
+                bench.serve(args.runs)
+            if "doctests" in figures:
+                bench.doctests(args.test_runs)
+        except BenchError as error:
+            print(f"doclab.bench: {error}\n(the figures measured before it follow)", file=sys.stderr)
+            print(report(bench.samples))
+            return 1
+    print(report(bench.samples))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+// The mini project's answer boxes. Each `.exercise[data-step]` placeholder becomes a form; the
+// step's solution (what follows it, up to the step's tick box) stays folded until the answer is
+// right or the reader asks. Answers are checked with the rules hooks/macros.py inlines from
+// snippets/mini-project/answers.json, evaluated exactly as doclab/answers.py does (see there).
+// Without JavaScript nothing is folded. Loaded with `defer`, after lesson.js has set up progress.
+(function () {
+  "use strict";
+  var STORE_PREFIX = "doclab-exercise:";
+  var WHO = {shell: "the shell", client: "the client", daemon: "the daemon", registry: "the registry"};
+
+  function normalise(text) {
+    text = text.replace(/[\u201c\u201d\u201e]/g, '"').replace(/[\u2018\u2019\u201a]/g, "'");
+    return text.split(/\r\n|[\r\n\u2028\u2029]/)
+      .map(function (line) { return line.replace(/[ \t\u00a0]+/g, " ").replace(/^ | $/g, ""); })
+      .filter(function (line) { return line !== ""; })
+      .join("\n");
+  }
+
+  function checkField(field, answer) {
+    var text = normalise(answer);
+    if (!text) return {field: field, verdict: "empty", rule: null};
+    var lists = [[field.accept || [], "right"], [field.mistakes || [], "not-yet"]];
+    for (var l = 0; l < lists.length; l++) {
+      for (var r = 0; r < lists[l][0].length; r++) {
+        var rule = lists[l][0][r];
+        if (new RegExp("^(?:" + rule.pattern + ")$").test(text)) return {field: field, verdict: lists[l][1], rule: rule};
+      }
+    }
+    return {field: field, verdict: "not-yet", rule: null};
+  }
+
+  function load(key) {
+    try { return JSON.parse(localStorage.getItem(key)) || {}; } catch (e) { return {}; }
+  }
+
+  function save(key, value) {
+    try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* storage off: answers last the visit */ }
+  }
+
+  // Text from the rules file with `code` spans, built as nodes (never parsed as HTML).
+  function appendText(parent, text) {
+    text.split("`").forEach(function (part, index) {
+      if (!part) return;
+      if (index % 2) {
+        var code = document.createElement("code");
+        code.textContent = part;
+        parent.appendChild(code);
+      } else {
+        parent.appendChild(document.createTextNode(part));
+      }
+    });
+    return parent;
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    return text ? appendText(node, text) : node;
+  }
+
+  // What the solution is: the placeholder's next siblings up to the one holding the tick box
+  // (inside a `data-step-card` when the page has step cards).
+  function solutionOf(box, tick) {
+    var items = [];
+    for (var node = box.nextElementSibling; node; node = node.nextElementSibling) {
+      if (tick && node.contains(tick)) return items;
+      items.push(node);
+    }
+    return box.closest("[data-step-card]") ? items : [];
+  }
+
+  function hintOf(items) {
+    return items.filter(function (node) {
+      var summary = node.matches("details") && node.querySelector("summary");
+      return summary && /hint/i.test(summary.textContent);
+    })[0] || null;
+  }
+
+  // A captured output of the mistakes section, copied (without ids) into the feedback.
+  function printedOutput(name, output) {
+    var wrap = element("div", "exercise__printed");
+    var who = element("p", "exercise__who");
+    appendText(who.appendChild(document.createElement("strong")), output.title);
+    who.appendChild(document.createTextNode(" — printed by " + WHO[output.printed_by] + ", exit code " + output.exit + ". "));
+    var link = who.appendChild(element("a", null, "How it ran"));
+    link.href = "#mistake-" + name;
+    link.addEventListener("click", function () {
+      var mistakes = document.querySelector("details.exercise-mistakes");
+      if (mistakes) mistakes.open = true;
+    });
+    wrap.appendChild(who);
+    var source = document.querySelector('.exercise-output[data-output="' + name + '"]');
+    if (source) {
+      Array.prototype.forEach.call(source.children, function (child) {
+        var copy = child.cloneNode(true);
+        copy.removeAttribute("id");
+        copy.querySelectorAll("[id]").forEach(function (node) { node.removeAttribute("id"); });
+        wrap.appendChild(copy);
+      });
+    }
+    wrap.appendChild(element("p", null, output.explanation));
+    return wrap;
+  }
+
+  function setupStep(box, rules, store, storeKey) {
+    var step = box.dataset.step;
+    var spec = rules.steps[step];
+    if (!spec) return null;
+    var tick = document.querySelector('input[type="checkbox"][data-step="' + step + '"]');
+    var solution = solutionOf(box, tick);
+    var hint = hintOf(solution);
+    var state = store[step] = store[step] || {answers: {}};
+
+    box.appendChild(element("p", "exercise__prompt", spec.prompt));
+    var form = box.appendChild(element("form", "exercise__form"));
+    form.noValidate = true;
+    var inputs = {};
+    spec.fields.forEach(function (field) {
+      var id = "exercise-" + step + "-" + field.name;
+      var label = form.appendChild(element("label", "exercise__label", field.label));
+      label.htmlFor = id;
+      var input = form.appendChild(element(field.lines > 1 ? "textarea" : "input", "exercise__input"));
+      if (field.lines > 1) input.rows = field.lines; else input.type = "text";
+      input.id = id;
+      input.name = field.name;
+      input.setAttribute("autocomplete", "off");
+      input.setAttribute("autocapitalize", "off");
+      input.spellcheck = false;
+      input.value = state.answers[field.name] || "";
+      input.addEventListener("input", function () {
+        state.answers[field.name] = input.value;
+        save(storeKey, store);
+      });
+      inputs[field.name] = input;
+    });
+    var actions = form.appendChild(element("div", "exercise__actions"));
+    var check = actions.appendChild(element("button", "md-button md-button--primary", "Check"));
+    check.type = "submit";
+    if (hint) {
+      hint.id = hint.id || "exercise-hint-" + step;
+      var hintLink = actions.appendChild(element("a", "exercise__hint", "Need a hint?"));
+      hintLink.href = "#" + hint.id;
+      hintLink.addEventListener("click", function () {
+        hint.hidden = false;
+        hint.open = true;
+      });
+    }
+    var show = actions.appendChild(element("button", "md-button exercise__show", "Show the solution"));
+    show.type = "button";
+    var status = box.appendChild(element("p", "exercise__status"));
+    status.setAttribute("role", "status");
+    var results = box.appendChild(element("div", "exercise__results"));
+
+    function fold() {
+      solution.forEach(function (node) { node.setAttribute("data-exercise-fold", step); node.hidden = true; });
+      show.hidden = solution.length === 0;
+    }
+
+    function reveal() {
+      solution.forEach(function (node) { node.hidden = false; });
+      show.hidden = true;
+      state.revealed = true;
+      save(storeKey, store);
+    }
+
+    function render(outcome) {
+      results.textContent = "";
+      var right = outcome.filter(function (r) { return r.verdict === "right"; }).length;
+      status.textContent = right === outcome.length ? "Right — step " + step + " is done."
+        : outcome.every(function (r) { return r.verdict === "empty"; }) ? "Write your answer in the box first."
+        : outcome.length > 1 ? "Not yet: " + right + " of " + outcome.length + " right. See below."
+        : "Not yet. See below.";
+      outcome.forEach(function (result) {
+        if (result.verdict === "empty") return;
+        var item = results.appendChild(element("div", "exercise__result"));
+        item.dataset.field = result.field.name;
+        item.dataset.verdict = result.verdict;
+        item.dataset.rule = result.rule ? result.rule.id : "";
+        var line = item.appendChild(element("p"));
+        if (outcome.length > 1) appendText(line.appendChild(element("strong")), result.field.label + ": ");
+        var text = result.rule ? (result.rule.why || result.rule.explanation) : result.field.otherwise;
+        appendText(line, (result.verdict === "right" ? "Right. " : "") + text);
+        if (result.rule && result.rule.output) item.appendChild(printedOutput(result.rule.output, rules.outputs[result.rule.output]));
+      });
+      return right === outcome.length;
+    }
+
+    function evaluate() {
+      return spec.fields.map(function (field) { return checkField(field, inputs[field.name].value); });
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      state.checked = true;
+      save(storeKey, store);
+      if (!render(evaluate())) return;
+      if (tick && !tick.checked) {
+        tick.checked = true;
+        tick.dispatchEvent(new Event("change", {bubbles: true}));  // lesson.js stores the progress
+      }
+      reveal();
+    });
+    form.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+    });
+    show.addEventListener("click", reveal);
+    if (tick) tick.addEventListener("change", function () { if (tick.checked) reveal(); });
+
+    if (state.checked) render(evaluate());
+    if (state.revealed || (tick && tick.checked)) show.hidden = true; else fold();
+
+    return {
+      reset: function () {
+        store[step] = state = {answers: {}};
+        Object.keys(inputs).forEach(function (name) { inputs[name].value = ""; });
+        status.textContent = "";
+        results.textContent = "";
+        if (hint) hint.open = false;
+        fold();
+      },
+      holds: function (target) {
+        return solution.some(function (node) { return node.hidden && node.contains(target); });
+      },
+      reveal: reveal,
+    };
+  }
+
+  // A link to something folded (a heading of a solution, a mistake) opens what hides it.
+  function showTarget(steps) {
+    var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (!target) return;
+    steps.forEach(function (step) { if (step.holds(target)) step.reveal(); });
+    var mistakes = target.closest("details.exercise-mistakes");
+    if (mistakes && !mistakes.open) {
+      mistakes.open = true;
+      target.scrollIntoView();
+    }
+  }
+
+  function setup() {
+    var data = document.getElementById("exercise-rules");
+    if (!data) return;
+    var rules = JSON.parse(data.textContent);
+    var storeKey = STORE_PREFIX + rules.lesson;
+    var store = load(storeKey);
+    var steps = [];
+    document.querySelectorAll(".exercise[data-step]").forEach(function (box) {
+      var step = setupStep(box, rules, store, storeKey);
+      if (step) steps.push(step);
+    });
+    var reset = document.querySelector(".lesson-progress__reset");
+    if (reset) {
+      reset.addEventListener("click", function () {
+        steps.forEach(function (step) { step.reset(); });
+        save(storeKey, store);
+      });
+    }
+    showTarget(steps);
+    window.addEventListener("hashchange", function () { showTarget(steps); });
+  }
+
+  // Deferred scripts run before DOMContentLoaded: waiting for it lets lesson.js tick the boxes first.
+  if (document.readyState === "complete") setup();
+  else document.addEventListener("DOMContentLoaded", setup);
+})();

@@ -1,0 +1,4 @@
+mkdir ../no-context
+cd ../no-context
+cp ../docker-architecture/Dockerfile .
+docker build -t $IMAGE_NAME

@@ -1,0 +1,1 @@
+bash -c 'IMAGE_NAME = my-alpine-image'

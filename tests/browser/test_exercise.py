@@ -1,0 +1,221 @@
+"""The mini project's answer boxes in Chromium: the page's JavaScript gives every answer of
+tests/answer_cases.json the verdict doclab/answers.py gives it, answers typed with the keyboard
+tick the steps and survive a reload, each mistake shows the output captured for it, and the
+boxes pass axe and work at phone width. The fixtures are the site suite's (built site, served)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import tests.browser.test_site_in_browser as site_suite
+from doclab.capture import CaptureStore
+from doclab.settings import Settings
+from tests.conftest import ROOT
+from tests.docker_env import unavailable
+
+site, browser, page = site_suite.site, site_suite.browser, site_suite.page
+CASES = json.loads((ROOT / "tests" / "answer_cases.json").read_text())["cases"]
+RULES = json.loads((ROOT / "snippets" / "mini-project" / "answers.json").read_text())
+LESSON = "/mini-project/"
+#: Each mistake the issue names, as a reader types it: (step, field, answer, rule, output).
+MISTAKES = [
+    ("1", "file", "Dockerfile.txt", "file-txt", "dockerfile-txt"),
+    ("1", "file", "dockerfile", "file-lowercase", "lowercase-dockerfile"),
+    ("2", "assignment", "IMAGE_NAME = my-alpine-image", "assign-spaces", "spaces-around-equals"),
+    ("3", "command", "docker build -t $IMAGE_NAME", "build-no-context", "no-context"),
+    ("3", "command", "docker build -t .", "build-empty-tag", "new-shell"),
+    ("3", "command", "docker build -t My-Alpine-Image .", "build-upper-case", "upper-case-name"),
+    ("3", "command", "docker build .", "build-no-name", "no-name"),
+]
+
+pytestmark = pytest.mark.browser
+
+
+def box(tab, step: str):
+    return tab.locator(f".exercise[data-step='{step}']")
+
+
+def field(tab, step: str, name: str):
+    return tab.locator(f"#exercise-{step}-{name}")
+
+
+def type_into(tab, step: str, name: str, text: str) -> None:
+    """Focus the field, select what is there and type over it, key by key."""
+    field(tab, step, name).focus()
+    tab.keyboard.press("ControlOrMeta+a")
+    tab.keyboard.press("Backspace")
+    tab.keyboard.type(text)
+
+
+def check_with_keyboard(tab, step: str) -> str:
+    box(tab, step).locator("button[type=submit]").focus()
+    tab.keyboard.press("Enter")
+    return box(tab, step).locator(".exercise__status").inner_text()
+
+
+def solution_visible(tab, step: str) -> bool:
+    return tab.evaluate("""step => [...document.querySelectorAll(`[data-exercise-fold="${step}"]`)]
+                           .every(node => !node.hidden)""", step)
+
+
+def progress(tab) -> str:
+    return tab.locator(".lesson-progress__label").inner_text()
+
+
+def recorded(capture: str):
+    return CaptureStore(Settings.from_env().captures_dir).load("mini-project.md").captures[capture]
+
+
+def test_the_page_judges_every_answer_of_the_table_as_doclab_does(page, site):
+    page.goto(site[1] + LESSON)
+    differ = []
+    for case in CASES:
+        step = case["step"]
+        for name, text in case["answers"].items():
+            field(page, step, name).fill(text)
+        box(page, step).locator("button[type=submit]").click()
+        judged = {name: "empty" for name in case["answers"]}
+        for result in box(page, step).locator(".exercise__result").all():
+            judged[result.get_attribute("data-field")] = result.get_attribute("data-rule") or None
+        right = box(page, step).locator(".exercise__status").inner_text() == f"Right — step {step} is done."
+        if judged != case["expect"] or right != case["right"]:
+            differ.append({"case": case, "page": judged, "right": right})
+    assert differ == []
+
+
+def test_answers_typed_with_the_keyboard_tick_the_steps_and_survive_a_reload(page, site):
+    page.goto(site[1] + LESSON)
+    assert progress(page) == "0 / 4 steps"
+    assert not page.locator("details.tip").first.is_visible() and not solution_visible(page, "1")
+    typed = {
+        ("1", "file"): "Dockerfile", ("1", "content"): "from alpine:3.18",  # tolerated: a lower-case instruction
+        ("2", "assignment"): 'IMAGE_NAME="my-alpine-image"',  # tolerated: quotes
+        ("3", "command"): "docker build -t $IMAGE_NAME .",
+        ("4", "upload"): "Sending build context to Docker daemon", ("4", "pull"): "3.18: Pulling from library/alpine",
+        ("4", "tag"): "Successfully tagged my-alpine-image:latest",
+    }
+    for step in "1234":
+        for (in_step, name), text in typed.items():
+            if in_step == step:
+                type_into(page, step, name, text)
+        assert check_with_keyboard(page, step) == f"Right — step {step} is done."
+        assert solution_visible(page, step) and page.is_checked(f"input[data-step='{step}']")
+    assert "not case-sensitive" in box(page, "1").locator("[data-field='content']").inner_text()
+    assert "the shell removes them" in box(page, "2").locator(".exercise__result").inner_text()
+    assert progress(page) == "4 / 4 steps"
+
+    page.reload()
+    assert progress(page) == "4 / 4 steps"
+    for (step, name), text in typed.items():
+        assert field(page, step, name).input_value() == text
+    for step in "1234":
+        assert box(page, step).locator(".exercise__status").inner_text() == f"Right — step {step} is done."
+        assert solution_visible(page, step) and not box(page, step).locator(".exercise__show").is_visible()
+    page.goto(site[1] + "/")
+    assert page.locator(".learning-summary__steps").inner_text() == "4 / 4 steps"
+
+
+def test_each_mistake_shows_the_output_captured_for_it(page, site):
+    page.goto(site[1] + LESSON)
+    type_into(page, "1", "content", "FROM alpine:3.18")
+    for step, name, text, rule, output in MISTAKES:
+        type_into(page, step, name, text)
+        check_with_keyboard(page, step)
+        result = box(page, step).locator(f".exercise__result[data-field='{name}']")
+        assert result.get_attribute("data-rule") == rule
+        capture, spec = recorded(output), RULES["outputs"][output]
+        who = f"printed by {'the ' + spec['printed_by']}, exit code {capture.exit_code}."
+        assert who in result.locator(".exercise__who").inner_text()
+        shown = result.locator(".exercise__printed pre code").inner_text()
+        assert shown.rstrip("\n") == capture.output.rstrip("\n"), output
+        assert result.locator(".exercise__printed pre").is_visible()
+    assert progress(page) == "1 / 4 steps"  # only the lower-case dockerfile, which works, ticked a step
+    assert not solution_visible(page, "3")
+    box(page, "3").get_by_role("link", name="How it ran").click()
+    assert page.locator("details.exercise-mistakes").evaluate("d => d.open")
+    assert page.locator("#mistake-no-name").is_visible()
+
+
+def test_hint_and_show_the_solution_unfold_without_ticking(page, site):
+    page.goto(site[1] + LESSON)
+    box(page, "2").get_by_role("link", name="Need a hint?").click()
+    hint = page.locator("details.tip").nth(1)
+    assert hint.is_visible() and hint.evaluate("d => d.open") and not solution_visible(page, "2")
+    box(page, "2").get_by_role("button", name="Show the solution").click()
+    assert solution_visible(page, "2") and progress(page) == "0 / 4 steps"
+    page.reload()
+    assert solution_visible(page, "2") and not solution_visible(page, "3")
+    page.click(".lesson-progress__reset")
+    assert not solution_visible(page, "2")
+    page.goto(site[1] + LESSON + "#what-each-line-means")  # a link to a folded heading unfolds its step
+    assert solution_visible(page, "4") and not solution_visible(page, "1")
+
+
+def test_without_javascript_every_solution_and_mistake_is_there(browser, site):
+    context = browser.new_context(java_script_enabled=False)
+    tab = context.new_page()
+    tab.goto(site[1] + LESSON)
+    assert tab.locator("div.highlight", has_text="docker build -t $IMAGE_NAME .").first.is_visible()
+    assert not tab.locator(".exercise").first.is_visible()
+    assert tab.locator(".exercise-output").count() == len(RULES["outputs"])
+    context.close()
+
+
+def feedback_open(tab) -> None:
+    type_into(tab, "1", "file", "Dockerfile.txt")
+    type_into(tab, "1", "content", "FROM alpine")
+    check_with_keyboard(tab, "1")
+    type_into(tab, "3", "command", "docker build -t $IMAGE_NAME .")
+    check_with_keyboard(tab, "3")
+
+
+def test_axe_finds_no_serious_or_critical_violation_with_feedback_open(page, site):
+    if not site_suite.AXE.exists():
+        unavailable(f"{site_suite.AXE} is missing (npm ci in tests/browser)")
+    page.goto(site[1] + LESSON, wait_until="networkidle")
+    feedback_open(page)
+    page.locator("details.exercise-mistakes summary").click()
+    page.add_script_tag(path=str(site_suite.AXE))
+    violations = page.evaluate("async () => (await axe.run(document)).violations"
+                               ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)}))")
+    assert [v for v in violations if v["impact"] in ("serious", "critical")] == []
+
+
+def test_boxes_work_at_phone_width_with_no_horizontal_scroll(browser, site):
+    context = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2)
+    phone = context.new_page()
+    phone.goto(site[1] + LESSON, wait_until="networkidle")
+    feedback_open(phone)
+    widths = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    inputs = phone.evaluate("""[...document.querySelectorAll('.exercise__input, .exercise__actions > *')]
+        .map(e => e.getBoundingClientRect()).filter(r => r.width > 0)
+        .map(r => [Math.round(r.left), Math.round(r.right), Math.round(r.height)])""")
+    site_suite.ARTIFACTS.mkdir(exist_ok=True)
+    box(phone, "1").screenshot(path=str(site_suite.ARTIFACTS / "exercise-375px.png"))
+    context.close()
+    assert widths[0] <= widths[1], f"page is {widths[0]} px wide in a {widths[1]} px window"
+    assert all(left >= 0 and right <= widths[1] and height >= 24 for left, right, height in inputs), inputs
+
+
+def test_inside_a_step_card_the_solution_folds_within_the_card(page, site):
+    """The look of issue 9 wraps each step in a card, its tick box in the card's footer: fold inside the card."""
+    def wrap_step_1(route):
+        html = route.fetch().text()
+        start = html.index('<h2 id="step-1-')
+        tick = html.index("<p><label class=\"lesson-step\"><input type=\"checkbox\" data-step=\"1\">")
+        end = html.index("</p>", tick) + len("</p>")
+        card = (f'<section data-step-card="1"><div class="card-body">{html[start:tick]}</div>'
+                f"<footer>{html[tick:end]}</footer></section>")
+        route.fulfill(response=route.fetch(), body=html[:start] + card + html[end:])
+
+    page.route(site[1] + LESSON, wrap_step_1)
+    page.goto(site[1] + LESSON)
+    card = page.locator("[data-step-card='1']")
+    assert not card.locator("div.highlight").is_visible() and card.locator("footer input").is_visible()
+    assert page.locator("#step-2-define-a-variable-for-the-image-name").is_visible()
+    type_into(page, "1", "file", "Dockerfile")
+    type_into(page, "1", "content", "FROM alpine:3.18")
+    assert check_with_keyboard(page, "1") == "Right — step 1 is done."
+    assert card.locator("div.highlight").is_visible() and progress(page) == "1 / 4 steps"

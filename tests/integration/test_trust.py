@@ -1,0 +1,152 @@
+"""Records that cannot lie, collide, leak or depend on the machine: each against the real lab."""
+
+import difflib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from doclab.capture import CaptureStore
+from doclab.lab import processes_mentioning
+from doclab.pages import parse_page
+from doclab.scrub import normalize
+from doclab.session import BlockFailed, DaemonDied, PageRun
+from doclab.settings import Settings
+from tests.conftest import ROOT
+from tests.docker_env import running_lab
+
+pytestmark = pytest.mark.docker
+
+
+def capture(captures: Path, *args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = ()) -> subprocess.Popen:
+    """``python -m doclab capture`` in a child process, writing its records to ``captures``."""
+    lab = running_lab()
+    environment = {**os.environ, "DOCKER_HOST": lab.daemon("main").docker_host, "DOCLAB_CAPTURES_DIR": str(captures),
+                   **(env or {})}
+    return subprocess.Popen([*prefix, sys.executable, "-m", "doclab", "capture", *args], cwd=ROOT, env=environment,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finished(process: subprocess.Popen, timeout: float = 600) -> str:
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output
+    return output
+
+
+def normalized_outputs(captures: Path) -> dict[str, str]:
+    store = CaptureStore(captures)
+    outputs = {}
+    for path in sorted(captures.rglob("*.json")):
+        page = path.relative_to(captures).with_suffix(".md").as_posix()
+        for name, item in store.load_intact(page).captures.items():
+            outputs[f"{page}#{name}"] = normalize(item.output)
+    return outputs
+
+
+def test_a_record_edited_by_hand_is_run_again_and_the_real_output_replaces_the_edit(tmp_path):
+    captures = tmp_path / "captures"
+    shutil.copytree(ROOT / "captures", captures)
+    record = captures / "mini-project.json"
+    record.write_text(record.read_text().replace("Successfully tagged", "Successfully taggd"))
+    output = finished(capture(captures, "docs/mini-project.md"))
+    assert "docs/mini-project.md: live" in output
+    shown = CaptureStore(captures).load_intact("mini-project.md")
+    assert all("Successfully taggd" not in c.output for c in shown.captures.values())
+    assert any("Successfully tagged my-alpine-image:latest" in c.output for c in shown.captures.values())
+
+
+def test_builds_at_the_same_time_make_the_records_one_at_a_time_makes(tmp_path):
+    """Every page, twice at once against one lab: in parallel (4 at a time) and one page after another."""
+    parallel = capture(tmp_path / "parallel", "--force", env={"DOCLAB_JOBS": "4"})
+    serial = capture(tmp_path / "serial", "--force", env={"DOCLAB_JOBS": "1"})
+    started = time.monotonic()
+    print("\n" + finished(parallel) + finished(serial) + f"both in {time.monotonic() - started:.1f} s")
+    made = normalized_outputs(tmp_path / "parallel")
+    assert made == normalized_outputs(tmp_path / "serial")
+    committed = normalized_outputs(ROOT / "captures")
+    assert made.keys() == committed.keys()
+    differing = ["".join(difflib.unified_diff(committed[name].splitlines(True), made[name].splitlines(True), f"committed {name}", "made now"))
+                 for name in made if made[name] != committed[name]]
+    assert not differing, "differ from the committed records after normalization:\n" + "\n".join(differing)
+
+
+def test_the_builders_environment_and_names_leak_nowhere(tmp_path):
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    (project / "docs" / "index.md").write_text(
+        "# Privacy\n\n<!-- exec: id=env -->\n```bash\nenv | sort; hostname; pwd; echo \"$HOME\"; whoami; command -v python3\n```\n\n"
+        "<!-- output: env -->\n"
+    )
+    (project / "mkdocs.yml").write_text(
+        f"site_name: privacy\nplugins: [search]\nhooks: [{ROOT / 'hooks' / 'captures.py'}]\n"
+    )
+    lab = running_lab()
+    secret = "supersecret123"
+    env = {**os.environ, "MY_TOKEN": secret, "DOCKER_HOST": lab.daemon("main").docker_host, "NO_MKDOCS_2_WARNING": "1"}
+    built = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stdout + built.stderr
+    record = (project / "captures" / "index.json").read_text()
+    assert "HOME=~" in json.loads(record)["captures"]["env"]["output"]
+    forbidden = {secret, socket.gethostname(), str(ROOT), sys.prefix, os.path.expanduser("~") + "/"} - {"", "/"}
+    for path in [project / "captures" / "index.json", project / "site" / "index.html",
+                 project / "site" / "search" / "search_index.json"]:
+        text = path.read_text()
+        leaked = [item for item in forbidden if item in text]
+        assert not leaked, f"{path.name} shows {leaked}"
+
+
+def test_a_daemon_that_dies_mid_page_gives_one_error_and_leaves_nothing(tmp_path, lab_daemon):
+    lab = running_lab()
+    text = ('<!-- exec: timeout=120 -->\n```bash\ndocker run -d --name sleeper alpine:3.18 sleep 300\n```\n\n'
+            '```bash\nsleep 3; docker ps\n```\n')
+    page = parse_page(text, "dying.md", tmp_path)
+    run = PageRun(page, Settings.from_env(), lab_daemon.docker_host, lab_daemon.netns)
+    root = run.root
+    run.run(page.blocks[0])
+    pid = int((lab.dir / f"{lab_daemon.name}.pid").read_text())
+    threading.Timer(1.0, os.kill, (pid, signal.SIGKILL)).start()
+    with pytest.raises(DaemonDied) as died:
+        run.run(page.blocks[1])
+    message = str(died.value)
+    assert "docs/dying.md: bash block at dying.md:6 failed because the Docker daemon stopped answering" in message
+    assert lab_daemon.docker_host in message
+    assert run.close() == []
+    assert not root.exists()
+    lab.stop_daemon(lab_daemon.name)
+    data = lab.dir / "data" / lab_daemon.name
+    assert processes_mentioning(str(lab.dir / "x" / lab_daemon.name)) == [], "a containerd-shim survived"
+    assert not [m for m in Path("/proc/mounts").read_text().splitlines() if str(data) in m]
+    assert not data.exists() and lab_daemon.netns not in subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout
+
+
+def test_a_base_image_the_lab_does_not_serve_says_which_it_serves(tmp_path, lab_daemon):
+    text = '```dockerfile title="Dockerfile"\nFROM alpine:3.19\n```\n\n<!-- exec: timeout=120 -->\n```bash\ndocker build -q .\n```\n'
+    page = parse_page(text, "unserved.md", tmp_path)
+    with PageRun(page, Settings.from_env(), lab_daemon.docker_host, lab_daemon.netns) as run:
+        run.run(page.blocks[0])
+        with pytest.raises(BlockFailed) as failure:
+            run.run(page.blocks[1])
+    assert "the offline lab, whose registry serves only the images it seeded: alpine:3.18, registry:2" in str(failure.value)
+
+
+def test_every_page_builds_against_a_daemon_that_is_not_the_lab(tmp_path):
+    """An author's own Docker, on another machine: a daemon doclab may not empty, in a network of its own."""
+    lab = running_lab()
+    handle = lab.start_daemon("authors-docker", owned=False)
+    try:
+        output = finished(capture(tmp_path / "captures", "--force", env={"DOCKER_HOST": handle.docker_host},
+                                  prefix=("nsenter", f"--net=/var/run/netns/{handle.netns}", "--")))
+    finally:
+        lab.stop_daemon("authors-docker")
+    assert output.count(": live") == len(list((ROOT / "captures").rglob("*.json"))), output
+    stamp = CaptureStore(tmp_path / "captures").load_intact("architecture/registry.md").stamp
+    assert stamp["owned_daemon"] is False

@@ -1,0 +1,78 @@
+import json
+
+import pytest
+
+from doclab.bench import SERVE_SNIPPET, Stats, abab, capture_seconds, paired_ratio, report, table, without_hooks
+from doclab.settings import PROJECT_ROOT
+
+CONFIG = """\
+site_name: x
+plugins:
+  - search
+
+# Hooks
+hooks:
+  - hooks/captures.py
+  - hooks/other.py
+
+markdown_extensions:
+  - toc: {permalink: true}
+"""
+
+
+def test_pairs_alternate_so_drift_touches_both_sides():
+    assert abab(3) == ["a", "b", "a", "b", "a", "b"]
+
+
+def test_stats_give_median_min_max_and_count():
+    assert Stats.of([3.0, 1.0, 2.0, 10.0]) == Stats(2.5, 1.0, 10.0, 4)
+    with pytest.raises(ValueError):
+        Stats.of([])
+
+
+def test_a_paired_ratio_is_the_median_of_each_pairs_ratio():
+    # The machine slows down 10× half-way: each pair still says 2×, the medians alone would not.
+    assert paired_ratio([2.0, 2.2, 20.0], [1.0, 1.1, 10.0]) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="differ in number: 2 and 1"):
+        paired_ratio([1.0, 2.0], [1.0])
+
+
+def test_the_hooks_entry_and_its_list_go_and_nothing_else():
+    assert without_hooks(CONFIG) == CONFIG.replace("hooks:\n  - hooks/captures.py\n  - hooks/other.py\n\n", "")
+
+
+def test_the_real_config_loses_exactly_its_hook():
+    original = (PROJECT_ROOT / "mkdocs.yml").read_text()
+    changed = without_hooks(original)
+    assert "hooks/captures.py" in original and "hooks/captures.py" not in changed
+    assert set(original.splitlines()) - set(changed.splitlines()) <= {"hooks:", "  - hooks/captures.py", "  - hooks/quiz_scope.py", ""}
+
+
+def test_a_config_without_hooks_is_an_error():
+    with pytest.raises(ValueError, match="no top-level `hooks:`"):
+        without_hooks("site_name: x\nplugins:\n  - hooks: not this\n")
+
+
+def test_command_time_is_summed_over_every_capture_of_every_page(tmp_path):
+    (tmp_path / "learn").mkdir()
+    (tmp_path / "a.json").write_text(json.dumps({"captures": {"x": {"seconds": 1.25}, "y": {"seconds": 0.5}}}))
+    (tmp_path / "learn" / "b.json").write_text(json.dumps({"captures": {"z": {"seconds": 2.0}}}))
+    assert capture_seconds(tmp_path) == 3.75
+
+
+def test_the_table_and_ratios_are_printed():
+    text = report({"warm": [1.2, 1.0], "nohook (warm pair)": [1.0, 1.0], "serve rebuild": [0.5]})
+    assert text.splitlines() == [
+        "| figure | median | min | max | runs |",
+        "|---|---|---|---|---|",
+        "| warm | 1.10 s | 1.00 s | 1.20 s | 2 |",
+        "| nohook (warm pair) | 1.00 s | 1.00 s | 1.00 s | 2 |",
+        "| serve rebuild | 0.50 s | 0.50 s | 0.50 s | 1 |",
+        "",
+        "warm rebuild / build without the hook (goal ≤ 1.10×): 1.10× (median of 2 pairs)",
+    ]
+    assert table([]) == "| figure | median | min | max | runs |\n|---|---|---|---|---|"
+
+
+def test_the_snippet_serve_edits_exists():
+    assert (PROJECT_ROOT / SERVE_SNIPPET).is_file()
