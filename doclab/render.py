@@ -196,5 +196,5 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
 
 def explain_rules_script() -> str:
     """The walk-through's rules for the page's scripts (lesson.js labels a reader's own output with them)."""
-    data = json.dumps(rules_for_browser()).replace("<", "\\u003c")
+    data = json.dumps(rules_for_browser(), separators=(",", ":")).replace("<", "\\u003c")
     return f'<script type="application/json" id="doclab-explain-rules">{data}</script>'

@@ -156,8 +156,7 @@ def render_table(output: str) -> str:
     return "\n".join(rows)
 
 
-def rules_for_browser() -> list[dict]:
-    """The rules as JavaScript can use them (the page's "compare your output" labels a reader's lines)."""
-    rules = [*RULES, Rule(_BLOB, _LAYER_BLOB.actors, "A blob of the base image (its manifest, configuration or a layer), downloaded from the registry.")]
-    return [{"pattern": rule.pattern.pattern.replace("(?P<", "(?<"), "actors": list(rule.actors), "meaning": rule.meaning}
-            for rule in rules]
+def rules_for_browser() -> list[list]:
+    """The rules as JavaScript can use them, ``[pattern, actors]`` (the page's "compare your output" labels a
+    reader's lines by part; the meanings are in the page's walk-through tables already)."""
+    return [[rule.pattern.pattern.replace("(?P<", "(?<"), list(rule.actors)] for rule in (*RULES, _LAYER_BLOB)]

@@ -44,3 +44,9 @@ def define_env(env):
             f'<link rel="stylesheet" href="{html.escape(assets)}/exercise.css">\n'
             f'<script src="{html.escape(assets)}/exercise.js" defer></script>'
         )
+
+    @env.macro
+    def page_assets(name: str) -> str:
+        """docs/assets/NAME.css and NAME.js, which only this page needs (the site-wide ones are in mkdocs.yml)."""
+        assets = html.escape(posixpath.relpath("assets", env.page.url or "."))
+        return f'<link rel="stylesheet" href="{assets}/{html.escape(name)}.css">\n<script src="{assets}/{html.escape(name)}.js" defer></script>'

@@ -134,22 +134,29 @@
   // the output and lights up the parts of Docker behind it, in the architecture diagram's colours.
   var PARTS = ["client", "daemon", "registry"];
 
-  function walkthroughAfter(block) {
-    for (var node = block.nextElementSibling; node; node = node.nextElementSibling) {
-      if (node.matches("h1, h2, h3, .doclab-output, .highlight")) return null;
-      var table = node.matches("table") ? node : node.querySelector("table");
-      var header = table && table.querySelector("th");
-      if (header && header.textContent.trim() === "Line of the real output") return table;
-    }
-    return null;
+  // The walk-through table of an output: the one whose first column quotes the most of its lines
+  // (tables and outputs may sit apart, e.g. in two tab sets with the step's answer box between them).
+  function walkthroughOf(block) {
+    var lines = {};
+    block.querySelectorAll(".doclab-out-line").forEach(function (line) { lines[line.textContent.trim()] = true; });
+    var best = null, bestCount = 0;
+    document.querySelectorAll(".md-typeset table").forEach(function (table) {
+      var header = table.querySelector("th");
+      if (!header || header.textContent.trim() !== "Line of the real output" || !table.tBodies[0]) return;
+      var count = Array.prototype.filter.call(table.tBodies[0].rows, function (row) {
+        return lines[row.cells[0].textContent.trim()];
+      }).length;
+      if (count === table.tBodies[0].rows.length && count > bestCount) { best = table; bestCount = count; }
+    });
+    return best;
   }
 
   function annotate(block) {
-    var table = walkthroughAfter(block);
+    var table = walkthroughOf(block);
     var code = block.querySelector("pre > code");
     if (!table || !code) return;
     var rows = Array.prototype.slice.call(table.tBodies[0].rows), pairs = [], next = 0;
-    code.querySelectorAll(":scope > span[id]").forEach(function (line) {
+    code.querySelectorAll(".doclab-out-line").forEach(function (line) {
       var text = line.textContent.trim();
       if (!text || next >= rows.length || rows[next].cells[0].textContent.trim() !== text) return;
       var parts = rows[next].cells[1].textContent.split("→").map(function (part) { return part.trim(); })
@@ -181,6 +188,12 @@
       var pair = pairs[index];
       pair.line.classList.add("doclab-line--active");
       pair.row.classList.add("doclab-row--active");
+      if (table.closest("[hidden]")) {
+        // The walk-through is part of a step's folded solution (exercise.js): do not give it away here.
+        panel.querySelectorAll(".doclab-part").forEach(function (chip) { chip.classList.remove("doclab-part--active"); });
+        text.textContent = "Each line's explanation opens with this step's solution: answer the question below, or show the solution.";
+        return;
+      }
       panel.querySelectorAll(".doclab-part").forEach(function (chip, at) {
         chip.classList.toggle("doclab-part--active", pair.parts.indexOf(PARTS[at]) >= 0);
       });
@@ -216,7 +229,23 @@
     });
   }
 
+  // Each line of an output in a span of its own (wrapped with a mark by lesson.css, annotated below);
+  // done here rather than in the HTML, where a span a line would weigh on every page.
+  function splitOutputLines(block) {
+    var code = block.querySelector("pre > code");
+    if (!code || code.querySelector(".doclab-out-line")) return;
+    var lines = code.textContent.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    code.textContent = "";
+    lines.forEach(function (text) {
+      var line = code.appendChild(document.createElement("span"));
+      line.className = text ? "doclab-out-line" : "doclab-out-line doclab-out-line--blank";
+      line.textContent = text + "\n";
+    });
+  }
+
   function setupAnnotations() {
+    document.querySelectorAll(".doclab-output").forEach(splitOutputLines);
     document.querySelectorAll(".doclab-output[data-capture]").forEach(annotate);
   }
 
@@ -258,7 +287,7 @@
     var rulesData = document.getElementById("doclab-explain-rules");
     if (!box || !rulesData) return;
     var rules = JSON.parse(rulesData.textContent).map(function (rule) {
-      return {pattern: new RegExp(rule.pattern), actors: rule.actors, meaning: rule.meaning};
+      return {pattern: new RegExp(rule[0]), actors: rule[1]};
     });
     var captured = {};
     box.dataset.captures.split(" ").forEach(function (id) {
@@ -325,7 +354,6 @@
         item.appendChild(element("span", "doclab-compare__status",
           same ? "as captured" : progress ? "progress line: varies from run to run" :
           reference ? "not in the captured output" : "no captured output of this builder"));
-        if (rule) item.title = rule.meaning;
         list.appendChild(item);
       });
       say(reference ? (differing ? differing + " of your " + lines.length + " lines are not in the captured output (after clean-up)."
@@ -334,52 +362,6 @@
       result.appendChild(findings);
       result.appendChild(list);
     });
-  }
-
-  // Visual walkthrough: the build's phases one at a time, each lighting up its recorded requests
-  // in the sequence diagram (arrows carry data-phase, see doclab/sequence.py) and in its table.
-  function setupPhases() {
-    var list = document.querySelector("ol.doclab-phases");
-    var figure = document.querySelector(".doclab-trace");
-    if (!list || !figure) return;
-    var items = Array.prototype.slice.call(list.querySelectorAll("li[data-phase]"));
-    var svg = figure.querySelector("svg");
-    var table = figure.nextElementSibling && (figure.nextElementSibling.querySelector("table") || figure.nextElementSibling);
-    var controls = document.createElement("div");
-    controls.className = "doclab-phases__controls";
-    controls.innerHTML = '<button type="button" class="md-button" data-move="-1">Previous phase</button>' +
-      '<span class="doclab-phases__where" aria-live="polite"></span>' +
-      '<button type="button" class="md-button md-button--primary" data-move="1">Next phase</button>';
-    list.parentNode.insertBefore(controls, list);
-    list.classList.add("doclab-phases--stepping");
-    var current = 0;
-
-    function show(index) {
-      current = index;
-      items.forEach(function (item, at) { item.hidden = at !== index; });
-      var phase = items[index].dataset.phase;
-      svg.setAttribute("data-active-phase", phase);
-      // On a narrow screen the diagram scrolls sideways: bring the phase's first arrow into view.
-      var arrow = svg.querySelector("g[data-phase='" + phase + "']");
-      if (arrow && figure.scrollWidth > figure.clientWidth) {
-        figure.scrollLeft += arrow.getBoundingClientRect().left - figure.getBoundingClientRect().left - 16;
-      }
-      var name = items[index].querySelector("strong").textContent.split(" — ")[0];
-      if (table && table.tBodies) {
-        Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
-          row.classList.toggle("doclab-row--active", row.cells[row.cells.length - 1].textContent.trim() === name);
-        });
-      }
-      controls.querySelector(".doclab-phases__where").textContent = "Phase " + (index + 1) + " of " + items.length + ": " + name;
-      controls.querySelector("[data-move='-1']").disabled = index === 0;
-      controls.querySelector("[data-move='1']").disabled = index === items.length - 1;
-    }
-
-    controls.addEventListener("click", function (event) {
-      var move = event.target.closest("[data-move]");
-      if (move) show(current + Number(move.dataset.move));
-    });
-    show(0);
   }
 
   // Material's search dialog has no accessible name; screen readers announce it as "Search".
@@ -414,7 +396,6 @@
     setupScriptCopy();
     setupAnnotations();
     setupCompare();
-    setupPhases();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup);

@@ -386,7 +386,8 @@ def test_step_checkboxes_show_a_focus_ring(page, site):
 def test_step_4_shows_both_builders_buildkit_first(page, site):
     page.goto(site[1] + "/mini-project/", wait_until="networkidle")
     card = page.locator("[data-step-card='4']")
-    assert card.locator(".tabbed-labels label").all_inner_texts() == ["BuildKit", "Classic builder"]
+    assert card.locator(".tabbed-set").first.locator(".tabbed-labels label").all_inner_texts() == ["BuildKit", "Classic builder"]
+    assert card.locator(".tabbed-set").nth(1).locator(".tabbed-labels label").all_inner_texts() == ["BuildKit", "Classic builder"]
     builders = card.locator(".doclab-output[data-builder]").evaluate_all("blocks => blocks.map(b => b.dataset.builder)")
     assert builders == ["BuildKit", "classic builder"]
     assert "DEPRECATED" not in card.inner_text()
@@ -401,8 +402,12 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     context = browser.new_context(viewport={"width": 375, "height": 812}, has_touch=True)
     tab = context.new_page()
     tab.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    idle = tab.locator(".doclab-explain__text").first
+    tab.locator(".doclab-output[data-capture='build-buildkit'] code > span").first.click()
+    folded = idle.inner_text()
+    tab.check("input[data-step='4']")  # ticking step 4 opens its solution (exercise.js), walk-throughs included
     output = tab.locator(".doclab-output[data-capture='build-classic']")
-    tab.locator(".tabbed-labels label", has_text="Classic builder").click()
+    tab.locator(".tabbed-labels label", has_text="Classic builder").first.click()
     explain = tab.locator(".doclab-explain", has=tab.locator(".doclab-explain__text")).nth(1)
     output.locator("code").focus()
     tab.keyboard.press("ArrowDown")
@@ -411,16 +416,18 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     active_parts = explain.locator(".doclab-part--active").all_inner_texts()
     output.locator("code > span", has_text="Verifying Checksum").tap()
     by_tap = explain.locator(".doclab-explain__text").inner_text()
-    highlighted = tab.locator("tr.doclab-row--active").inner_text()
+    highlighted = tab.locator("tr.doclab-row--active").all_inner_texts()  # one a table: each output keeps its own
     context.close()
+    assert "opens with this step's solution" in folded  # the annotation does not give away step 4's answer
     assert by_keyboard.startswith("daemon → registry:") and "line 3 of" in by_keyboard, by_keyboard
     assert active_parts == ["daemon", "registry"]
     assert by_tap.startswith("daemon:") and "SHA-256" in by_tap
-    assert "Verifying Checksum" in highlighted
+    assert len(highlighted) == 2 and "Verifying Checksum" in highlighted[1]
 
 
 def test_annotated_output_follows_the_mouse(page, site):
     page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.check("input[data-step='4']")
     line = page.locator(".doclab-output[data-capture='build-buildkit'] code > span", has_text="load metadata")
     line.hover()
     box = line.bounding_box()
@@ -439,6 +446,7 @@ def test_annotated_output_follows_the_mouse(page, site):
 ])
 def test_compare_your_output_lines_up_real_outputs_and_says_what_differs(page, site, case, output, says):
     page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.check("input[data-step='4']")  # the comparison is part of step 4's solution, folded until then
     page.fill("#doclab-compare-input", recorded(*output))
     page.click(".doclab-compare__run")
     findings = page.locator(".doclab-compare__findings").inner_text()
