@@ -164,7 +164,9 @@ def render_script(page: Page, title: str, before: int) -> str:
 def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str:
     """Replace every placement marker of ``page`` (parsed from ``markdown``): outputs, walk-throughs, traces
     and the script (quotes are doclab.quotes'). The page's one stamp goes under its first output (or at its end)."""
-    pieces, position, stamped = [], 0, False
+    # A lesson folds each step's outputs into the step's solution (exercise.js): its stamp goes at the end,
+    # where it is always visible.
+    pieces, position, stamped = [], 0, "data-step-card=" in markdown
     heading = re.search(r"^# (.+)$", markdown, re.MULTILINE)
     title = heading[1].strip() if heading else page.path
     for marker in page.outputs:
@@ -187,7 +189,7 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
             pieces.append(render_capture(page, capture, resolved, indent, with_stamp=not stamped))
             stamped = True
     pieces.append(markdown[position:])
-    if not stamped and resolved is not None and resolved.record.captures:
+    if (not stamped or "data-step-card=" in markdown) and resolved is not None and resolved.record.captures:
         pieces.append("\n\n" + _stamp_html(page, resolved) + "\n")
     if any(marker.kind == "walkthrough" for marker in page.outputs):
         pieces.append("\n\n" + explain_rules_script() + "\n")

@@ -140,3 +140,10 @@ def test_script_copies_the_steps_above_its_marker_only(tmp_path):
     page = parse_page(markdown, "p.md", tmp_path)
     html = replace_markers(markdown, page, resolved("x\n"))
     assert "    echo step\n" in html and "false" not in html.split("<!-- exec")[0]
+
+
+def test_a_lesson_with_step_cards_has_its_stamp_at_the_end(tmp_path):
+    markdown = ('# T\n\n<div class="step-card" data-step-card="1" markdown>\n\n<!-- exec: id=out -->\n```bash\necho x\n```\n\n'
+                "<!-- output: out -->\n\n</div>\n\nThe end.\n")
+    html = replace_markers(markdown, parse_page(markdown, "p.md", tmp_path), resolved("x\n"))
+    assert html.count("doclab-stamp") == 1 and html.index("The end.") < html.index("doclab-stamp")
