@@ -274,7 +274,7 @@ class CaptureEngine:
         if not self.facts.reachable:
             return self._recorded(page, recorded, inputs)
         key = capture_key(inputs, self.environment(page))
-        if recorded is not None and recorded.intact and recorded.key == key and not force:
+        if self._reusable(recorded, key, force):
             return Resolved(recorded, "cached")
         with self._daemons() as daemons:
             return self._run_and_save(page, key, inputs, daemons)
@@ -294,7 +294,7 @@ class CaptureEngine:
             except CaptureError as error:
                 outcomes[page.path] = error
                 continue
-            if recorded is not None and recorded.intact and recorded.key == key and not force:
+            if self._reusable(recorded, key, force):
                 outcomes[page.path] = Resolved(recorded, "cached")
             else:
                 to_run.append((page, key, inputs))
@@ -312,6 +312,11 @@ class CaptureEngine:
         for page in pages:
             self._resolved[page.path] = (inputs_key(page), outcomes[page.path])
         return outcomes
+
+    def _reusable(self, recorded: PageRecord | None, key: str, force: bool) -> bool:
+        """A record is reused only when intact and current, and never under DOCLAB_STRICT: what is
+        published or tested strictly is run now (a record's checksum stops edits, not forgeries)."""
+        return recorded is not None and recorded.intact and recorded.key == key and not force and not self.settings.strict
 
     @contextmanager
     def _daemons(self):

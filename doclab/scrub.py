@@ -32,9 +32,12 @@ machine fields        the value after these labels (``docker info``/``docker ver
                       ``<machine>``: kernel version (``KernelVersion``), storage driver
                       (``Driver``), cgroup driver and version, CPU count (``CPUs``,
                       ``NCPU``), memory (``Total Memory``, ``MemTotal``), operating
-                      system and OS version, architecture, Docker root dir and daemon
-                      ID: each differs from one host to another (the host's name is
-                      scrubbed to ``<host>`` before anything is recorded)
+                      system and OS version, architecture (``Arch``, ``OS/Arch``,
+                      ``Platform``), backing filesystem, security options, Docker root
+                      dir and daemon ID: each differs from one host to another (the
+                      host's name never reaches a record: see ``scrub``)
+loopback addresses    ``127.0.0.1`` and ``[::1]`` → ``<loopback>``: hosts whose
+                      ``/etc/hosts`` maps ``localhost`` to ``::1`` dial that first
 column alignment      runs of spaces between words → two spaces, and trailing spaces go:
                       a table's column widths follow the widths of its volatile values
 ====================  ==============================================================
@@ -99,6 +102,7 @@ _RULES: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"\b\d+(\.\d+)? ?(B|kB|KB|MB|MiB|GB|GiB|KiB)\b"), "<size>"),
     (re.compile(r"(?<![\w.])\d+(\.\d+)?s\b"), "<duration>"),
     (re.compile(r"unix://\S+\.sock\b"), "unix://<daemon-socket>"),
+    (re.compile(r"\[::1\]|\b127\.0\.0\.1\b"), "<loopback>"),
     (re.compile(r"\b\d+(\.\d+)? (seconds|milliseconds)\b"), "<duration>"),
 )
 
@@ -106,12 +110,13 @@ _RULES: tuple[tuple[re.Pattern, str], ...] = (
 #: Fields whose value belongs to the host the daemon runs on (labels as ``docker info`` prints them).
 MACHINE_LABELS = (
     "Kernel Version", "Storage Driver", "Cgroup Driver", "Cgroup Version", "CPUs", "Total Memory",
-    "Operating System", "OSType", "OS Version", "Architecture", "Docker Root Dir", "ID",
+    "Operating System", "OSType", "OS Version", "Architecture", "OS/Arch", "Platform", "Docker Root Dir", "ID",
+    "Backing Filesystem", "Security Options",
 )
 #: The same fields as the Engine API names them in JSON.
 MACHINE_KEYS = (
     "KernelVersion", "Driver", "CgroupDriver", "CgroupVersion", "NCPU", "MemTotal", "OperatingSystem",
-    "OSVersion", "Architecture", "DockerRootDir", "ID",
+    "OSVersion", "Architecture", "Arch", "DockerRootDir", "ID",
 )
 _MACHINE_TEXT = re.compile(rf"^(?P<lead>[ \t]*(?:{'|'.join(map(re.escape, MACHINE_LABELS))}):[ \t]+)\S.*$",
                            re.MULTILINE | re.IGNORECASE)

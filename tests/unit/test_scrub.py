@@ -35,6 +35,10 @@ def test_carriage_returns_show_what_a_terminal_shows():
         ("Created: 2026-11-28T05:01:02.123456789Z", "Created: <date>"),
         ("CREATED 3 minutes ago", "CREATED <date>"),
         ("unix:///tmp/doclab-lab/page-client-1a2b3c.sock", "unix://<daemon-socket>"),
+        ('Get "http://localhost:5999/v2/": dial tcp [::1]:5999: connect', 'Get "http://localhost:5999/v2/": dial tcp <loopback>:5999: connect'),
+        ('dial tcp 127.0.0.1:5999: connect', 'dial tcp <loopback>:5999: connect'),
+        (' OS/Arch:           linux/arm64', ' OS/Arch:  <machine>'),
+        ('"Arch": "arm64",', '"Arch": "<machine>",'),
     ],
 )
 def test_normalize_masks_each_volatile_kind(volatile, masked):
