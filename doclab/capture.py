@@ -206,7 +206,10 @@ class PageDaemons:
                 self._stoppers.append(stopper)
             return
         host = self.facts.host if self.facts.host != "the default socket" else None
-        lock_name = hashlib.sha1((host or "default").encode()).hexdigest()[:12]
+        where = host or "unix:///var/run/docker.sock"
+        # One lock per daemon, however its address is spelled (./, symlinks).
+        where = os.path.realpath(where.removeprefix("unix://")) if where.startswith("unix://") else where
+        lock_name = hashlib.sha1(where.encode()).hexdigest()[:12]
         with open(Path(tempfile.gettempdir()) / f"doclab-daemon-{lock_name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield host, None

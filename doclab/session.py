@@ -122,6 +122,12 @@ class PageRun:
         python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
         python.chmod(0o755)
         env = reader_environment(self.home, bin_dir, docker_host, dict(os.environ))
+        self._server_host = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        self._recorder: UnixSocketRecorder | None = None
+        if self.facts.reachable and not self.facts.owned and self._server_host.startswith("unix://"):
+            # Someone's own daemon: record the page's requests, so cleanup removes only what the page made.
+            self._recorder = UnixSocketRecorder(control / "docker.sock", Path(self._server_host.removeprefix("unix://")))
+            env["DOCKER_HOST"] = self._recorder.docker_host
         self.machine = MachineFacts(
             workdirs=(
                 (str(self.workdir), f"~/{self.workdir.name}"), (str(self.home), "~"), (str(self.root), "<page-run>"),
@@ -145,6 +151,8 @@ class PageRun:
             self.shell = ShellSession(self.workdir, control, env, netns=netns)
         except BaseException:
             self._close_api()
+            if self._recorder is not None:
+                self._recorder.close()
             shutil.rmtree(self.root, ignore_errors=True)
             raise
 
@@ -210,7 +218,7 @@ class PageRun:
 
     def _run_traced(self, block: Block, timeout: float) -> BlockResult:
         """Run the block through a recording proxy; add the registry's log lines of the same requests."""
-        host = self.docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        host = self._recorder.docker_host if self._recorder else self._server_host
         if not host.startswith("unix://"):
             raise BlockFailed(f"{block.label}: trace=true needs a daemon on a Unix socket, not {host}")
         recorder = UnixSocketRecorder(self.root / "control" / f"trace-{block.line}.sock", Path(host.removeprefix("unix://")))
@@ -295,8 +303,12 @@ class PageRun:
         leftovers: list[str] = []
         try:
             self.shell.close()
+            made = self._recorder.close() if self._recorder else None
             if self._api is not None and daemon.daemon_facts(self.docker_host).reachable:
-                leftovers = daemon.remove_added(self._api, self._before)
+                if self.facts.owned:
+                    leftovers = daemon.remove_added(self._api, self._before)
+                elif made is not None:
+                    leftovers = daemon.remove_made(self._api, self._before, made)
         finally:
             self._close_api()
             shutil.rmtree(self.root, ignore_errors=True)
