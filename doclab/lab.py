@@ -41,6 +41,8 @@ from .seed import SeedError, push_alpine, push_registry_image, served_images, ve
 from .settings import ALPINE_ROOTFS, LAB_DIR, Settings
 
 MAIN_DAEMON = "main"
+#: Longest daemon name doclab makes (``build-`` + 20 characters of the page + ``-`` + 6 hex digits).
+LONGEST_DAEMON_NAME = 33
 #: Port, inside a page daemon's namespace, where the lab registry answers (5000 stays free for pages).
 MIRROR_PORT = 45000
 #: Processes this Python process started, kept referenced so they are reaped, not warned about.
@@ -112,6 +114,12 @@ class Lab:
             )
         elif not rootfs.is_file():
             problems.append(f"{ALPINE_ROOTFS}: {rootfs} does not exist")
+        longest = len(str(self._daemon_paths("x" * LONGEST_DAEMON_NAME)["exec"] / "containerd" / "containerd.sock.ttrpc"))
+        if longest > 107:
+            problems.append(
+                f"{LAB_DIR}: {self.dir} is too long: containerd's socket paths under it would be {longest} bytes, and "
+                f"Unix sockets allow 107; choose a folder at most {len(str(self.dir)) - (longest - 107)} characters long"
+            )
         return problems
 
     # -- registry ----------------------------------------------------------------------------
@@ -206,6 +214,10 @@ class Lab:
         for key in ("data", "exec"):
             for pid in processes_mentioning(str(paths[key])):
                 _kill(pid, signal.SIGKILL)
+        # A daemon killed with its containers running leaves their processes (parent: init): end them too.
+        containers = [path.name for path in (paths["data"] / "containers").glob("*")]
+        for pid in processes_in_cgroups_of(containers):
+            _kill(pid, signal.SIGKILL)
         _terminate(paths["forwarder"], seconds=5)
         _unmount_below(paths["data"])
         _unmount_below(paths["exec"])
@@ -342,6 +354,23 @@ def _netns_names() -> list[str]:
 def lab_processes(lab_dir: Path) -> list[int]:
     """PIDs whose command line mentions the lab folder: dockerd, containerd, shims, the registry."""
     return processes_mentioning(str(lab_dir))
+
+
+def processes_in_cgroups_of(container_ids: list[str]) -> list[int]:
+    """PIDs whose cgroup names one of ``container_ids`` (the processes inside those containers)."""
+    if not container_ids:
+        return []
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cgroup = (entry / "cgroup").read_text()
+        except OSError:
+            continue
+        if any(container in cgroup for container in container_ids):
+            found.append(int(entry.name))
+    return found
 
 
 def processes_mentioning(text: str) -> list[int]:

@@ -186,8 +186,8 @@ class PageRun:
         return self._checked(block, result, timeout)
 
     def _checked(self, block: Block, result: CommandResult, timeout: float, trace: dict | None = None) -> BlockResult:
+        self._raise_if_daemon_died(block)
         if result.timed_out or result.exit_code != block.expected_exit:
-            self._raise_if_daemon_died(block)
             raise BlockFailed(failure_message(block, result, timeout) + self._unserved_image_hint(result.output))
         return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds, trace or {})
 
@@ -205,15 +205,17 @@ class PageRun:
         )
 
     def _raise_if_daemon_died(self, block: Block) -> None:
+        """Asked after every block, passed or failed: an output printed while the daemon died is not a capture."""
         if self._api is None:
             return
-        now = daemon.daemon_facts(self.docker_host)
-        if not now.reachable:
+        alive = daemon.ping(self._server_host) if self._server_host.startswith("unix://") else daemon.daemon_facts(
+            self.docker_host).reachable
+        if not alive:
             self._api.close()
             self._api = None
             raise DaemonDied(
-                f"docs/{block.page}: {block.label} failed because the Docker daemon stopped answering while it ran "
-                f"({now.reason}); start it again and rerun: python -m doclab run docs/{block.page}"
+                f"{block.label} failed because the Docker daemon at {self._server_host} stopped answering while it "
+                f"ran; start it again and rerun: python -m doclab run docs/{block.page}"
             )
 
     def _run_traced(self, block: Block, timeout: float) -> BlockResult:

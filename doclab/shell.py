@@ -95,7 +95,13 @@ class ShellSession:
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.kill()
+                pass
+        # The whole process group: jobs a block left in the background end with the page.
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._process.wait()
         for stream in (self._process.stdin, self._process.stdout):
             if stream and not stream.closed:
                 stream.close()
