@@ -41,6 +41,8 @@ from .seed import SeedError, push_alpine, push_registry_image, served_images, ve
 from .settings import ALPINE_ROOTFS, LAB_DIR, Settings
 
 MAIN_DAEMON = "main"
+#: The host name page daemons and page shells have: the machine's own never reaches an output.
+PAGE_HOSTNAME = "docker-lesson"
 #: Longest daemon name doclab makes (``build-`` + 20 characters of the page + ``-`` + 6 hex digits).
 LONGEST_DAEMON_NAME = 33
 #: Port, inside a page daemon's namespace, where the lab registry answers (5000 stays free for pages).
@@ -197,7 +199,6 @@ class Lab:
             _create_netns(netns)
             self._spawn([sys.executable, "-m", "doclab.forward", netns, str(MIRROR_PORT), str(self.settings.registry_port)],
                         paths["log"], paths["forwarder"])
-            # nsenter, not `ip netns exec`: that remounts /sys, and dockerd then finds no cgroups.
             command = [*netns_command(netns), *command, "--registry-mirror", f"http://127.0.0.1:{MIRROR_PORT}"]
         else:
             # A bridge of its own: the main daemon shares the host's network with other labs' main daemons.
@@ -342,8 +343,17 @@ def _create_netns(name: str) -> None:
 
 
 def netns_command(netns: str) -> list[str]:
-    """The prefix that runs a command in ``netns`` and nothing else of the host changed."""
-    return ["nsenter", f"--net=/var/run/netns/{netns}", "--"]
+    """The prefix that runs a command in ``netns``, under the host name pages show (``PAGE_HOSTNAME``).
+
+    A host name of its own (a UTS namespace) keeps the machine's name out of every output, so the
+    scrubber never has to guess where it appears; nsenter, not `ip netns exec`, which remounts /sys.
+    """
+    return ["unshare", "--uts", "--", *set_hostname_then(), "nsenter", f"--net=/var/run/netns/{netns}", "--"]
+
+
+def set_hostname_then() -> list[str]:
+    """``sh -c`` that sets the (namespaced) host name, then runs the rest of the command line."""
+    return ["sh", "-c", 'hostname "$0" && exec "$@"', PAGE_HOSTNAME]
 
 
 def _netns_names() -> list[str]:

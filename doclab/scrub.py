@@ -48,6 +48,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+#: Paths that are the system's, not the machine's (a system Python's prefix, root's home inside a container).
+_SYSTEM_PATHS = {"/", "/usr", "/usr/local", "/root", "/home"}
 #: Names too common to scrub without damaging real output ("root" in "rootfs", "localhost:5000").
 _GENERIC_NAMES = {"root", "localhost", "docker", "user", "admin"}
 
@@ -74,8 +76,9 @@ def as_terminal_shows(text: str) -> str:
 def scrub(text: str, facts: MachineFacts) -> str:
     text = as_terminal_shows(text)
     for path, shown_as in sorted(facts.workdirs, key=lambda pair: -len(pair[0])):
-        text = text.replace(path, shown_as)
-    if facts.home and facts.home != "/":
+        if path not in _SYSTEM_PATHS:
+            text = re.sub(rf"{re.escape(path)}(?![\w.-])", shown_as, text)
+    if facts.home and facts.home not in _SYSTEM_PATHS:
         text = re.sub(rf"{re.escape(facts.home)}(?=/|\b)", "~", text)
     for name, placeholder in ((facts.hostname, "<host>"), (facts.username, "<user>")):
         if name and name.lower() not in _GENERIC_NAMES:

@@ -131,10 +131,11 @@ class PageRun:
         self.machine = MachineFacts(
             workdirs=(
                 (str(self.workdir), f"~/{self.workdir.name}"), (str(self.home), "~"), (str(self.root), "<page-run>"),
-                (str(PROJECT_ROOT), "<project>"), (sys.prefix, "<venv>"),
+                (str(PROJECT_ROOT), "<project>"), (sys.prefix, "<venv>"), (str(settings.lab_dir), "<lab>"),
             ),
             home=os.path.expanduser("~"),
-            hostname=socket.gethostname(),
+            # With a namespace of its own the page has its own host name: the machine's never shows.
+            hostname=None if netns else socket.gethostname(),
             username=getpass.getuser(),
         )
         self._api = None

@@ -17,7 +17,7 @@ def test_scrub_removes_machine_specifics_only():
 
 def test_scrub_leaves_generic_names_alone():
     facts = MachineFacts(hostname="localhost", username="root", home="/root")
-    assert scrub("localhost:5000 rootfs root /root/x\n", facts) == "localhost:5000 rootfs root ~/x\n"
+    assert scrub("localhost:5000 rootfs root /root/x\n", facts) == "localhost:5000 rootfs root /root/x\n"
 
 
 def test_carriage_returns_show_what_a_terminal_shows():
@@ -133,3 +133,9 @@ def test_the_host_name_is_scrubbed_whatever_its_length(hostname):
 def test_checkout_and_venv_paths_are_scrubbed():
     facts = MachineFacts(workdirs=(("/home/ann/src/doclab", "<project>"), ("/home/ann/src/doclab/.venv", "<venv>")))
     assert scrub("/home/ann/src/doclab/.venv/bin/python /home/ann/src/doclab/x", facts) == "<venv>/bin/python <project>/x"
+
+
+def test_paths_are_scrubbed_only_whole_and_never_the_systems():
+    facts = MachineFacts(workdirs=(("/app", "<project>"), ("/usr/local", "<venv>")), home="/root")
+    text = "/app/x /application /usr/local/bin/python /root/.ash_history\n"
+    assert scrub(text, facts) == "<project>/x /application /usr/local/bin/python /root/.ash_history\n"
