@@ -242,10 +242,17 @@ class Lab:
         return found
 
     def prune(self) -> list[str]:
-        """Stop the page daemons whose owner has ended, e.g. after Ctrl-C; daemons of live runs stay."""
+        """Stop the page daemons whose owner has ended, e.g. after Ctrl-C, and remove the folders of
+        their page runs; what live runs use stays."""
         orphans = self.orphans()
         for name in orphans:
             self.stop_daemon(name)
+        for folder in Path(tempfile.gettempdir()).glob("doclab-page-*"):
+            owner = folder / "owner"
+            pid = owner.read_text().strip() if owner.is_file() else ""
+            if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+                shutil.rmtree(folder, ignore_errors=True)
+                orphans.append(folder.name)
         return orphans
 
     def daemon_names(self) -> list[str]:
@@ -457,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  export DOCKER_HOST={handle.docker_host}")
         elif args.action == "prune":
             orphans = lab.prune()
-            print(f"stopped {len(orphans)} page daemon(s) left by ended runs" + (f": {', '.join(orphans)}" if orphans else ""))
+            print(f"removed {len(orphans)} page daemon(s) and folder(s) left by ended runs" + (f": {', '.join(orphans)}" if orphans else ""))
         elif args.action == "down":
             left = lab.down()
             print("lab down: no process left" if not left else f"lab down, but still running: {left}")

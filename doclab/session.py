@@ -66,6 +66,8 @@ def failure_message(block: Block, result: CommandResult, timeout: float) -> str:
     )
 
 
+#: Folders of page runs in the temporary directory (``lab prune`` removes those of ended processes).
+PAGE_RUN_PREFIX = "doclab-page-"
 #: The reader-like environment a page's shell starts from; nothing else of the builder's leaks in.
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Variables passed through from the builder because they say which daemon to talk to, and how.
@@ -108,7 +110,8 @@ class PageRun:
         self.docker_host = docker_host
         self.facts = daemon.daemon_facts(docker_host)
         self.client = daemon.client_facts(settings.docker_cli)
-        self.root = Path(tempfile.mkdtemp(prefix="doclab-page-"))
+        self.root = Path(tempfile.mkdtemp(prefix=PAGE_RUN_PREFIX))
+        (self.root / "owner").write_text(f"{os.getpid()}\n")  # `lab prune` removes it once this process is gone
         self.home = self.root / "home"
         self.workdir = self.home / page_slug(page.path)
         self.workdir.mkdir(parents=True)
