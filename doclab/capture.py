@@ -32,7 +32,6 @@ from pathlib import Path
 
 from . import daemon
 from .pages import Page
-from .session import BlockFailed, PageRun, shown_command
 from .settings import RECORDED, STRICT, Settings
 
 #: Bump when the record's meaning changes, so every capture is made again.
@@ -363,6 +362,8 @@ class CaptureEngine:
 
     def run_page(self, page: Page, key: str, inputs: str, daemons: PageDaemons | None = None) -> PageRecord:
         """Run every block of the page for real; raise CaptureError naming the block that failed."""
+        from .session import BlockFailed, PageRun, shown_command  # running pages only: a warm rebuild never loads it
+
         if daemons is None:
             with self._daemons() as own:
                 return self.run_page(page, key, inputs, own)
