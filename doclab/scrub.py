@@ -38,6 +38,8 @@ machine fields        the value after these labels (``docker info``/``docker ver
                       host's name never reaches a record: see ``scrub``)
 loopback addresses    ``127.0.0.1`` and ``[::1]`` → ``<loopback>``: hosts whose
                       ``/etc/hosts`` maps ``localhost`` to ``::1`` dial that first
+image list order      the rows under a ``REPOSITORY  TAG  IMAGE ID`` header are sorted:
+                      images created in the same second list in any order
 column alignment      runs of spaces between words → two spaces, and trailing spaces go:
                       a table's column widths follow the widths of its volatile values
 ====================  ==============================================================
@@ -170,4 +172,15 @@ def normalize(text: str) -> str:
         text = pattern.sub(replacement, text)
     text = _canonical_buildkit(text)
     text = re.sub(r"(?<=\S) {2,}(?=\S)", "  ", text)
-    return re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)
+    return _sorted_image_lists(re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE))
+
+
+def _sorted_image_lists(text: str) -> str:
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if line.startswith("REPOSITORY  TAG  IMAGE ID"):
+            end = index + 1
+            while end < len(lines) and lines[end].strip() and "  " in lines[end]:
+                end += 1
+            lines[index + 1:end] = sorted(lines[index + 1:end])
+    return "\n".join(lines)

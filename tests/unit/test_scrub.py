@@ -139,3 +139,10 @@ def test_paths_are_scrubbed_only_whole_and_never_the_systems():
     facts = MachineFacts(workdirs=(("/app", "<project>"), ("/usr/local", "<venv>")), home="/root")
     text = "/app/x /application /usr/local/bin/python /root/.ash_history\n"
     assert scrub(text, facts) == "<project>/x /application /usr/local/bin/python /root/.ash_history\n"
+
+
+def test_images_listed_in_another_order_compare_equal():
+    one = "REPOSITORY        TAG   IMAGE ID       CREATED   SIZE\nmy-alpine-image   latest   682eb95e98b9   2 years ago   7.35MB\nalpine   3.18   682eb95e98b9   2 years ago   7.35MB\n"
+    two = "REPOSITORY   TAG   IMAGE ID   CREATED   SIZE\nalpine   3.18   682eb95e98b9   2 years ago   7.35MB\nmy-alpine-image   latest   682eb95e98b9   2 years ago   7.35MB\n"
+    assert normalize(one) == normalize(two)
+    assert normalize(one) != normalize(two.replace("3.18", "3.19"))
