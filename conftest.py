@@ -38,6 +38,19 @@ def parse_blocks(document):
         return
     for block in page.blocks:
         yield Region(block.start, block.end, block, evaluate_block)
+    for quote in page.quotes:
+        if quote.source_page != page.path:
+            # Another page's output: checked against its record, which that page's own tests check.
+            yield Region(quote.start, quote.end, quote, evaluate_foreign_quote)
+
+
+def evaluate_foreign_quote(example) -> None:
+    quote = example.parsed
+    record = CaptureStore(SETTINGS.captures_dir).load_intact(quote.source_page)
+    capture = record.captures.get(quote.capture_id) if record else None
+    if capture is None:
+        raise AssertionError(f"docs/{quote.page}:{quote.line}: the quote names '{quote.reference}', which has no recorded capture")
+    check_quote(quote, capture.output)
 
 
 def report_page_error(example) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .capture import CaptureEngine, CaptureError, PageDaemons, Resolved
 from .daemon import daemon_facts
-from .pages import Page, PageError, front_matter_lines, page_body, page_name, parse_page
+from .pages import Page, PageError, page_name, parse_page
 from .session import BlockFailed, PageRun
 from .settings import PROJECT_ROOT, Settings
 
@@ -22,9 +22,8 @@ DOCS = PROJECT_ROOT / "docs"
 
 
 def read_page(path: Path, settings: Settings) -> Page:
-    """A page file as the site build reads it: front matter stripped, lines counted in the file."""
-    text = path.read_text()
-    return parse_page(page_body(text), page_name(path, DOCS), settings.snippets_dir, front_matter_lines(text))
+    """A page file as the site build and the tests read it: the whole file, lines counted in it."""
+    return parse_page(path.read_text(), page_name(path, DOCS), settings.snippets_dir)
 
 
 def run_page(path: Path) -> int:

@@ -32,7 +32,6 @@ from pathlib import Path
 
 from . import daemon
 from .pages import Page
-from .session import BlockFailed, PageRun, shown_command
 from .settings import RECORDED, STRICT, Settings
 
 #: Bump when the record's meaning changes, so every capture is made again.
@@ -206,7 +205,10 @@ class PageDaemons:
                 self._stoppers.append(stopper)
             return
         host = self.facts.host if self.facts.host != "the default socket" else None
-        lock_name = hashlib.sha1((host or "default").encode()).hexdigest()[:12]
+        where = host or "unix:///var/run/docker.sock"
+        # One lock per daemon, however its address is spelled (./, symlinks).
+        where = os.path.realpath(where.removeprefix("unix://")) if where.startswith("unix://") else where
+        lock_name = hashlib.sha1(where.encode()).hexdigest()[:12]
         with open(Path(tempfile.gettempdir()) / f"doclab-daemon-{lock_name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield host, None
@@ -274,7 +276,7 @@ class CaptureEngine:
         if not self.facts.reachable:
             return self._recorded(page, recorded, inputs)
         key = capture_key(inputs, self.environment(page))
-        if recorded is not None and recorded.intact and recorded.key == key and not force:
+        if self._reusable(recorded, key, force):
             return Resolved(recorded, "cached")
         with self._daemons() as daemons:
             return self._run_and_save(page, key, inputs, daemons)
@@ -294,7 +296,7 @@ class CaptureEngine:
             except CaptureError as error:
                 outcomes[page.path] = error
                 continue
-            if recorded is not None and recorded.intact and recorded.key == key and not force:
+            if self._reusable(recorded, key, force):
                 outcomes[page.path] = Resolved(recorded, "cached")
             else:
                 to_run.append((page, key, inputs))
@@ -312,6 +314,11 @@ class CaptureEngine:
         for page in pages:
             self._resolved[page.path] = (inputs_key(page), outcomes[page.path])
         return outcomes
+
+    def _reusable(self, recorded: PageRecord | None, key: str, force: bool) -> bool:
+        """A record is reused only when intact and current, and never under DOCLAB_STRICT: what is
+        published or tested strictly is run now (a record's checksum stops edits, not forgeries)."""
+        return recorded is not None and recorded.intact and recorded.key == key and not force and not self.settings.strict
 
     @contextmanager
     def _daemons(self):
@@ -355,6 +362,8 @@ class CaptureEngine:
 
     def run_page(self, page: Page, key: str, inputs: str, daemons: PageDaemons | None = None) -> PageRecord:
         """Run every block of the page for real; raise CaptureError naming the block that failed."""
+        from .session import BlockFailed, PageRun, shown_command  # running pages only: a warm rebuild never loads it
+
         if daemons is None:
             with self._daemons() as own:
                 return self.run_page(page, key, inputs, own)

@@ -268,3 +268,64 @@ def remove_added(api: "docker.DockerClient", before: DaemonSnapshot) -> list[str
         for tag in set(image.tags) - before.images[image.id]:
             api.images.remove(tag)
     return leftovers
+
+
+def made_by(exchanges) -> tuple[set[str], set[str]]:
+    """The containers (IDs or names) and image references a page's requests created."""
+    containers: set[str] = set()
+    references: set[str] = set()
+    for exchange in exchanges:
+        if exchange.method != "POST" or not exchange.status or exchange.status >= 400:
+            continue
+        path, _, query = exchange.path.partition("?")
+        path = re.sub(r"^/v[\d.]+", "", urllib.parse.unquote(path))
+        options = urllib.parse.parse_qs(query)
+        started = re.match(r"^/containers/([^/]+)/start$", path)
+        tagged = re.match(r"^/images/(.+)/tag$", path)
+        if path == "/containers/create":
+            containers.update(options.get("name", []))
+        elif started:
+            containers.add(started[1])
+        elif path == "/build":
+            references.update(_with_tag(name) for name in options.get("t", []))
+        elif path == "/images/create" and "fromImage" in options:
+            image, tag = options["fromImage"][0], (options.get("tag") or ["latest"])[0]
+            references.add(f"{image}@{tag}" if tag.startswith("sha256:") else _with_tag(f"{image}:{tag}"))
+        elif tagged and "repo" in options:
+            references.add(f"{options['repo'][0]}:{(options.get('tag') or ['latest'])[0]}")
+    return containers, references
+
+
+def _with_tag(reference: str) -> str:
+    """``name`` → ``name:latest``, as Docker reads a reference without a tag."""
+    return reference if ":" in reference.rsplit("/", 1)[-1] or "@" in reference else f"{reference}:latest"
+
+
+def remove_made(api: "docker.DockerClient", before: DaemonSnapshot, exchanges) -> list[str]:
+    """On someone's own daemon: remove only what the page's requests made, and put back tags it removed."""
+    errors = _sdk().errors
+    containers, references = made_by(exchanges)
+    leftovers: list[str] = []
+    for name in containers:
+        try:
+            container = api.containers.get(name)
+            if container.id not in before.containers:
+                container.remove(force=True, v=True)
+        except errors.NotFound:
+            pass
+        except errors.APIError as error:
+            leftovers.append(f"container {name}: {error.explanation}")
+    tagged_before = {tag for tags in before.images.values() for tag in tags}
+    for reference in sorted(references - tagged_before):
+        try:
+            api.images.remove(reference)
+        except errors.NotFound:
+            pass
+        except errors.APIError as error:
+            leftovers.append(f"image {reference}: {error.explanation}")
+    now = {image.id: set(image.tags) for image in api.images.list(all=True)}
+    for image_id, tags in before.images.items():
+        for tag in tags - now.get(image_id, tags):
+            repository, _, name = tag.rpartition(":")
+            api.images.get(image_id).tag(repository, name)
+    return leftovers

@@ -41,6 +41,10 @@ from .seed import SeedError, push_alpine, push_registry_image, served_images, ve
 from .settings import ALPINE_ROOTFS, LAB_DIR, Settings
 
 MAIN_DAEMON = "main"
+#: The host name page daemons and page shells have: the machine's own never reaches an output.
+PAGE_HOSTNAME = "docker-lesson"
+#: Longest daemon name doclab makes (``build-`` + 20 characters of the page + ``-`` + 6 hex digits).
+LONGEST_DAEMON_NAME = 33
 #: Port, inside a page daemon's namespace, where the lab registry answers (5000 stays free for pages).
 MIRROR_PORT = 45000
 #: Processes this Python process started, kept referenced so they are reaped, not warned about.
@@ -112,6 +116,12 @@ class Lab:
             )
         elif not rootfs.is_file():
             problems.append(f"{ALPINE_ROOTFS}: {rootfs} does not exist")
+        longest = len(str(self._daemon_paths("x" * LONGEST_DAEMON_NAME)["exec"] / "containerd" / "containerd.sock.ttrpc"))
+        if longest > 107:
+            problems.append(
+                f"{LAB_DIR}: {self.dir} is too long: containerd's socket paths under it would be {longest} bytes, and "
+                f"Unix sockets allow 107; choose a folder at most {len(str(self.dir)) - (longest - 107)} characters long"
+            )
         return problems
 
     # -- registry ----------------------------------------------------------------------------
@@ -189,7 +199,6 @@ class Lab:
             _create_netns(netns)
             self._spawn([sys.executable, "-m", "doclab.forward", netns, str(MIRROR_PORT), str(self.settings.registry_port)],
                         paths["log"], paths["forwarder"])
-            # nsenter, not `ip netns exec`: that remounts /sys, and dockerd then finds no cgroups.
             command = [*netns_command(netns), *command, "--registry-mirror", f"http://127.0.0.1:{MIRROR_PORT}"]
         else:
             # A bridge of its own: the main daemon shares the host's network with other labs' main daemons.
@@ -206,6 +215,10 @@ class Lab:
         for key in ("data", "exec"):
             for pid in processes_mentioning(str(paths[key])):
                 _kill(pid, signal.SIGKILL)
+        # A daemon killed with its containers running leaves their processes (parent: init): end them too.
+        containers = [path.name for path in (paths["data"] / "containers").glob("*")]
+        for pid in processes_in_cgroups_of(containers):
+            _kill(pid, signal.SIGKILL)
         _terminate(paths["forwarder"], seconds=5)
         _unmount_below(paths["data"])
         _unmount_below(paths["exec"])
@@ -229,10 +242,17 @@ class Lab:
         return found
 
     def prune(self) -> list[str]:
-        """Stop the page daemons whose owner has ended, e.g. after Ctrl-C; daemons of live runs stay."""
+        """Stop the page daemons whose owner has ended, e.g. after Ctrl-C, and remove the folders of
+        their page runs; what live runs use stays."""
         orphans = self.orphans()
         for name in orphans:
             self.stop_daemon(name)
+        for folder in Path(tempfile.gettempdir()).glob("doclab-page-*"):
+            owner = folder / "owner"
+            pid = owner.read_text().strip() if owner.is_file() else ""
+            if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+                shutil.rmtree(folder, ignore_errors=True)
+                orphans.append(folder.name)
         return orphans
 
     def daemon_names(self) -> list[str]:
@@ -330,8 +350,17 @@ def _create_netns(name: str) -> None:
 
 
 def netns_command(netns: str) -> list[str]:
-    """The prefix that runs a command in ``netns`` and nothing else of the host changed."""
-    return ["nsenter", f"--net=/var/run/netns/{netns}", "--"]
+    """The prefix that runs a command in ``netns``, under the host name pages show (``PAGE_HOSTNAME``).
+
+    A host name of its own (a UTS namespace) keeps the machine's name out of every output, so the
+    scrubber never has to guess where it appears; nsenter, not `ip netns exec`, which remounts /sys.
+    """
+    return ["unshare", "--uts", "--", *set_hostname_then(), "nsenter", f"--net=/var/run/netns/{netns}", "--"]
+
+
+def set_hostname_then() -> list[str]:
+    """``sh -c`` that sets the (namespaced) host name, then runs the rest of the command line."""
+    return ["sh", "-c", 'hostname "$0" && exec "$@"', PAGE_HOSTNAME]
 
 
 def _netns_names() -> list[str]:
@@ -342,6 +371,23 @@ def _netns_names() -> list[str]:
 def lab_processes(lab_dir: Path) -> list[int]:
     """PIDs whose command line mentions the lab folder: dockerd, containerd, shims, the registry."""
     return processes_mentioning(str(lab_dir))
+
+
+def processes_in_cgroups_of(container_ids: list[str]) -> list[int]:
+    """PIDs whose cgroup names one of ``container_ids`` (the processes inside those containers)."""
+    if not container_ids:
+        return []
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cgroup = (entry / "cgroup").read_text()
+        except OSError:
+            continue
+        if any(container in cgroup for container in container_ids):
+            found.append(int(entry.name))
+    return found
 
 
 def processes_mentioning(text: str) -> list[int]:
@@ -418,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  export DOCKER_HOST={handle.docker_host}")
         elif args.action == "prune":
             orphans = lab.prune()
-            print(f"stopped {len(orphans)} page daemon(s) left by ended runs" + (f": {', '.join(orphans)}" if orphans else ""))
+            print(f"removed {len(orphans)} page daemon(s) and folder(s) left by ended runs" + (f": {', '.join(orphans)}" if orphans else ""))
         elif args.action == "down":
             left = lab.down()
             print("lab down: no process left" if not left else f"lab down, but still running: {left}")

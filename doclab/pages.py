@@ -43,10 +43,12 @@ _ATTR = re.compile(r"(?P<key>[A-Za-z_][\w-]*)=(?:\"(?P<quoted>[^\"]*)\"|(?P<bare
 KNOWN_MARKERS = {"exec", "skip", "output", "walkthrough", "trace", "script", "quote"}
 PLACEMENT_MARKERS = {"output", "walkthrough", "trace", "script"}
 SHOWING_MARKERS = {"output", "walkthrough", "trace"}
+#: The longest a block may be allowed to run (an hour): a limit must stay a limit.
+MAX_TIMEOUT = 3600
 EXEC_OPTIONS = ("id", "exit", "timeout", "client", "trace", "env", "fresh", "hide")
 _QUOTE_ARGS = re.compile(r'^(?:(?P<page>[\w./-]+\.md)#)?(?P<capture>[\w.-]+)\s+"(?P<phrase>[^"]+)"$')
 _ENV_ITEM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=\S*$")
-_YAML_FRONT_MATTER = re.compile(r"^-{3}[ \t]*\n(.*?\n)(?:\.{3}|-{3})[ \t]*\n", re.DOTALL)
+
 
 
 class PageError(ValueError):
@@ -155,6 +157,12 @@ def _marker_options(marker: re.Match, page: str, line: int) -> dict:
             raise PageError(f'{page}:{line}: write a skip marker as <!-- skip: next "why it cannot run" -->')
         return {"skip_reason": parts[1]}
     options: dict = {}
+    leftover = _ATTR.sub("", args).strip()
+    if leftover:
+        raise PageError(
+            f"{page}:{line}: cannot read '{leftover}' in this exec marker: write options as key=value with no spaces "
+            f'around =, and quote values with spaces (hide="why it is hidden"); known: {", ".join(EXEC_OPTIONS)}'
+        )
     for key, value in parse_attrs(args).items():
         if key == "id":
             options["capture_id"] = value
@@ -164,8 +172,8 @@ def _marker_options(marker: re.Match, page: str, line: int) -> dict:
                 raise PageError(f"{page}:{line}: exit={value} is not an exit code; allowed values: 0 to 255")
         elif key == "timeout":
             options["timeout"] = _number(value, float, page, line, "timeout", "a number of seconds above 0, e.g. timeout=120")
-            if options["timeout"] <= 0:
-                raise PageError(f"{page}:{line}: timeout={value}: allowed values are numbers of seconds above 0")
+            if not 0 < options["timeout"] <= MAX_TIMEOUT:
+                raise PageError(f"{page}:{line}: timeout={value}: allowed values are numbers of seconds above 0, at most {MAX_TIMEOUT}")
         elif key == "client":
             options["client"] = value
         elif key in ("trace", "fresh"):
@@ -194,25 +202,10 @@ def _number(value: str, kind, page: str, line: int, key: str, allowed: str):
         raise PageError(f"{page}:{line}: {key}={value} is not valid; allowed values: {allowed}") from None
 
 
-def front_matter_lines(text: str) -> int:
-    """How many lines MkDocs strips from the top of a page (YAML front matter and the blank lines after it)."""
-    match = _YAML_FRONT_MATTER.match(text)
-    if not match:
-        return 0
-    rest = text[match.end():]
-    return text[: len(text) - len(rest.lstrip("\n"))].count("\n")
-
-
-def page_body(text: str) -> str:
-    """The page as MkDocs hands it to plugins: without its front matter."""
-    return "".join(text.splitlines(keepends=True)[front_matter_lines(text):])
-
-
 def parse_page(text: str, page: str, snippets_dir: Path, line_offset: int = 0) -> Page:
     """Find every fenced code block and every marker of ``text`` (the page ``page``).
 
-    ``line_offset``: lines of the file above ``text`` (its front matter, which MkDocs strips), so
-    that the build and the tests cite the same line of the file.
+    ``line_offset``: lines of the file above ``text``, when ``text`` is only a part of it.
     """
     result = Page(path=page)
     pending: tuple[dict, int] | None = None
@@ -278,6 +271,12 @@ def _read_block(result, lines, offsets, index, opening, pending, snippets_dir, l
         end_index += 1
     if end_index >= len(lines):
         raise PageError(f"{page}:{index + 1 + line_offset}: code block is never closed (add a line with {fence})")
+    for number, written in enumerate(body, start=index + 2 + line_offset):
+        if ("{{" in written or "{%" in written) and not _SNIPPET.match(written.rstrip("\n")):
+            raise PageError(
+                f"{page}:{number}: a code block runs as written, so a macro in it would show readers one command and "
+                "run another; write the value itself, or put the command in a snippet file under snippets/"
+            )
     source, snippets = resolve_snippets("".join(body), snippets_dir, page, index + 1 + line_offset)
     options, _ = pending if pending else ({}, 0)
     block = Block(

@@ -32,9 +32,14 @@ machine fields        the value after these labels (``docker info``/``docker ver
                       ``<machine>``: kernel version (``KernelVersion``), storage driver
                       (``Driver``), cgroup driver and version, CPU count (``CPUs``,
                       ``NCPU``), memory (``Total Memory``, ``MemTotal``), operating
-                      system and OS version, architecture, Docker root dir and daemon
-                      ID: each differs from one host to another (the host's name is
-                      scrubbed to ``<host>`` before anything is recorded)
+                      system and OS version, architecture (``Arch``, ``OS/Arch``,
+                      ``Platform``), backing filesystem, security options, Docker root
+                      dir and daemon ID: each differs from one host to another (the
+                      host's name never reaches a record: see ``scrub``)
+loopback addresses    ``127.0.0.1`` and ``[::1]`` → ``<loopback>``: hosts whose
+                      ``/etc/hosts`` maps ``localhost`` to ``::1`` dial that first
+image list order      the rows under a ``REPOSITORY  TAG  IMAGE ID`` header are sorted:
+                      images created in the same second list in any order
 column alignment      runs of spaces between words → two spaces, and trailing spaces go:
                       a table's column widths follow the widths of its volatile values
 ====================  ==============================================================
@@ -45,6 +50,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+#: Paths that are the system's, not the machine's (a system Python's prefix, root's home inside a container).
+_SYSTEM_PATHS = {"/", "/usr", "/usr/local", "/root", "/home"}
 #: Names too common to scrub without damaging real output ("root" in "rootfs", "localhost:5000").
 _GENERIC_NAMES = {"root", "localhost", "docker", "user", "admin"}
 
@@ -71,8 +78,9 @@ def as_terminal_shows(text: str) -> str:
 def scrub(text: str, facts: MachineFacts) -> str:
     text = as_terminal_shows(text)
     for path, shown_as in sorted(facts.workdirs, key=lambda pair: -len(pair[0])):
-        text = text.replace(path, shown_as)
-    if facts.home and facts.home != "/":
+        if path not in _SYSTEM_PATHS:
+            text = re.sub(rf"{re.escape(path)}(?![\w.-])", shown_as, text)
+    if facts.home and facts.home not in _SYSTEM_PATHS:
         text = re.sub(rf"{re.escape(facts.home)}(?=/|\b)", "~", text)
     for name, placeholder in ((facts.hostname, "<host>"), (facts.username, "<user>")):
         if name and name.lower() not in _GENERIC_NAMES:
@@ -99,6 +107,7 @@ _RULES: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"\b\d+(\.\d+)? ?(B|kB|KB|MB|MiB|GB|GiB|KiB)\b"), "<size>"),
     (re.compile(r"(?<![\w.])\d+(\.\d+)?s\b"), "<duration>"),
     (re.compile(r"unix://\S+\.sock\b"), "unix://<daemon-socket>"),
+    (re.compile(r"\[::1\]|\b127\.0\.0\.1\b"), "<loopback>"),
     (re.compile(r"\b\d+(\.\d+)? (seconds|milliseconds)\b"), "<duration>"),
 )
 
@@ -106,12 +115,13 @@ _RULES: tuple[tuple[re.Pattern, str], ...] = (
 #: Fields whose value belongs to the host the daemon runs on (labels as ``docker info`` prints them).
 MACHINE_LABELS = (
     "Kernel Version", "Storage Driver", "Cgroup Driver", "Cgroup Version", "CPUs", "Total Memory",
-    "Operating System", "OSType", "OS Version", "Architecture", "Docker Root Dir", "ID",
+    "Operating System", "OSType", "OS Version", "Architecture", "OS/Arch", "Platform", "Docker Root Dir", "ID",
+    "Backing Filesystem", "Security Options",
 )
 #: The same fields as the Engine API names them in JSON.
 MACHINE_KEYS = (
     "KernelVersion", "Driver", "CgroupDriver", "CgroupVersion", "NCPU", "MemTotal", "OperatingSystem",
-    "OSVersion", "Architecture", "DockerRootDir", "ID",
+    "OSVersion", "Architecture", "Arch", "DockerRootDir", "ID",
 )
 _MACHINE_TEXT = re.compile(rf"^(?P<lead>[ \t]*(?:{'|'.join(map(re.escape, MACHINE_LABELS))}):[ \t]+)\S.*$",
                            re.MULTILINE | re.IGNORECASE)
@@ -162,4 +172,15 @@ def normalize(text: str) -> str:
         text = pattern.sub(replacement, text)
     text = _canonical_buildkit(text)
     text = re.sub(r"(?<=\S) {2,}(?=\S)", "  ", text)
-    return re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)
+    return _sorted_image_lists(re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE))
+
+
+def _sorted_image_lists(text: str) -> str:
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if line.startswith("REPOSITORY  TAG  IMAGE ID"):
+            end = index + 1
+            while end < len(lines) and lines[end].strip() and "  " in lines[end]:
+                end += 1
+            lines[index + 1:end] = sorted(lines[index + 1:end])
+    return "\n".join(lines)

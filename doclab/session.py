@@ -66,6 +66,8 @@ def failure_message(block: Block, result: CommandResult, timeout: float) -> str:
     )
 
 
+#: Folders of page runs in the temporary directory (``lab prune`` removes those of ended processes).
+PAGE_RUN_PREFIX = "doclab-page-"
 #: The reader-like environment a page's shell starts from; nothing else of the builder's leaks in.
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Variables passed through from the builder because they say which daemon to talk to, and how.
@@ -108,7 +110,8 @@ class PageRun:
         self.docker_host = docker_host
         self.facts = daemon.daemon_facts(docker_host)
         self.client = daemon.client_facts(settings.docker_cli)
-        self.root = Path(tempfile.mkdtemp(prefix="doclab-page-"))
+        self.root = Path(tempfile.mkdtemp(prefix=PAGE_RUN_PREFIX))
+        (self.root / "owner").write_text(f"{os.getpid()}\n")  # `lab prune` removes it once this process is gone
         self.home = self.root / "home"
         self.workdir = self.home / page_slug(page.path)
         self.workdir.mkdir(parents=True)
@@ -122,13 +125,20 @@ class PageRun:
         python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
         python.chmod(0o755)
         env = reader_environment(self.home, bin_dir, docker_host, dict(os.environ))
+        self._server_host = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        self._recorder: UnixSocketRecorder | None = None
+        if self.facts.reachable and not self.facts.owned and self._server_host.startswith("unix://"):
+            # Someone's own daemon: record the page's requests, so cleanup removes only what the page made.
+            self._recorder = UnixSocketRecorder(control / "docker.sock", Path(self._server_host.removeprefix("unix://")))
+            env["DOCKER_HOST"] = self._recorder.docker_host
         self.machine = MachineFacts(
             workdirs=(
                 (str(self.workdir), f"~/{self.workdir.name}"), (str(self.home), "~"), (str(self.root), "<page-run>"),
-                (str(PROJECT_ROOT), "<project>"), (sys.prefix, "<venv>"),
+                (str(PROJECT_ROOT), "<project>"), (sys.prefix, "<venv>"), (str(settings.lab_dir), "<lab>"),
             ),
             home=os.path.expanduser("~"),
-            hostname=socket.gethostname(),
+            # With a namespace of its own the page has its own host name: the machine's never shows.
+            hostname=None if netns else socket.gethostname(),
             username=getpass.getuser(),
         )
         self._api = None
@@ -145,6 +155,8 @@ class PageRun:
             self.shell = ShellSession(self.workdir, control, env, netns=netns)
         except BaseException:
             self._close_api()
+            if self._recorder is not None:
+                self._recorder.close()
             shutil.rmtree(self.root, ignore_errors=True)
             raise
 
@@ -178,8 +190,8 @@ class PageRun:
         return self._checked(block, result, timeout)
 
     def _checked(self, block: Block, result: CommandResult, timeout: float, trace: dict | None = None) -> BlockResult:
+        self._raise_if_daemon_died(block)
         if result.timed_out or result.exit_code != block.expected_exit:
-            self._raise_if_daemon_died(block)
             raise BlockFailed(failure_message(block, result, timeout) + self._unserved_image_hint(result.output))
         return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds, trace or {})
 
@@ -197,20 +209,22 @@ class PageRun:
         )
 
     def _raise_if_daemon_died(self, block: Block) -> None:
+        """Asked after every block, passed or failed: an output printed while the daemon died is not a capture."""
         if self._api is None:
             return
-        now = daemon.daemon_facts(self.docker_host)
-        if not now.reachable:
+        alive = daemon.ping(self._server_host) if self._server_host.startswith("unix://") else daemon.daemon_facts(
+            self.docker_host).reachable
+        if not alive:
             self._api.close()
             self._api = None
             raise DaemonDied(
-                f"docs/{block.page}: {block.label} failed because the Docker daemon stopped answering while it ran "
-                f"({now.reason}); start it again and rerun: python -m doclab run docs/{block.page}"
+                f"{block.label} failed because the Docker daemon at {self._server_host} stopped answering while it "
+                f"ran; start it again and rerun: python -m doclab run docs/{block.page}"
             )
 
     def _run_traced(self, block: Block, timeout: float) -> BlockResult:
         """Run the block through a recording proxy; add the registry's log lines of the same requests."""
-        host = self.docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        host = self._recorder.docker_host if self._recorder else self._server_host
         if not host.startswith("unix://"):
             raise BlockFailed(f"{block.label}: trace=true needs a daemon on a Unix socket, not {host}")
         recorder = UnixSocketRecorder(self.root / "control" / f"trace-{block.line}.sock", Path(host.removeprefix("unix://")))
@@ -295,8 +309,12 @@ class PageRun:
         leftovers: list[str] = []
         try:
             self.shell.close()
+            made = self._recorder.close() if self._recorder else None
             if self._api is not None and daemon.daemon_facts(self.docker_host).reachable:
-                leftovers = daemon.remove_added(self._api, self._before)
+                if self.facts.owned:
+                    leftovers = daemon.remove_added(self._api, self._before)
+                elif made is not None:
+                    leftovers = daemon.remove_made(self._api, self._before, made)
         finally:
             self._close_api()
             shutil.rmtree(self.root, ignore_errors=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import select
+import shutil
 import signal
 import subprocess
 import time
@@ -25,15 +26,26 @@ class CommandResult:
     timed_out: bool = False
 
 
+def isolated(command: list[str], netns: str | None) -> list[str]:
+    """``command`` in a process tree of its own (its own /proc: the builder's processes and their
+    environment are out of sight) and, with ``netns``, the page daemon's network and host name."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return command
+    if netns:
+        from .lab import netns_command  # the lab module pulls in requests: only when a page daemon is used
+
+        return ["unshare", "--pid", "--fork", "--mount-proc", "--", *netns_command(netns), *command]
+    return ["unshare", "--pid", "--fork", "--mount-proc", "--", *command]
+
+
 class ShellSession:
     def __init__(self, cwd: Path, control_dir: Path, env: dict[str, str], netns: str | None = None):
         self.cwd = cwd
         self.control_dir = control_dir
         self.token = "DOCLAB-" + secrets.token_hex(8)
         self.commands_run = 0
-        bash = ["bash", "--noprofile", "--norc"]
         self._process = subprocess.Popen(
-            ["nsenter", f"--net=/var/run/netns/{netns}", "--", *bash] if netns else bash,
+            isolated(["bash", "--noprofile", "--norc"], netns),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -95,7 +107,13 @@ class ShellSession:
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.kill()
+                pass
+        # The whole process group: jobs a block left in the background end with the page.
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._process.wait()
         for stream in (self._process.stdin, self._process.stdout):
             if stream and not stream.closed:
                 stream.close()

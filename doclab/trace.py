@@ -36,7 +36,7 @@ class _HttpFramer:
     """Follows one direction of an HTTP/1.1 connection, message by message, as bytes arrive."""
 
     def __init__(self, on_head, on_done=lambda: None):
-        self.on_head = on_head  # (start_line, headers) -> (body kind, replacement head bytes or None)
+        self.on_head = on_head  # (start_line, headers, raw header lines) -> (body kind, replacement head bytes or None)
         self.on_done = on_done  # called when a message, body included, has passed
         self.buffer = b""
         self.state = "head"
@@ -57,7 +57,7 @@ class _HttpFramer:
                     if ":" in line:
                         name, value = line.split(":", 1)
                         headers[name.strip().lower()] = value.strip()
-                body, replacement = self.on_head(lines[0], headers)
+                body, replacement = self.on_head(lines[0], headers, [line for line in lines[1:] if line])
                 out += replacement or head
                 self._expect(body, headers)
             elif self.state in ("tunnel", "close"):
@@ -144,21 +144,25 @@ class UnixSocketRecorder:
         upstream.connect(str(self.upstream))
         self._sockets += [client, upstream]
         pending: list[dict] = []  # this connection's requests still waiting for their response
-        requests = _HttpFramer(lambda line, headers: self._on_request(line, headers, pending))
-        responses = _HttpFramer(lambda line, headers: self._on_response(line, pending), lambda: self._finish(pending))
+        requests = _HttpFramer(lambda line, headers, raw: self._on_request(line, headers, raw, pending))
+        responses = _HttpFramer(lambda line, headers, raw: self._on_response(line, pending), lambda: self._finish(pending))
         for source, target, framer in ((client, upstream, requests), (upstream, client, responses)):
             thread = threading.Thread(target=self._pump, args=(source, target, framer, pending), daemon=True)
             thread.start()
             self._threads.append(thread)
 
-    def _on_request(self, line: str, headers: dict, pending: list[dict]):
+    def _on_request(self, line: str, headers: dict, raw: list[str], pending: list[dict]):
         method, path, *_ = line.split(" ")
         pending.append({"method": method, "path": path, "started": time.time()})
         agent = headers.get("user-agent", "")
-        head = [f"{line}"] + [f"{name}: {value}" for name, value in headers.items() if name != "user-agent"]
+        # Raw lines, not the dict: BuildKit's session repeats a header once per method it exposes.
+        head = [line] + [header for header in raw if header.split(":", 1)[0].strip().lower() != "user-agent"]
         head.append(f"User-Agent: {agent} doclab-trace/{self.trace_id}".strip())
         has_body = "transfer-encoding" in headers or int(headers.get("content-length", "0") or 0) > 0
-        return ("body" if has_body else "none"), ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        # An upgraded connection (BuildKit's /session, `docker attach`) carries another protocol after this head.
+        upgrade = "upgrade" in headers.get("connection", "").lower()
+        kind = "tunnel" if upgrade else "body" if has_body else "none"
+        return kind, ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
 
     def _on_response(self, line: str, pending: list[dict]):
         status = int(line.split(" ")[1])

@@ -9,7 +9,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 
 from doclab.capture import CaptureEngine, CaptureError
-from doclab.pages import PageError, front_matter_lines, page_body, parse_page
+from doclab.pages import PageError, parse_page
 from doclab.quotes import replace_quotes
 from doclab.render import replace_markers
 from doclab.settings import Settings
@@ -32,9 +32,8 @@ def on_files(files, config):
     """Resolve every page before any is rendered: the pages that must run do so at the same time."""
     pages = []
     for file in files.documentation_pages():
-        text = Path(file.abs_src_path).read_text()
         try:
-            pages.append(parse_page(page_body(text), file.src_uri, engine.settings.snippets_dir, front_matter_lines(text)))
+            pages.append(parse_file(file))
         except PageError:
             continue  # reported by on_page_markdown, with the page it belongs to
     started = time.monotonic()
@@ -48,13 +47,19 @@ def on_files(files, config):
     return files
 
 
+def parse_file(file):
+    return parse_page(Path(file.abs_src_path).read_text(), file.src_uri, engine.settings.snippets_dir)
+
+
 def on_page_markdown(markdown, page, config, files):
     try:
-        offset = front_matter_lines(Path(page.file.abs_src_path).read_text())
-        parsed = parse_page(markdown, page.file.src_uri, engine.settings.snippets_dir, offset)
-        if not parsed.outputs and not parsed.quotes:
+        # The file as written is what runs and what errors cite (the tests read it the same way);
+        # the markdown as mkdocs-macros left it is where the markers are replaced.
+        written = parse_file(page.file)
+        if not written.outputs and not written.quotes:
             return markdown
-        resolved = engine.resolve(parsed)
+        resolved = engine.resolve(written)
+        parsed = parse_page(markdown, page.file.src_uri, engine.settings.snippets_dir)
         if resolved.state == "recorded":
             # INFO, not WARNING: a recorded output is the designed fallback, and --strict fails on warnings.
             log.info("%s: RECORDED output shown, %s", page.file.src_uri, engine.facts.reason)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from doclab.pages import PageError, front_matter_lines, page_body, parse_page, split_console
+from doclab.pages import PageError, parse_page, split_console
 
 
 @pytest.fixture
@@ -86,12 +86,13 @@ def test_console_blocks_split_into_commands_and_shown_output():
 
 def test_lines_are_counted_in_the_file_front_matter_included(snippets):
     text = '---\ntitle: Demo\n---\n\n# Demo\n\n<!-- exec: exit=x -->\n```bash\nls\n```\n'
-    body = page_body(text)
-    assert front_matter_lines(text) == 4 and body.startswith("# Demo")
-    with pytest.raises(PageError, match="demo.md:7: exit=x"):
-        parse_page(body, "demo.md", snippets, front_matter_lines(text))
     with pytest.raises(PageError, match="demo.md:7: exit=x"):
         parse_page(text, "demo.md", snippets)
+
+
+def test_a_macro_in_a_code_block_is_refused(snippets):
+    with pytest.raises(PageError, match="demo.md:3: a code block runs as written"):
+        parse_page("# Demo\n```bash\necho {{ image_name }}\n```\n", "demo.md", snippets)
 
 
 def test_env_fresh_and_hide_options(snippets):

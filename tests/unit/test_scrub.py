@@ -17,7 +17,7 @@ def test_scrub_removes_machine_specifics_only():
 
 def test_scrub_leaves_generic_names_alone():
     facts = MachineFacts(hostname="localhost", username="root", home="/root")
-    assert scrub("localhost:5000 rootfs root /root/x\n", facts) == "localhost:5000 rootfs root ~/x\n"
+    assert scrub("localhost:5000 rootfs root /root/x\n", facts) == "localhost:5000 rootfs root /root/x\n"
 
 
 def test_carriage_returns_show_what_a_terminal_shows():
@@ -35,6 +35,10 @@ def test_carriage_returns_show_what_a_terminal_shows():
         ("Created: 2026-11-28T05:01:02.123456789Z", "Created: <date>"),
         ("CREATED 3 minutes ago", "CREATED <date>"),
         ("unix:///tmp/doclab-lab/page-client-1a2b3c.sock", "unix://<daemon-socket>"),
+        ('Get "http://localhost:5999/v2/": dial tcp [::1]:5999: connect', 'Get "http://localhost:5999/v2/": dial tcp <loopback>:5999: connect'),
+        ('dial tcp 127.0.0.1:5999: connect', 'dial tcp <loopback>:5999: connect'),
+        (' OS/Arch:           linux/arm64', ' OS/Arch:  <machine>'),
+        ('"Arch": "arm64",', '"Arch": "<machine>",'),
     ],
 )
 def test_normalize_masks_each_volatile_kind(volatile, masked):
@@ -129,3 +133,16 @@ def test_the_host_name_is_scrubbed_whatever_its_length(hostname):
 def test_checkout_and_venv_paths_are_scrubbed():
     facts = MachineFacts(workdirs=(("/home/ann/src/doclab", "<project>"), ("/home/ann/src/doclab/.venv", "<venv>")))
     assert scrub("/home/ann/src/doclab/.venv/bin/python /home/ann/src/doclab/x", facts) == "<venv>/bin/python <project>/x"
+
+
+def test_paths_are_scrubbed_only_whole_and_never_the_systems():
+    facts = MachineFacts(workdirs=(("/app", "<project>"), ("/usr/local", "<venv>")), home="/root")
+    text = "/app/x /application /usr/local/bin/python /root/.ash_history\n"
+    assert scrub(text, facts) == "<project>/x /application /usr/local/bin/python /root/.ash_history\n"
+
+
+def test_images_listed_in_another_order_compare_equal():
+    one = "REPOSITORY        TAG   IMAGE ID       CREATED   SIZE\nmy-alpine-image   latest   682eb95e98b9   2 years ago   7.35MB\nalpine   3.18   682eb95e98b9   2 years ago   7.35MB\n"
+    two = "REPOSITORY   TAG   IMAGE ID   CREATED   SIZE\nalpine   3.18   682eb95e98b9   2 years ago   7.35MB\nmy-alpine-image   latest   682eb95e98b9   2 years ago   7.35MB\n"
+    assert normalize(one) == normalize(two)
+    assert normalize(one) != normalize(two.replace("3.18", "3.19"))
