@@ -38,5 +38,5 @@ def replace_quotes(markdown: str, page: Page, record_of: Callable[[str], PageRec
             rf'\s+"{re.escape(quote.phrase)}"\s*-->'
         )
         rendered = f"<code>{html.escape(quote.phrase)}</code>"
-        markdown = pattern.sub(lambda _, shown=rendered: shown, markdown, count=1)
+        markdown = pattern.sub(lambda _, shown=rendered: shown, markdown)
     return markdown

@@ -71,3 +71,15 @@ def on_page_markdown(markdown, page, config, files):
         raise PluginError(f"docs/{error}") from None
     except CaptureError as error:
         raise PluginError(str(error)) from None
+
+
+def on_page_content(html, page, config, files):
+    """Quotes inside blocks a plugin renders itself (the quiz's questions) reach the HTML as comments."""
+    if "<!-- quote:" not in html:
+        return html
+    try:
+        return replace_quotes(html, parse_file(page.file), engine.record_of)
+    except PageError as error:
+        raise PluginError(f"docs/{error}") from None
+    except CaptureError as error:
+        raise PluginError(str(error)) from None
