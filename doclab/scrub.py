@@ -134,12 +134,17 @@ def _mask_machine_fields(text: str) -> str:
 
 
 _FINISHED = re.compile(r"(?: \d+(?:\.\d+)?s)? done$")
+#: A BuildKit step still running, as its progress tick prints it: "#4 extracting sha256:… 0.1s".
+_TICK = re.compile(r" \d+(?:\.\d+)?s$")
 
 
 def _drop_buildkit_in_progress(text: str) -> str:
     lines = text.split("\n")
     finished = {_FINISHED.sub("", line) for line in lines if line.startswith("#") and _FINISHED.search(line)}
-    return "\n".join(line for line in lines if not (line.startswith("#") and line in finished))
+    return "\n".join(
+        line for line in lines
+        if not (line.startswith("#") and (line in finished or _TICK.sub("", line) in finished))
+    )
 
 
 _VERTEX = re.compile(r"^#(\d+) (.*)$")

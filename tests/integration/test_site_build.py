@@ -107,14 +107,14 @@ def test_no_daemon_in_strict_mode_fails_naming_the_capture(tmp_path):
 @pytest.mark.docker
 def test_a_failing_command_fails_the_build_naming_page_example_command_and_output(tmp_path, lab_daemon):
     project = tmp_path / "project"
-    for name in ("docs", "snippets", "hooks", "doclab"):
+    for name in ("docs", "snippets", "hooks", "doclab", "overrides"):
         shutil.copytree(ROOT / name, project / name)
     shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
     (project / "snippets" / "mini-project" / "build.sh").write_text("docker build -t $IMAGE_NAME ./no-such-folder\n")
     env = {"DOCKER_HOST": lab_daemon.docker_host, "DOCLAB_CAPTURES_DIR": str(tmp_path / "captures")}
     result = build_site(tmp_path / "site", env, project / "mkdocs.yml")
     assert result.returncode != 0
-    for part in ("docs/mini-project.md: bash block 'build' at mini-project.md:", "exited with unexpected code 1 (declared: 0)",
+    for part in ("docs/mini-project.md: bash block 'build-buildkit' at mini-project.md:", "exited with unexpected code 1 (declared: 0)",
                  "docker build -t $IMAGE_NAME ./no-such-folder", "no-such-folder", "python -m doclab run docs/mini-project.md"):
         assert part in result.output, result.output
     assert not (tmp_path / "captures" / "mini-project.json").exists()

@@ -61,6 +61,8 @@ def test_buildkit_in_progress_lines_are_dropped_only_when_finished_later():
     assert normalize(text) == "#1 exporting layers done\n\n#2 naming to x\n"
     timed = "#6 exporting layers\n#6 exporting layers 0.3s done\n#7 naming to x\n"
     assert normalize(timed) == normalize(text)
+    ticking = "#6 exporting layers\n#6 exporting layers 0.1s\n#6 exporting layers 0.3s done\n#7 naming to x\n"
+    assert normalize(ticking) == normalize(text)
 
 
 def test_push_results_and_sdk_progress_are_dropped():
