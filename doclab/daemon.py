@@ -323,6 +323,13 @@ def remove_made(api: "docker.DockerClient", before: DaemonSnapshot, exchanges) -
             pass
         except errors.APIError as error:
             leftovers.append(f"image {reference}: {error.explanation}")
+    for image in api.images.list(filters={"dangling": True}):
+        # Untagged build results (`docker build .`, an image whose tag a later build took) are known only by ID.
+        if image.id not in before.images:
+            try:
+                api.images.remove(image.id)
+            except errors.APIError as error:
+                leftovers.append(f"image {image.short_id}: {error.explanation}")
     now = {image.id: set(image.tags) for image in api.images.list(all=True)}
     for image_id, tags in before.images.items():
         for tag in tags - now.get(image_id, tags):

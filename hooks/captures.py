@@ -37,7 +37,7 @@ def on_files(files, config):
         except PageError:
             continue  # reported by on_page_markdown, with the page it belongs to
     started = time.monotonic()
-    outcomes = engine.resolve_all([page for page in pages if page.outputs or page.quotes])
+    outcomes = engine.resolve_all([page for page in pages if page.captures])
     states = [getattr(outcome, "state", "failed") for outcome in outcomes.values()]
     log.info(
         "captures: %d live, %d cached, %d recorded, %d failed in %.3f s%s", states.count("live"), states.count("cached"),
@@ -56,16 +56,15 @@ def on_page_markdown(markdown, page, config, files):
         # The file as written is what runs and what errors cite (the tests read it the same way);
         # the markdown as mkdocs-macros left it is where the markers are replaced.
         written = parse_file(page.file)
-        if not written.outputs and not written.quotes:
-            return markdown
-        resolved = engine.resolve(written)
         parsed = parse_page(markdown, page.file.src_uri, engine.settings.snippets_dir)
-        if resolved.state == "recorded":
-            # INFO, not WARNING: a recorded output is the designed fallback, and --strict fails on warnings.
-            log.info("%s: RECORDED output shown, %s", page.file.src_uri, engine.facts.reason)
-        else:
-            log.info("%s: captures %s", page.file.src_uri, resolved.state)
-        markdown = replace_markers(markdown, parsed, resolved)
+        if written.captures:
+            resolved = engine.resolve(written)
+            if resolved.state == "recorded":
+                # INFO, not WARNING: a recorded output is the designed fallback, and --strict fails on warnings.
+                log.info("%s: RECORDED output shown, %s", page.file.src_uri, engine.facts.reason)
+            else:
+                log.info("%s: captures %s", page.file.src_uri, resolved.state)
+            markdown = replace_markers(markdown, parsed, resolved)
         return replace_quotes(markdown, parsed, engine.record_of)
     except PageError as error:
         raise PluginError(f"docs/{error}") from None

@@ -35,8 +35,13 @@ def count_fences(text: str) -> int:
 @pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
 def test_every_block_is_collected_and_run_or_skipped(path: Path):
     sybil = Sybil(parsers=[docs_suite.parse_blocks], path=str(ROOT / "docs"), patterns=["*.md"])
-    examples = list(sybil.parse(path).examples())
+    collected = list(sybil.parse(path).examples())
+    examples = [example for example in collected if example.region.evaluator is docs_suite.evaluate_block]
     assert len(examples) == count_fences(path.read_text()), f"{path}: the suite collects fewer examples than it has code blocks"
+    page = parse_page(path.read_text(), page_name(path, ROOT / "docs"), Settings.from_env().snippets_dir)
+    foreign = [quote for quote in page.quotes if quote.source_page != page.path]
+    checked = [example for example in collected if example.region.evaluator is docs_suite.evaluate_foreign_quote]
+    assert len(checked) == len(foreign), f"{path}: every quote of another page's output is checked"
     for example in examples:
         block = example.parsed
         runs = block.language in RUNNABLE_LANGUAGES | DIAGRAM_LANGUAGES
