@@ -109,7 +109,7 @@ def test_with_no_daemon_serve_runs_its_own_lab_and_leaves_nothing_running(tmp_pa
         assert "starting the lab for live outputs" in log.read_text()
         assert (lab_dir / "main.sock").exists()
         page = _page(port, "mini-project/")
-        assert "Captured on" in page and "Recorded on" not in page, "with the lab up, outputs are live"
+        assert "Every output on this page was captured on" in page and "Recorded on" not in page, "with the lab up, outputs are live"
         returncode = _stop(process, sig, log)
     finally:
         if process.poll() is None:
