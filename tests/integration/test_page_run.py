@@ -3,7 +3,6 @@
 import pytest
 
 from doclab.pages import parse_page
-from doclab.script import page_script
 from doclab.session import BlockFailed, PageRun
 from doclab.settings import Settings
 
@@ -43,9 +42,3 @@ def test_console_blocks_check_the_output_they_show(tmp_path):
     assert run_page("```console\n$ echo hello\nhello\n$ true\n```\n", tmp_path) == ["$ echo hello\nhello\n$ true\n"]
     with pytest.raises(BlockFailed, match=r"(?s)printed other output than the page shows.*-goodbye.*\+hello"):
         run_page("```console\n$ echo hello\ngoodbye\n```\n", tmp_path)
-
-
-def test_the_one_script_copy_runs_every_step_in_order(tmp_path):
-    page = parse_page('```bash\nX=1\n```\n\n```dockerfile title="Dockerfile"\nFROM alpine:3.18\n```\n\n```bash\necho $X\n```\n',
-                      "demo.md", tmp_path)
-    assert page_script(page).endswith("X=1\ncat > 'Dockerfile' <<'DOCLAB_END_OF_FILE'\nFROM alpine:3.18\nDOCLAB_END_OF_FILE\necho $X\n")

@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -84,6 +85,20 @@ def _stop(process: subprocess.Popen, sig: int, log: Path) -> int:
         pytest.fail(f"scripts/serve did not stop within 90 s of {sig.name}:\n{log.read_text(errors='replace')[-3000:]}")
 
 
+def _never_left_running(process: subprocess.Popen, lab_dir: Path) -> None:
+    """After a failed assertion too: serve stopped as a reader stops it (its mkdocs runs in a process
+    group of its own, which a kill of serve's group would miss), and its lab taken down."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+    if lab_dir.exists():
+        subprocess.run([sys.executable, "-m", "doclab.lab", "down"], cwd=ROOT, capture_output=True, timeout=120,
+                       env={**os.environ, "DOCLAB_LAB_DIR": str(lab_dir)})
+
+
 @pytest.fixture
 def lab_prerequisites():
     if os.geteuid() != 0:
@@ -112,8 +127,7 @@ def test_with_no_daemon_serve_runs_its_own_lab_and_leaves_nothing_running(tmp_pa
         assert "Every output on this page was captured on" in page and "Recorded on" not in page, "with the lab up, outputs are live"
         returncode = _stop(process, sig, log)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+        _never_left_running(process, lab_dir)
     printed = log.read_text()
     assert returncode == 0, printed[-3000:]
     assert "lab down: nothing left running" in printed
@@ -131,7 +145,6 @@ def test_recorded_serves_the_records_and_never_starts_a_lab(tmp_path):
         assert "Recorded on" in _page(port, "mini-project/")
         assert _stop(process, signal.SIGINT, log) == 0
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+        _never_left_running(process, lab_dir)
     assert "--recorded: recorded outputs, Docker is not contacted" in log.read_text()
     assert not lab_dir.exists()
