@@ -279,6 +279,8 @@ class Lab:
         for name in self.daemon_names():
             self.stop_daemon(name)
         _terminate(self.dir / "registry.pid")
+        for pid in processes_mentioning(self.netns_prefix):  # forwarders of daemons an interrupted run left
+            _kill(pid, signal.SIGKILL)
         for netns in _netns_names():
             if netns.startswith(self.netns_prefix):
                 subprocess.run(["ip", "netns", "delete", netns], capture_output=True)
