@@ -229,15 +229,25 @@ class CaptureEngine:
         self._digests: dict[str, str] = {}
         self._resolved: dict[str, tuple[str, Resolved | CaptureError]] = {}
         self._lock = threading.Lock()
+        self._facts_lock = threading.Lock()
 
     def refresh(self) -> None:
-        """Ask the daemon again (once per site build): it may have started or stopped."""
+        """Ask the daemon again (once per site build): it may have started or stopped.
+
+        The question is sent at once, in the background: the answer arrives while MkDocs reads
+        the pages, and a warm rebuild does not wait for it.
+        """
         self._facts = None
         self._digests = {}
         self._resolved = {}
+        threading.Thread(target=lambda: self.facts, daemon=True).start()
 
     @property
     def facts(self) -> daemon.DaemonFacts:
+        with self._facts_lock:
+            return self._ask_facts()
+
+    def _ask_facts(self) -> daemon.DaemonFacts:
         if self._facts is None:
             if self.settings.recorded:
                 self._facts = daemon.DaemonFacts(reachable=False, reason=f"{RECORDED}=1 is set (recorded outputs only)")
@@ -299,13 +309,15 @@ class CaptureEngine:
             if self._reusable(recorded, key, force):
                 outcomes[page.path] = Resolved(recorded, "cached")
             else:
-                to_run.append((page, key, inputs))
+                to_run.append((page, key, inputs, recorded.stamp.get("seconds", 0) if recorded else float("inf")))
+        # Longest first (as last recorded; never recorded counts as longest): the slowest page sets the build's time.
+        to_run.sort(key=lambda item: -item[3])
         if to_run:
             with self._daemons() as daemons:
                 jobs = self.settings.jobs if daemons.isolated else 1
                 with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="doclab-page") as pool:
                     futures = {page.path: pool.submit(self._run_and_save, page, key, inputs, daemons)
-                               for page, key, inputs in to_run}
+                               for page, key, inputs, _ in to_run}
                     for path, future in futures.items():
                         try:
                             outcomes[path] = future.result()

@@ -16,6 +16,7 @@ from doclab.settings import Settings
 
 log = logging.getLogger("mkdocs.hooks.captures")
 engine: CaptureEngine | None = None
+_written: dict = {}
 
 
 def on_config(config):
@@ -31,6 +32,7 @@ def on_pre_build(config):
 def on_files(files, config):
     """Resolve every page before any is rendered: the pages that must run do so at the same time."""
     pages = []
+    _written.clear()
     for file in files.documentation_pages():
         try:
             pages.append(parse_file(file))
@@ -48,7 +50,10 @@ def on_files(files, config):
 
 
 def parse_file(file):
-    return parse_page(Path(file.abs_src_path).read_text(), file.src_uri, engine.settings.snippets_dir)
+    """The page as written, parsed once per build (the hook needs it at files, markdown and content time)."""
+    if file.src_uri not in _written:
+        _written[file.src_uri] = parse_page(Path(file.abs_src_path).read_text(), file.src_uri, engine.settings.snippets_dir)
+    return _written[file.src_uri]
 
 
 def on_page_markdown(markdown, page, config, files):

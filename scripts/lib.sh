@@ -22,7 +22,8 @@ ensure_venv() {
     python3 -m venv .venv 2>/dev/null || { need_root_or_say "Python's venv module" "python3-venv"; python3 -m venv .venv; }
     say "installing the pinned Python dependencies (requirements.txt) into .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
-    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+    # A plain path entry (compat mode), not an import finder: the hooks import doclab on every build.
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --config-settings editable_mode=compat -e .
   elif ! cmp -s requirements.txt .venv/.requirements.txt; then
     say "requirements.txt changed: updating .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
