@@ -20,8 +20,9 @@ pull/push progress    ``<id>: Waiting`` … ``Download complete`` lines (and the
                       complete`` and ``Already exists`` stay. Per-layer push results
                       (``Pushed``, ``Layer already exists``, ``Mounted from``) are
                       dropped: they depend on what the registry held before
-BuildKit in-progress  a ``#N step`` line later repeated as ``#N step done`` is dropped
-                      (whether it shows depends on timing)
+BuildKit in-progress  a ``#N step`` line later repeated as ``#N step done`` is dropped,
+                      and so is a progress tick (a ``#N`` line ending in a bare duration,
+                      ``#2 transferring context: 0.0s``): whether they show depends on timing
 BuildKit step order   steps that run at the same time print in the order they finish:
                       its ``#N`` blocks are sorted by their first line and renumbered,
                       and an optional ``<duration>`` before ``done`` goes
@@ -134,8 +135,9 @@ def _mask_machine_fields(text: str) -> str:
 
 
 _FINISHED = re.compile(r"(?: \d+(?:\.\d+)?s)? done$")
-#: A BuildKit step still running, as its progress tick prints it: "#4 extracting sha256:… 0.1s".
-_TICK = re.compile(r" \d+(?:\.\d+)?s$")
+#: A BuildKit step still running, as its progress tick prints it ("#4 extracting sha256:… 0.1s",
+#: "#2 transferring context: 0.0s"): its final line says "done" (or "DONE"), and ticks depend on timing.
+_RUNNING = re.compile(r"^#\d+ (?!DONE\b).* \d+(?:\.\d+)?s$")
 
 
 def _drop_buildkit_in_progress(text: str) -> str:
@@ -143,7 +145,7 @@ def _drop_buildkit_in_progress(text: str) -> str:
     finished = {_FINISHED.sub("", line) for line in lines if line.startswith("#") and _FINISHED.search(line)}
     return "\n".join(
         line for line in lines
-        if not (line.startswith("#") and (line in finished or _TICK.sub("", line) in finished))
+        if not (line.startswith("#") and (line in finished or _RUNNING.match(line)))
     )
 
 

@@ -63,6 +63,8 @@ def test_buildkit_in_progress_lines_are_dropped_only_when_finished_later():
     assert normalize(timed) == normalize(text)
     ticking = "#6 exporting layers\n#6 exporting layers 0.1s\n#6 exporting layers 0.3s done\n#7 naming to x\n"
     assert normalize(ticking) == normalize(text)
+    sized = "#2 transferring context: 0.0s\n#2 transferring context: 2B 0.0s done\n#2 DONE 0.1s\n"
+    assert normalize(sized) == normalize("#2 transferring context: 2B done\n#2 DONE 0.0s\n")
 
 
 def test_push_results_and_sdk_progress_are_dropped():
