@@ -20,7 +20,7 @@ pull/push progress    ``<id>: Waiting`` … ``Download complete`` lines (and the
                       complete`` and ``Already exists`` stay. Per-layer push results
                       (``Pushed``, ``Layer already exists``, ``Mounted from``) are
                       dropped: they depend on what the registry held before
-BuildKit in-progress  a ``#N step`` line later repeated as ``#N step done`` is dropped,
+BuildKit in-progress  a ``#N`` line that a later ``#N … done`` line starts with is dropped,
                       and so is a progress tick (a ``#N`` line ending in a bare duration,
                       ``#2 transferring context: 0.0s``): whether they show depends on timing
 BuildKit step order   steps that run at the same time print in the order they finish:
@@ -143,10 +143,13 @@ _RUNNING = re.compile(r"^#\d+ (?!DONE\b).* \d+(?:\.\d+)?s$")
 def _drop_buildkit_in_progress(text: str) -> str:
     lines = text.split("\n")
     finished = {_FINISHED.sub("", line) for line in lines if line.startswith("#") and _FINISHED.search(line)}
-    return "\n".join(
-        line for line in lines
-        if not (line.startswith("#") and (line in finished or _RUNNING.match(line)))
-    )
+    return "\n".join(line for line in lines if not (line.startswith("#") and _in_progress(line, finished)))
+
+
+def _in_progress(line: str, finished: set[str]) -> bool:
+    """A tick (ends in a bare duration), or the start of a line that later ends in "done"
+    ("#2 transferring context:" before "#2 transferring context: 2B done")."""
+    return bool(_RUNNING.match(line)) or any(done.startswith(line.rstrip()) for done in finished)
 
 
 _VERTEX = re.compile(r"^#(\d+) (.*)$")

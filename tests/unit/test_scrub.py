@@ -65,6 +65,9 @@ def test_buildkit_in_progress_lines_are_dropped_only_when_finished_later():
     assert normalize(ticking) == normalize(text)
     sized = "#2 transferring context: 0.0s\n#2 transferring context: 2B 0.0s done\n#2 DONE 0.1s\n"
     assert normalize(sized) == normalize("#2 transferring context: 2B done\n#2 DONE 0.0s\n")
+    started = "#2 transferring context:\n#2 transferring context: 2B done\n#2 DONE 0.1s\n"
+    assert normalize(started) == normalize(sized)
+    assert normalize("#2 transferring context: 2B done\n") != normalize("#2 transferring context: 3B\n")
 
 
 def test_push_results_and_sdk_progress_are_dropped():
