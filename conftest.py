@@ -1,5 +1,5 @@
 """The docs are a test suite: Sybil collects every fenced block of docs/**/*.md and runs it
-with doclab's PageRun — the engine the site build uses — one shell and one fresh daemon a page."""
+with doclab's PageRun — the engine the site build uses — one shell and one empty daemon a page."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from doclab.quotes import check_quote
 from doclab.scrub import normalize
 from doclab.session import BlockFailed, PageRun
 from doclab.settings import Settings
-from tests.docker_env import fresh_daemon
+from tests.docker_env import page_daemon
 
 DOCS = Path(__file__).parent / "docs"
 SETTINGS = Settings.from_env()
@@ -61,7 +61,7 @@ def _page_run(example) -> PageRun:
     namespace = example.namespace
     if "run" not in namespace:
         page = parse_doc(example.document)
-        namespace["daemon"] = fresh_daemon(f"page-{Path(page.path).stem}")
+        namespace["daemon"] = page_daemon()
         handle = namespace["daemon"].__enter__()
         namespace["run"] = PageRun(page, SETTINGS, docker_host=handle.docker_host, netns=handle.netns)
     return namespace["run"]
@@ -117,12 +117,12 @@ def _compare_with_recorded(block, output: str) -> None:
 
 
 def teardown_page(namespace) -> None:
-    run, page_daemon = namespace.pop("run", None), namespace.pop("daemon", None)
+    run, leased = namespace.pop("run", None), namespace.pop("daemon", None)
     try:
         leftovers = run.close() if run else []
     finally:
-        if page_daemon is not None:
-            page_daemon.__exit__(None, None, None)
+        if leased is not None:
+            leased.__exit__(None, None, None)
     assert not leftovers, f"the page left these on the daemon: {leftovers}"
 
 

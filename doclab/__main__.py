@@ -34,21 +34,18 @@ def run_page(path: Path) -> int:
         print(error, file=sys.stderr)
         return 2
     daemons = PageDaemons(settings, daemon_facts())
-    try:
-        # The same isolation as a build: a lab daemon of its own, or the shared daemon under its lock.
-        with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, settings, docker_host, netns) as run:
-            for block in page.blocks:
-                print(f"--- {block.label}")
-                if block.skip_reason:
-                    print(f"(skipped: {block.skip_reason})")
-                    continue
-                try:
-                    print(run.run(block).output, end="")
-                except BlockFailed as failure:
-                    print(failure, file=sys.stderr)
-                    return 1
-    finally:
-        daemons.wait()
+    # The same isolation as a build: a lab daemon of its own, or the shared daemon under its lock.
+    with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, settings, docker_host, netns) as run:
+        for block in page.blocks:
+            print(f"--- {block.label}")
+            if block.skip_reason:
+                print(f"(skipped: {block.skip_reason})")
+                continue
+            try:
+                print(run.run(block).output, end="")
+            except BlockFailed as failure:
+                print(failure, file=sys.stderr)
+                return 1
     return 0
 
 

@@ -11,8 +11,9 @@ median of the per-pair ratios. Figures:
 - ``warm``: a rebuild with every record cached, and ``nohook``: the same build with the
   captures hook removed from ``mkdocs.yml`` (a copy beside it, deleted afterwards);
 - ``cold``: a build with an empty captures folder, so every page runs (in parallel), paired with
-  ``nohook``, and compared with ``commands``: the sum of the ``seconds`` of every capture of a
-  cold build run one page at a time (DOCLAB_JOBS=1), the pages' own command time;
+  ``nohook``, and compared with ``commands``: the sum of every code block's run time in a cold
+  build run one page at a time (DOCLAB_JOBS=1, each record's ``commands_seconds``), the pages' own
+  command time;
 - ``serve``: ``mkdocs serve``'s rebuild after one snippet is edited (and restored afterwards);
 - ``doctests``: ``pytest -n 2 --dist loadfile docs``, the pages' code blocks as tests.
 
@@ -93,11 +94,9 @@ def without_hooks(config: str) -> str:
 
 
 def capture_seconds(captures_dir: Path) -> float:
-    """The sum of the ``seconds`` of every capture recorded under ``captures_dir``."""
-    total = 0.0
-    for path in sorted(captures_dir.rglob("*.json")):
-        total += sum(capture["seconds"] for capture in json.loads(path.read_text())["captures"].values())
-    return total
+    """The pages' own command time: the sum of every record's ``commands_seconds`` under ``captures_dir``
+    (each block's run time, also of blocks whose output is not shown)."""
+    return sum(json.loads(path.read_text())["stamp"]["commands_seconds"] for path in sorted(captures_dir.rglob("*.json")))
 
 
 def table(rows: list[tuple[str, Stats]]) -> str:

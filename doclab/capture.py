@@ -20,7 +20,6 @@ import fcntl
 import hashlib
 import json
 import os
-import secrets
 import tempfile
 import threading
 import time
@@ -180,7 +179,6 @@ class PageDaemons:
         self.facts = facts
         lab = Lab(settings)
         self.lab = lab if facts.owned and os.geteuid() == 0 and lab.registry_up() else None
-        self._stoppers: list[threading.Thread] = []
 
     @property
     def isolated(self) -> bool:
@@ -190,19 +188,9 @@ class PageDaemons:
     def daemon_for(self, page: Page):
         """Yield ``(docker_host, netns)`` of a daemon only this page uses while the block runs."""
         if self.lab is not None:
-            name = f"build-{page.path.removesuffix('.md').replace('/', '-')[:20]}-{secrets.token_hex(3)}"
-            try:
-                handle = self.lab.start_daemon(name)
-            except BaseException:
-                self.lab.stop_daemon(name)  # a daemon that failed to start leaves no folder or namespace
-                raise
-            try:
+            # A pooled lab daemon, emptied between pages: starting one per page cost more CPU than the pages.
+            with self.lab.lease_daemon() as handle:
                 yield handle.docker_host, handle.netns
-            finally:
-                # Stopping takes seconds (dockerd stops its containers): let the next page start meanwhile.
-                stopper = threading.Thread(target=self.lab.stop_daemon, args=(name,))
-                stopper.start()
-                self._stoppers.append(stopper)
             return
         host = self.facts.host if self.facts.host != "the default socket" else None
         where = host or "unix:///var/run/docker.sock"
@@ -212,11 +200,6 @@ class PageDaemons:
         with open(Path(tempfile.gettempdir()) / f"doclab-daemon-{lock_name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield host, None
-
-    def wait(self) -> None:
-        for stopper in self._stoppers:
-            stopper.join()
-        self._stoppers.clear()
 
 
 class CaptureEngine:
@@ -288,8 +271,7 @@ class CaptureEngine:
         key = capture_key(inputs, self.environment(page))
         if self._reusable(recorded, key, force):
             return Resolved(recorded, "cached")
-        with self._daemons() as daemons:
-            return self._run_and_save(page, key, inputs, daemons)
+        return self._run_and_save(page, key, inputs, self._daemons())
 
     def resolve_all(self, pages: list[Page], force: bool = False) -> dict[str, Resolved | CaptureError]:
         """Resolve every page; the pages that must run do so at the same time (up to DOCLAB_JOBS)."""
@@ -313,16 +295,16 @@ class CaptureEngine:
         # Longest first (as last recorded; never recorded counts as longest): the slowest page sets the build's time.
         to_run.sort(key=lambda item: -item[3])
         if to_run:
-            with self._daemons() as daemons:
-                jobs = self.settings.jobs if daemons.isolated else 1
-                with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="doclab-page") as pool:
-                    futures = {page.path: pool.submit(self._run_and_save, page, key, inputs, daemons)
-                               for page, key, inputs, _ in to_run}
-                    for path, future in futures.items():
-                        try:
-                            outcomes[path] = future.result()
-                        except CaptureError as error:
-                            outcomes[path] = error
+            daemons = self._daemons()
+            jobs = self.settings.jobs if daemons.isolated else 1
+            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="doclab-page") as pool:
+                futures = {page.path: pool.submit(self._run_and_save, page, key, inputs, daemons)
+                           for page, key, inputs, _ in to_run}
+                for path, future in futures.items():
+                    try:
+                        outcomes[path] = future.result()
+                    except CaptureError as error:
+                        outcomes[path] = error
         for page in pages:
             self._resolved[page.path] = (inputs_key(page), outcomes[page.path])
         return outcomes
@@ -332,11 +314,8 @@ class CaptureEngine:
         published or tested strictly is run now (a record's checksum stops edits, not forgeries)."""
         return recorded is not None and recorded.intact and recorded.key == key and not force and not self.settings.strict
 
-    @contextmanager
-    def _daemons(self):
-        # Not waiting for the page daemons to stop: the pages are done, and the process joins
-        # the stopping threads before it exits (a `mkdocs serve` rebuild does not wait for them).
-        yield PageDaemons(self.settings, self.facts)
+    def _daemons(self) -> PageDaemons:
+        return PageDaemons(self.settings, self.facts)
 
     def record_of(self, page: str) -> PageRecord | None:
         """The record of ``page`` as this build resolved it, else as stored (for quotes across pages)."""
@@ -376,11 +355,9 @@ class CaptureEngine:
         """Run every block of the page for real; raise CaptureError naming the block that failed."""
         from .session import BlockFailed, PageRun, shown_command  # running pages only: a warm rebuild never loads it
 
-        if daemons is None:
-            with self._daemons() as own:
-                return self.run_page(page, key, inputs, own)
+        daemons = daemons or self._daemons()
         captures: dict[str, Capture] = {}
-        started = time.monotonic()
+        started, command_seconds = time.monotonic(), 0.0
         with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, self.settings, docker_host, netns) as run:
             for block in page.blocks:
                 if block.skip_reason:
@@ -389,6 +366,7 @@ class CaptureEngine:
                     result = run.run(block)
                 except BlockFailed as failure:
                     raise CaptureError(f"docs/{page.path}: {failure}") from None
+                command_seconds += result.seconds
                 if block.capture_id:
                     client = daemon.client_facts(block.client or self.settings.docker_cli)
                     captures[block.capture_id] = Capture(
@@ -402,6 +380,8 @@ class CaptureEngine:
                 "owned_daemon": run.facts.owned,
                 "base_images": run.base_image_origins(),
                 "seconds": round(time.monotonic() - started, 2),
+                # Every block's own run time, shown or not: what running the page by hand would take.
+                "commands_seconds": round(command_seconds, 2),
             }
         with self._lock:
             self.commands_run += run.commands_run

@@ -231,10 +231,16 @@ class DaemonSnapshot:
 
 
 def empty_daemon(api: "docker.DockerClient") -> None:
-    """Remove every container, image and build-cache entry: only ever called on a daemon with OWNED_LABEL."""
+    """Remove every container, image, build-cache entry, volume and network: only ever called on a daemon with OWNED_LABEL."""
     remove_added(api, DaemonSnapshot())
     # BuildKit's cache keeps layers alive after their images are gone: a later pull would say "Already exists".
     api.api.prune_builds()
+    # A pooled daemon serves page after page: what one page made must not show on the next.
+    for volume in api.volumes.list():
+        volume.remove(force=True)
+    for network in api.networks.list():
+        if network.name not in ("bridge", "host", "none"):
+            network.remove()
 
 
 def remove_added(api: "docker.DockerClient", before: DaemonSnapshot) -> list[str]:

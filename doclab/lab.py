@@ -15,6 +15,11 @@ The registry serves ``library/alpine:3.18`` (from Alpine's minirootfs) and ``lib
 but "main") run in a network namespace of their own: ``localhost`` and published ports are the
 page's own, so two pages can both run ``docker run -p 5000:5000 registry:2`` at the same time.
 They reach the lab registry through ``doclab.forward`` on 127.0.0.1:MIRROR_PORT of their namespace.
+
+Page daemons are a pool (``pool-0``, ``pool-1`` …) kept running between pages and between builds:
+a page leases one (a lock), runs on it, and gives it back empty. Starting a daemon costs more CPU
+than most pages' commands, so reuse is what lets pages run in parallel on a small machine. A daemon
+whose lease did not end cleanly (a killed build) is started again before anyone uses it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -30,11 +36,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
+from . import daemon as engine
 from .daemon import OWNED_LABEL, ping
 from .rootfs import RootfsError, ensure_rootfs, fetch_enabled
 from .seed import SeedError, push_alpine, push_registry_image, served_images, verify_checksum
@@ -47,6 +55,10 @@ PAGE_HOSTNAME = "docker-lesson"
 LONGEST_DAEMON_NAME = 33
 #: Port, inside a page daemon's namespace, where the lab registry answers (5000 stays free for pages).
 MIRROR_PORT = 45000
+#: Names of the pooled page daemons: ``pool-0``, ``pool-1`` … (as many as pages ever ran at once).
+POOL_PREFIX = "pool-"
+#: What a pool daemon's lease file holds while nobody uses it and nothing of a page is left on it.
+CLEAN = "clean"
 #: Processes this Python process started, kept referenced so they are reaped, not warned about.
 _SPAWNED: dict[int, subprocess.Popen] = {}
 
@@ -79,6 +91,7 @@ class Lab:
             "pidfile": self.dir / f"{name}.pid",
             "forwarder": self.dir / f"{name}.forward.pid",
             "owner": self.dir / f"{name}.owner",
+            "lease": self.dir / f"{name}.lease",
             "log": self.dir / f"{name}.log",
             "data": self.dir / "data" / name,
             # exec-root holds containerd's sockets: it must stay short (108-byte socket paths).
@@ -208,7 +221,82 @@ class Lab:
         self._wait(lambda: self.daemon_up(name), 60, f"dockerd '{name}' on {paths['socket']}", paths["log"], process)
         return self.daemon(name)
 
-    def stop_daemon(self, name: str) -> None:
+    @contextmanager
+    def lease_daemon(self):
+        """A pooled page daemon nobody else uses until the block ends: empty, in a namespace of its own.
+
+        Leases are ``flock``s, so two builds (or a build and the tests) never share a daemon, and a
+        lease held by a killed process ends with it. The daemon is emptied when given back; one whose
+        lease did not end that way, or that stopped, is started again first.
+        """
+        for index in itertools.count():
+            name = f"{POOL_PREFIX}{index}"
+            lease = self._daemon_paths(name)["lease"]
+            lease.parent.mkdir(parents=True, exist_ok=True)
+            handle = lease.open("a+")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            break
+        try:
+            self._ready(name, handle)
+            _rewrite(handle, f"leased by {os.getpid()} ({' '.join(sys.argv)[:200]})\n")
+            try:
+                yield self.daemon(name)
+            finally:  # also after a failed page: its run has been closed, the daemon is emptied all the same
+                if self._give_back(name):
+                    _rewrite(handle, f"{CLEAN}\n")
+        finally:
+            handle.close()  # releases the lock
+
+    def _ready(self, name: str, lease) -> bool:
+        """Start the pool daemon (again) unless it was given back clean and still answers; True if started."""
+        lease.seek(0)
+        if lease.read().strip() == CLEAN and self.daemon_up(name):
+            return False
+        self.stop_daemon(name, keep_lease=True)
+        self.start_daemon(name)
+        return True
+
+    def _give_back(self, name: str) -> bool:
+        """Empty a pool daemon after a page; False when it cannot be trusted to be like new (then it
+        is stopped, and the next lease starts it again)."""
+        handle = self.daemon(name)
+        try:
+            if not self.daemon_up(name):
+                raise LabError("stopped answering")
+            _, info = engine.engine_get(str(handle.socket), "/info")
+            _, plugins = engine.engine_get(str(handle.socket), "/plugins")
+            if info.get("Swarm", {}).get("LocalNodeState", "inactive") != "inactive" or plugins:
+                raise LabError("a page changed it beyond containers, images, volumes and networks (swarm or plugins)")
+            with engine.connected(base_url=handle.docker_host) as api:
+                engine.empty_daemon(api)
+            return True
+        except (LabError, OSError, RuntimeError) as error:
+            print(f"doclab.lab: {name} could not be given back empty ({error}); it starts again when next leased",
+                  file=sys.stderr)
+            self.stop_daemon(name, keep_lease=True)
+            return False
+
+    def start_pool(self, size: int) -> list[DaemonHandle]:
+        """Start ``size`` pool daemons at once (``lab up``), so the first build does not wait for them."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def ready(index: int) -> DaemonHandle:
+            name = f"{POOL_PREFIX}{index}"
+            lease = self._daemon_paths(name)["lease"]
+            with lease.open("a+") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                if self._ready(name, handle):
+                    _rewrite(handle, f"{CLEAN}\n")
+            return self.daemon(name)
+
+        with ThreadPoolExecutor(max_workers=size) as threads:
+            return list(threads.map(ready, range(size)))
+
+    def stop_daemon(self, name: str, keep_lease: bool = False) -> None:
         """Stop the daemon and everything it started (shims too), unmount, and remove its folders and network."""
         paths = self._daemon_paths(name)
         _terminate(paths["pidfile"])
@@ -220,6 +308,10 @@ class Lab:
         for pid in processes_in_cgroups_of(containers):
             _kill(pid, signal.SIGKILL)
         _terminate(paths["forwarder"], seconds=5)
+        if name != MAIN_DAEMON:
+            # Whatever still runs in the page's namespace (a killed build's shell and its children) ends too.
+            for pid in _netns_pids(self.netns(name)):
+                _kill(pid, signal.SIGKILL)
         _unmount_below(paths["data"])
         _unmount_below(paths["exec"])
         for key in ("data", "exec"):
@@ -228,25 +320,45 @@ class Lab:
             subprocess.run(["ip", "link", "delete", bridge_name(self.dir, name)], capture_output=True)
         else:
             subprocess.run(["ip", "netns", "delete", self.netns(name)], capture_output=True)
-        for key in ("socket", "log", "pidfile", "owner"):
+        for key in ("socket", "log", "pidfile", "owner", *(() if keep_lease else ("lease",))):
             paths[key].unlink(missing_ok=True)
 
     def orphans(self) -> list[str]:
-        """Page daemons whose owner (the build or test process that started them) has ended."""
+        """Page daemons whose owner (the build or test process that started them) has ended, and pool
+        daemons whose lease ended without giving them back empty."""
         found = []
         for name in self.daemon_names():
+            if name.startswith(POOL_PREFIX):
+                if self.pool_state(name) == "abandoned":
+                    found.append(name)
+                continue
             owner = self._daemon_paths(name)["owner"]
             pid = int(owner.read_text().strip() or 0) if owner.is_file() else 0
             if name != MAIN_DAEMON and not (pid and Path(f"/proc/{pid}").exists()):
                 found.append(name)
         return found
 
+    def pool_state(self, name: str) -> str:
+        """``leased`` (a live process holds it), ``clean`` (idle and empty) or ``abandoned``."""
+        lease = self._daemon_paths(name)["lease"]
+        if not lease.is_file():
+            return "abandoned"
+        with lease.open("r") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return "leased"
+            return "clean" if handle.read().strip() == CLEAN and self.daemon_up(name) else "abandoned"
+
     def prune(self) -> list[str]:
         """Stop the page daemons whose owner has ended, e.g. after Ctrl-C, and remove the folders of
         their page runs; what live runs use stays."""
         orphans = self.orphans()
         for name in orphans:
-            self.stop_daemon(name)
+            if name.startswith(POOL_PREFIX):
+                self._stop_if_abandoned(name)
+            else:
+                self.stop_daemon(name)
         for folder in Path(tempfile.gettempdir()).glob("doclab-page-*"):
             owner = folder / "owner"
             pid = owner.read_text().strip() if owner.is_file() else ""
@@ -254,6 +366,17 @@ class Lab:
                 shutil.rmtree(folder, ignore_errors=True)
                 orphans.append(folder.name)
         return orphans
+
+    def _stop_if_abandoned(self, name: str) -> None:
+        """Stop a pool daemon under its lease lock, so no build leases it while it stops."""
+        with self._daemon_paths(name)["lease"].open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return  # leased again meanwhile: whoever holds it restarts it if it must
+            handle.seek(0)
+            if handle.read().strip() != CLEAN or not self.daemon_up(name):
+                self.stop_daemon(name)
 
     def daemon_names(self) -> list[str]:
         """Every daemon of this lab, also one an interrupted run left without its socket."""
@@ -269,10 +392,21 @@ class Lab:
         if problems:
             raise LabError("the lab cannot start on this machine:\n  - " + "\n  - ".join(problems))
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._data_in_memory()
         self.start_registry()
         digests = self.seed()
         (self.dir / "lab.json").write_text(json.dumps({"registry": self.registry_url, "images": digests}, indent=2) + "\n")
-        return self.start_daemon(MAIN_DAEMON)
+        main = self.start_daemon(MAIN_DAEMON)
+        self.start_pool(self.settings.jobs)
+        return main
+
+    def _data_in_memory(self) -> None:
+        """The daemons' data roots on a tmpfs: unpacking layers on a journaled disk took a third of a
+        cold build's CPU time. Where it cannot be mounted, they stay on disk (slower, same outputs)."""
+        data = self.dir / "data"
+        data.mkdir(exist_ok=True)
+        if not os.path.ismount(data):
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0711", "doclab-data", str(data)], capture_output=True)
 
     def down(self) -> list[str]:
         """Stop every daemon and the registry; return the lab processes still alive (should be none)."""
@@ -363,6 +497,20 @@ def netns_command(netns: str) -> list[str]:
 def set_hostname_then() -> list[str]:
     """``sh -c`` that sets the (namespaced) host name, then runs the rest of the command line."""
     return ["sh", "-c", 'hostname "$0" && exec "$@"', PAGE_HOSTNAME]
+
+
+def _rewrite(handle, text: str) -> None:
+    handle.seek(0)
+    handle.truncate()
+    handle.write(text)
+    handle.flush()
+
+
+def _netns_pids(netns: str) -> list[int]:
+    if netns not in _netns_names():
+        return []
+    listed = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True).stdout
+    return [int(pid) for pid in listed.split() if pid.isdigit() and int(pid) != os.getpid()]
 
 
 def _netns_names() -> list[str]:
@@ -462,6 +610,8 @@ def main(argv: list[str] | None = None) -> int:
             handle = lab.up()
             print(f"lab up in {time.monotonic() - started:.1f} s (folder {lab.dir}, {LAB_DIR} to move it)")
             print(f"registry: {lab.registry_url} (library/alpine:3.18 seeded), log {lab.registry_log}")
+            print(f"page daemons: {lab.settings.jobs} ready ({POOL_PREFIX}0 … {POOL_PREFIX}{lab.settings.jobs - 1}; "
+                  "more start when more pages run at once)")
             print("point a shell at the lab's daemon with:")
             print(f"  export DOCKER_HOST={handle.docker_host}")
         elif args.action == "prune":
@@ -475,7 +625,8 @@ def main(argv: list[str] | None = None) -> int:
             running = [name for name in lab.daemon_names() if lab.daemon_up(name)]
             print(f"registry {lab.registry_url}: {'up' if lab.registry_up() else 'down'}")
             for name in running:
-                print(f"daemon {name}: up, DOCKER_HOST={lab.daemon(name).docker_host}")
+                state = f" ({lab.pool_state(name)})" if name.startswith(POOL_PREFIX) else ""
+                print(f"daemon {name}: up{state}, DOCKER_HOST={lab.daemon(name).docker_host}")
             return 0 if running and lab.registry_up() else 1
     except (LabError, SeedError, RootfsError) as error:
         print(f"doclab.lab {args.action}: {error}", file=sys.stderr)

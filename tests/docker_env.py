@@ -42,8 +42,16 @@ def running_lab() -> Lab:
 
 
 @contextmanager
+def page_daemon():
+    """A pooled lab daemon of the page's own, empty, as the site build leases one (given back emptied)."""
+    with running_lab().lease_daemon() as handle:
+        yield handle
+
+
+@contextmanager
 def fresh_daemon(purpose: str):
-    """A new lab daemon with an empty image store, stopped (and its data removed) afterwards."""
+    """A new lab daemon with an empty image store, stopped (and its data removed) afterwards: for tests
+    that stop, kill or change a daemon beyond what a page does."""
     lab = running_lab()
     name = re.sub(r"[^a-z0-9-]", "-", purpose.lower())[:24] + "-" + uuid.uuid4().hex[:6]
     handle = lab.start_daemon(name)

@@ -27,7 +27,7 @@ def test_lab_up_serves_alpine_through_its_mirror_and_down_leaves_nothing(tmp_pat
     if main_lab.missing():
         unavailable("a second lab cannot start: " + "; ".join(main_lab.missing()))
     lab_dir = Path("/tmp") / f"doclab-test-{tmp_path.name[-6:]}"
-    env = {**os.environ, "DOCLAB_LAB_DIR": str(lab_dir),
+    env = {**os.environ, "DOCLAB_LAB_DIR": str(lab_dir), "DOCLAB_JOBS": "1",
            "DOCLAB_REGISTRY_PORT": str(main_lab.settings.registry_port + 1)}
     started = time.monotonic()
     up = lab_command("up", env)
@@ -70,3 +70,62 @@ def test_lab_up_names_what_is_missing(tmp_path):
     for needed in ("dockerd: apt-get install docker.io", "docker-registry: apt-get install docker-registry",
                    "DOCLAB_ALPINE_ROOTFS: set it to the path of alpine-minirootfs-3.18.9-x86_64.tar.gz"):
         assert needed in result.stderr
+
+
+@pytest.mark.docker
+def test_a_pooled_page_daemon_is_given_back_empty_and_kept_running():
+    lab = running_lab()
+    with lab.lease_daemon() as leased:
+        assert lab.pool_state(leased.name) == "leased"
+        pid = (lab.dir / f"{leased.name}.pid").read_text()
+        with daemon.connected(base_url=leased.docker_host) as api:
+            assert api.containers.list(all=True) == [] and api.images.list(all=True) == []
+            api.images.pull("alpine", tag="3.18")
+            api.containers.run("alpine:3.18", ["sleep", "600"], detach=True, name="left-running")
+            api.volumes.create("left-volume")
+            api.networks.create("left-network")
+    assert lab.pool_state(leased.name) == "clean"
+    assert (lab.dir / f"{leased.name}.pid").read_text() == pid, "a clean daemon is reused, not started again"
+    with daemon.connected(base_url=leased.docker_host) as api:
+        assert api.containers.list(all=True) == [] and api.images.list(all=True) == []
+        assert api.volumes.list() == []
+        assert sorted(network.name for network in api.networks.list()) == ["bridge", "host", "none"]
+    # A page that fails gives its daemon back all the same (its run is closed by then).
+    with pytest.raises(RuntimeError), lab.lease_daemon() as failed:
+        raise RuntimeError("a block exited with an undeclared code")
+    assert lab.pool_state(failed.name) == "clean"
+
+
+LEASE_THEN_DIE = """
+import os, signal, subprocess
+from doclab.lab import Lab
+from doclab.settings import Settings
+with Lab(Settings.from_env()).lease_daemon() as leased:
+    subprocess.Popen(["ip", "netns", "exec", leased.netns, "sleep", "600"], start_new_session=True,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print(leased.name, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.docker
+def test_a_lease_whose_process_was_killed_is_pruned_with_what_it_left_running():
+    lab = running_lab()
+    killed = subprocess.run([sys.executable, "-c", LEASE_THEN_DIE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr
+    name = killed.stdout.strip()
+    assert lab.pool_state(name) == "abandoned" and name in lab.orphans()
+    netns = lab.daemon(name).netns
+    left = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True).stdout.split()
+    assert left, "the killed build's process should still run in the daemon's namespace"
+    assert name in lab.prune()
+    assert not lab.daemon_up(name) and name not in lab.orphans()
+    assert not [pid for pid in left if _running(pid)], "prune must end what ran in the namespace"
+
+
+def _running(pid: str) -> bool:
+    """Alive and not a zombie (this machine's init may take its time to reap an orphan)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False

@@ -53,11 +53,12 @@ def test_a_config_without_hooks_is_an_error():
         without_hooks("site_name: x\nplugins:\n  - hooks: not this\n")
 
 
-def test_command_time_is_summed_over_every_capture_of_every_page(tmp_path):
+def test_command_time_is_summed_over_every_block_of_every_page(tmp_path):
     (tmp_path / "learn").mkdir()
-    (tmp_path / "a.json").write_text(json.dumps({"captures": {"x": {"seconds": 1.25}, "y": {"seconds": 0.5}}}))
-    (tmp_path / "learn" / "b.json").write_text(json.dumps({"captures": {"z": {"seconds": 2.0}}}))
-    assert capture_seconds(tmp_path) == 3.75
+    # Blocks whose output is not shown count too: commands_seconds, not the captures' seconds.
+    (tmp_path / "a.json").write_text(json.dumps({"stamp": {"commands_seconds": 2.5}, "captures": {"x": {"seconds": 1.25}}}))
+    (tmp_path / "learn" / "b.json").write_text(json.dumps({"stamp": {"commands_seconds": 2.0}, "captures": {}}))
+    assert capture_seconds(tmp_path) == 4.5
 
 
 def test_the_table_and_ratios_are_printed():
