@@ -223,7 +223,19 @@ class CaptureEngine:
         self._facts = None
         self._digests = {}
         self._resolved = {}
-        threading.Thread(target=lambda: self.facts, daemon=True).start()
+        threading.Thread(target=self._ask_ahead, daemon=True).start()
+
+    def _ask_ahead(self) -> None:
+        """The daemon's facts, then the registry digests of the snippets' base images (each a round trip
+        through the daemon to the registry), before the pages need them."""
+        if not self.facts.reachable:
+            return
+        dockerfiles = [path.read_text(errors="replace") for path in sorted(self.settings.snippets_dir.rglob("Dockerfile*"))]
+        for ref in daemon.base_images(dockerfiles):
+            try:
+                self._registry_digest(ref)
+            except OSError:
+                return  # asked again, and reported, when a page needs it
 
     @property
     def facts(self) -> daemon.DaemonFacts:

@@ -8,7 +8,7 @@ import json
 import re
 
 from .capture import Capture, CaptureError, PageRecord, Resolved
-from . import sequence
+from . import fences, sequence
 from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Page, split_console
 from .walkthrough import builder_of, render_table, rules_for_browser
 
@@ -78,7 +78,7 @@ def render_capture(page: Page, capture: Capture, resolved: Resolved, indent: str
     command = capture.command.strip()
     title = f"$ {command}" if "\n" not in command and '"' not in command else "Output"
     builder = builder_of(capture.output)
-    classes = ".text .doclab-output" + (f" data-builder=\"{builder}\"" if builder else "")
+    classes = f".{fences.LANGUAGE}" + (f" data-builder=\"{builder}\"" if builder else "")
     lines = [f'{fence}{{{classes} data-capture="{html.escape(capture.capture_id)}" title="{title}"}}']
     output = capture.output if capture.output.endswith("\n") or not capture.output else capture.output + "\n"
     lines += [*output.splitlines(), fence]

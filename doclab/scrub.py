@@ -25,7 +25,9 @@ BuildKit in-progress  a ``#N`` line that a later ``#N … done`` line starts wit
                       ``#2 transferring context: 0.0s``): whether they show depends on timing
 BuildKit step order   steps that run at the same time print in the order they finish:
                       its ``#N`` blocks are sorted by their first line and renumbered,
-                      and an optional ``<duration>`` before ``done`` goes
+                      the status lines inside a step (between its title and its last
+                      line) are sorted, as they print when their updates arrive, and an
+                      optional ``<duration>`` before ``done`` goes
 daemon socket path    ``unix:///any/path/name.sock`` → ``unix://<daemon-socket>``: the
                       lab folder is a setting of the machine that ran
 machine fields        the value after these labels (``docker info``/``docker version``
@@ -169,6 +171,11 @@ def _canonical_buildkit(text: str) -> str:
             after.append(line)
     if not vertices:
         return text
+    # Inside a step, status lines (downloads, "extracting … done") print as their updates arrive: sorted too,
+    # between the step's title and its last line (DONE, CACHED or ERROR).
+    for lines in vertices.values():
+        if len(lines) > 3:
+            lines[1:-1] = sorted(lines[1:-1])
     ordered = sorted(vertices.values(), key=lambda lines: lines[0])
     blocks = ["\n".join(f"#{n} {line}" for line in lines) for n, lines in enumerate(ordered, start=1)]
     result = "\n".join(before + ["\n\n".join(blocks)] + after)

@@ -61,6 +61,8 @@ def on_page_markdown(markdown, page, config, files):
         # The file as written is what runs and what errors cite (the tests read it the same way);
         # the markdown as mkdocs-macros left it is where the markers are replaced.
         written = parse_file(page.file)
+        if not written.captures and "<!--" not in markdown:
+            return markdown  # no block to capture and no marker: nothing of doclab's on this page
         parsed = parse_page(markdown, page.file.src_uri, engine.settings.snippets_dir)
         if written.captures:
             resolved = engine.resolve(written)

@@ -64,7 +64,7 @@ def test_one_stamp_under_the_first_output_keeping_indentation(tmp_path):
                 "<!-- output: out -->\n")
     page = parse_page(markdown, "p.md", tmp_path)
     html = replace_markers(markdown, page, resolved("has ``` fences\n"))
-    assert ('    ````{.text .doclab-output data-capture="out" title="$ echo x"}\n    has ``` fences\n    ````\n\n'
+    assert ('    ````{.doclab-output data-capture="out" title="$ echo x"}\n    has ``` fences\n    ````\n\n'
             '    <small class="doclab-stamp" data-page="p.md" data-state="live" data-base-digests="sha256:abc">') in html
     assert html.count("doclab-stamp") == 1
 

@@ -88,6 +88,17 @@ def test_buildkit_steps_that_finish_in_another_order_compare_equal():
     assert normalize("#1 [2/2] RUN b\n#1 DONE 0.1s\n") != normalize("#1 [2/2] RUN c\n#1 DONE 0.1s\n")
 
 
+PULL_STEP = "#1 [1/1] FROM docker.io/library/alpine:3.18\n#1 resolve docker.io/library/alpine:3.18 done\n{}\n#1 DONE 0.3s\n"
+
+
+def test_status_lines_inside_a_buildkit_step_compare_equal_in_any_order():
+    # Seen in CI: "extracting … done" printed before or after the layers' byte counts, as updates arrived.
+    sizes = "#1 sha256:aa 3.4MB / 3.4MB 0.1s done\n#1 sha256:bb 528B / 528B done"
+    extracting = "#1 extracting sha256:aa 0.1s done"
+    assert normalize(PULL_STEP.format(f"{sizes}\n{extracting}")) == normalize(PULL_STEP.format(f"{extracting}\n{sizes}"))
+    assert normalize(PULL_STEP.format(sizes)) != normalize(PULL_STEP.format(f"{sizes}\n{extracting}"))
+
+
 RECORDED_HERE = """{
     "Components": [{"Name": "Engine", "Version": "20.10.24+dfsg1", "Details": {"KernelVersion": "6.18.44-fc-v669"}}],
     "KernelVersion": "6.18.44-fc-v669",
