@@ -212,15 +212,19 @@ class PageRun:
         """Asked after every block, passed or failed: an output printed while the daemon died is not a capture."""
         if self._api is None:
             return
-        alive = daemon.ping(self._server_host) if self._server_host.startswith("unix://") else daemon.daemon_facts(
-            self.docker_host).reachable
-        if not alive:
+        if not self._daemon_answers():
             self._api.close()
             self._api = None
             raise DaemonDied(
                 f"{block.label} failed because the Docker daemon at {self._server_host} stopped answering while it "
                 f"ran; start it again and rerun: python -m doclab run docs/{block.page}"
             )
+
+    def _daemon_answers(self) -> bool:
+        """A ping on a Unix socket: ``/version`` and ``/info`` cost the daemon milliseconds of CPU each."""
+        if self._server_host.startswith("unix://"):
+            return daemon.ping(self._server_host)
+        return daemon.daemon_facts(self.docker_host).reachable
 
     def _run_traced(self, block: Block, timeout: float) -> BlockResult:
         """Run the block through a recording proxy; add the registry's log lines of the same requests."""
@@ -310,7 +314,7 @@ class PageRun:
         try:
             self.shell.close()
             made = self._recorder.close() if self._recorder else None
-            if self._api is not None and daemon.daemon_facts(self.docker_host).reachable:
+            if self._api is not None and self._daemon_answers():
                 if self.facts.owned:
                     leftovers = daemon.remove_added(self._api, self._before)
                 elif made is not None:
