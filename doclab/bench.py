@@ -13,7 +13,8 @@ median of the per-pair ratios. Figures:
 - ``cold``: a build with an empty captures folder, so every page runs (in parallel), paired with
   ``nohook``, and compared with ``commands``: the sum of every code block's run time in a cold
   build run one page at a time (DOCLAB_JOBS=1, each record's ``commands_seconds``), the pages' own
-  command time;
+  command time. The CPU time the whole machine spent during the cold build (the daemons' too),
+  spread over its cores, is the shortest wall time any schedule could reach: it is printed too;
 - ``serve``: ``mkdocs serve``'s rebuild after one snippet is edited (and restored afterwards);
 - ``doctests``: ``pytest -n 2 --dist loadfile docs``, the pages' code blocks as tests.
 
@@ -99,6 +100,23 @@ def capture_seconds(captures_dir: Path) -> float:
     return sum(json.loads(path.read_text())["stamp"]["commands_seconds"] for path in sorted(captures_dir.rglob("*.json")))
 
 
+def machine_busy_seconds(stat: str = "/proc/stat") -> float:
+    """CPU seconds the whole machine has spent busy since boot (all cores, every process, the kernel)."""
+    fields = [int(value) for value in Path(stat).read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_floor(samples: dict[str, list[float]], cores: int) -> str | None:
+    """The cold build's CPU time spread over every core: the shortest wall time any schedule could reach."""
+    cpu, commands = samples.get("cold, CPU time of the whole machine"), samples.get("commands (sum, cold)")
+    if not cpu or not commands:
+        return None
+    floor = statistics.median(cpu) / cores
+    return (f"cold build's CPU time over {cores} cores: {floor:.2f} s at best, "
+            f"{floor / statistics.median(commands):.2f}× the pages' command time")
+
+
 def table(rows: list[tuple[str, Stats]]) -> str:
     """A Markdown table: figure, median, min, max, runs (seconds)."""
     lines = ["| figure | median | min | max | runs |", "|---|---|---|---|---|"]
@@ -152,7 +170,10 @@ class Bench:
             if side == "a":
                 captures = self.work / f"cold-{index}"
                 captures.mkdir()
+                busy = machine_busy_seconds()
                 self.record("cold", self.build(captures, self.root / "mkdocs.yml"))
+                # Every process's CPU time, the daemons' too: what no schedule on this machine can beat.
+                self.record("cold, CPU time of the whole machine", machine_busy_seconds() - busy)
                 serial = self.work / f"serial-{index}"
                 serial.mkdir()
                 self.build(serial, self.root / "mkdocs.yml", jobs=1)  # untimed: only its records' command times count
@@ -256,6 +277,9 @@ def report(samples: dict[str, list[float]]) -> str:
     ):
         if a in samples and b in samples:
             lines.append(f"{label}: {paired_ratio(samples[a], samples[b]):.2f}× (median of {len(samples[a])} pairs)")
+    floor = cpu_floor(samples, os.cpu_count() or 1)
+    if floor:
+        lines.append(floor)
     return "\n".join(lines)
 
 

@@ -1,8 +1,11 @@
 import json
+import os
 
 import pytest
 
-from doclab.bench import SERVE_SNIPPET, Stats, abab, capture_seconds, paired_ratio, report, table, without_hooks
+from doclab.bench import (
+    SERVE_SNIPPET, Stats, abab, capture_seconds, cpu_floor, machine_busy_seconds, paired_ratio, report, table, without_hooks,
+)
 from doclab.settings import PROJECT_ROOT
 
 CONFIG = """\
@@ -77,3 +80,13 @@ def test_the_table_and_ratios_are_printed():
 
 def test_the_snippet_serve_edits_exists():
     assert (PROJECT_ROOT / SERVE_SNIPPET).is_file()
+
+
+def test_the_cpu_floor_spreads_the_machines_cpu_time_over_its_cores(tmp_path):
+    samples = {"cold, CPU time of the whole machine": [12.0, 10.0, 11.0], "commands (sum, cold)": [8.0, 8.0, 9.0]}
+    assert cpu_floor(samples, 2) == "cold build's CPU time over 2 cores: 5.50 s at best, 0.69× the pages' command time"
+    assert cpu_floor({"commands (sum, cold)": [8.0]}, 2) is None
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal, in clock ticks
+    stat.write_text("cpu  300 0 100 5000 50 10 10 0 0 0\ncpu0 1 2 3\n")
+    assert machine_busy_seconds(str(stat)) == 420 / os.sysconf("SC_CLK_TCK")
