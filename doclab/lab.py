@@ -46,7 +46,7 @@ from . import daemon as engine
 from .daemon import OWNED_LABEL, ping
 from .rootfs import RootfsError, ensure_rootfs, fetch_enabled
 from .seed import SeedError, push_alpine, push_registry_image, served_images, verify_checksum
-from .settings import ALPINE_ROOTFS, LAB_DIR, Settings
+from .settings import ALPINE_ROOTFS, JOBS, LAB_DIR, Settings
 
 MAIN_DAEMON = "main"
 #: The host name page daemons and page shells have: the machine's own never reaches an output.
@@ -59,8 +59,6 @@ MIRROR_PORT = 45000
 POOL_PREFIX = "pool-"
 #: What a pool daemon's lease file holds while nobody uses it and nothing of a page is left on it.
 CLEAN = "clean"
-#: Processes this Python process started, kept referenced so they are reaped, not warned about.
-_SPAWNED: dict[int, subprocess.Popen] = {}
 
 
 class LabError(RuntimeError):
@@ -217,8 +215,10 @@ class Lab:
             # A bridge of its own: the main daemon shares the host's network with other labs' main daemons.
             command += ["--registry-mirror", self.registry_url, "--bridge", _create_bridge(self.dir, name)]
         paths["owner"].write_text(f"{os.getpid()}\n")
-        process = self._spawn(command, paths["log"], None)
-        self._wait(lambda: self.daemon_up(name), 60, f"dockerd '{name}' on {paths['socket']}", paths["log"], process)
+        # dockerd writes its own pid file once it runs (and refuses one that names a live process): the
+        # launch's pid goes beside its exec root instead.
+        pid = self._spawn(command, paths["log"], paths["exec"] / "launched.pid")
+        self._wait(lambda: self.daemon_up(name), 60, f"dockerd '{name}' on {paths['socket']}", paths["log"], pid)
         return self.daemon(name)
 
     @contextmanager
@@ -334,7 +334,7 @@ class Lab:
                 continue
             owner = self._daemon_paths(name)["owner"]
             pid = int(owner.read_text().strip() or 0) if owner.is_file() else 0
-            if name != MAIN_DAEMON and not (pid and Path(f"/proc/{pid}").exists()):
+            if name != MAIN_DAEMON and not (pid and running(pid)):
                 found.append(name)
         return found
 
@@ -356,27 +356,36 @@ class Lab:
         orphans = self.orphans()
         for name in orphans:
             if name.startswith(POOL_PREFIX):
-                self._stop_if_abandoned(name)
+                self._stop_if_unused(name)
             else:
                 self.stop_daemon(name)
+        # The pool grows while several builds and test runs share the lab; idle daemons beyond
+        # DOCLAB_JOBS (some 150 MB of memory each) are stopped.
+        for name in self.daemon_names():
+            if name.startswith(POOL_PREFIX) and int(name.removeprefix(POOL_PREFIX)) >= self.settings.jobs:
+                if self._stop_if_unused(name, also_clean=True):
+                    orphans.append(f"{name} (idle, beyond {JOBS}={self.settings.jobs})")
         for folder in Path(tempfile.gettempdir()).glob("doclab-page-*"):
             owner = folder / "owner"
             pid = owner.read_text().strip() if owner.is_file() else ""
-            if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+            if not (pid.isdigit() and running(int(pid))):
                 shutil.rmtree(folder, ignore_errors=True)
                 orphans.append(folder.name)
         return orphans
 
-    def _stop_if_abandoned(self, name: str) -> None:
-        """Stop a pool daemon under its lease lock, so no build leases it while it stops."""
+    def _stop_if_unused(self, name: str, also_clean: bool = False) -> bool:
+        """Stop a pool daemon nobody leases (abandoned, or ``also_clean``: idle), under its lease lock,
+        so no build leases it while it stops."""
         with self._daemon_paths(name)["lease"].open("a+") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                return  # leased again meanwhile: whoever holds it restarts it if it must
+                return False  # leased meanwhile: whoever holds it restarts it if it must
             handle.seek(0)
-            if handle.read().strip() != CLEAN or not self.daemon_up(name):
+            if also_clean or handle.read().strip() != CLEAN or not self.daemon_up(name):
                 self.stop_daemon(name)
+                return True
+            return False
 
     def daemon_names(self) -> list[str]:
         """Every daemon of this lab, also one an interrupted run left without its socket."""
@@ -410,8 +419,11 @@ class Lab:
 
     def down(self) -> list[str]:
         """Stop every daemon and the registry; return the lab processes still alive (should be none)."""
-        for name in self.daemon_names():
-            self.stop_daemon(name)
+        from concurrent.futures import ThreadPoolExecutor
+
+        names = self.daemon_names()
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as threads:  # each waits a second or so for dockerd
+            list(threads.map(self.stop_daemon, names))
         _terminate(self.dir / "registry.pid")
         for pid in processes_mentioning(self.netns_prefix):  # forwarders of daemons an interrupted run left
             _kill(pid, signal.SIGKILL)
@@ -426,27 +438,34 @@ class Lab:
         return [f"{pid}" for pid in lab_processes(self.dir)]
 
     # -- helpers -----------------------------------------------------------------------------
-    def _spawn(self, command: list[str], log: Path, pidfile: Path | None) -> subprocess.Popen:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("ab") as stream:
-            process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=stream, stderr=stream, start_new_session=True
-            )
-        _SPAWNED[process.pid] = process
-        if pidfile is not None:
-            pidfile.write_text(f"{process.pid}\n")
-        return process
+    def _spawn(self, command: list[str], log: Path, pidfile: Path) -> int:
+        """Start ``command`` detached (``setsid --fork``) and return its pid, which ``pidfile`` holds.
 
-    def _wait(self, ready, seconds: float, what: str, log: Path, process: subprocess.Popen | None = None) -> None:
+        Not a child of this process: the lab outlives the build or test that started a daemon, and
+        this process never holds an exit status nobody collects (no zombie, no ResourceWarning).
+        """
+        log.parent.mkdir(parents=True, exist_ok=True)
+        pidfile.unlink(missing_ok=True)
+        with log.open("ab") as stream:
+            subprocess.run(["setsid", "--fork", "sh", "-c", 'echo $$ > "$0" && exec "$@"', str(pidfile), *command],
+                           stdin=subprocess.DEVNULL, stdout=stream, stderr=stream, check=True)
+        deadline = time.monotonic() + 10
+        while not (pidfile.is_file() and pidfile.read_text().strip()):
+            if time.monotonic() > deadline:
+                raise LabError(f"{command[0]} did not start within 10 s; see {log}")
+            time.sleep(0.01)
+        return int(pidfile.read_text())
+
+    def _wait(self, ready, seconds: float, what: str, log: Path, pid: int | None = None) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if ready():
                 return
-            if process is not None and process.poll() is not None:
+            if pid is not None and not running(pid):
                 break
             time.sleep(0.1)
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
-        how = "exited" if process is not None and process.poll() is not None else f"did not become ready in {seconds:g} s"
+        how = "exited" if pid is not None and not running(pid) else f"did not become ready in {seconds:g} s"
         raise LabError(f"{what} {how}; last lines of {log}:\n{tail}")
 
 
@@ -554,6 +573,15 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
+def running(pid: int) -> bool:
+    """Alive, and not a zombie: a process whose parent has ended waits for this machine's init to
+    reap it, which may take seconds."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _kill(pid: int, sig: int) -> None:
     try:
         os.kill(pid, sig)
@@ -569,26 +597,11 @@ def _terminate(pidfile: Path, seconds: float = 20) -> None:
         return
     _kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        _reap(pid)
-        time.sleep(0.1)
-    if Path(f"/proc/{pid}").exists():
+    while time.monotonic() < deadline and running(pid):
+        time.sleep(0.05)
+    if running(pid):
         _kill(pid, signal.SIGKILL)
-        _reap(pid)
     pidfile.unlink(missing_ok=True)
-
-
-def _reap(pid: int) -> None:
-    """Collect a child of ours that has exited, so it does not stay as a zombie."""
-    process = _SPAWNED.get(pid)
-    if process is not None:
-        if process.poll() is not None:
-            del _SPAWNED[pid]
-        return
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _unmount_below(path: Path) -> None:
@@ -616,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  export DOCKER_HOST={handle.docker_host}")
         elif args.action == "prune":
             orphans = lab.prune()
-            print(f"removed {len(orphans)} page daemon(s) and folder(s) left by ended runs" + (f": {', '.join(orphans)}" if orphans else ""))
+            print(f"removed {len(orphans)} page daemon(s) and folder(s) left by ended runs or idle" + (f": {', '.join(orphans)}" if orphans else ""))
         elif args.action == "down":
             left = lab.down()
             print("lab down: no process left" if not left else f"lab down, but still running: {left}")

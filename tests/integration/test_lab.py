@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from doclab import daemon
-from doclab.lab import Lab, lab_processes
+from doclab.lab import Lab, lab_processes, running
 from doclab.settings import Settings
 from tests.conftest import ROOT
 from tests.docker_env import running_lab, unavailable
@@ -46,6 +46,12 @@ def test_lab_up_serves_alpine_through_its_mirror_and_down_leaves_nothing(tmp_pat
         assert image.attrs["RepoDigests"] == [f"alpine@{served.headers['Docker-Content-Digest']}"]
         assert api.containers.run("alpine:3.18", ["cat", "/etc/alpine-release"], remove=True) == b"3.18.9\n"
         api.close()
+        # Two builds at once grow the pool beyond DOCLAB_JOBS=1; prune stops the idle daemon beyond it.
+        with lab.lease_daemon() as first, lab.lease_daemon() as second:
+            assert {first.name, second.name} == {"pool-0", "pool-1"}
+        pruned = lab_command("prune", env)
+        assert "pool-1 (idle, beyond DOCLAB_JOBS=1)" in pruned.stdout, pruned.stdout + pruned.stderr
+        assert lab.daemon_up("pool-0") and not lab.daemon_up("pool-1")
         # An interrupted run: a page daemon killed with its shims, mounts and namespace, and no socket left.
         interrupted = lab.start_daemon("build-interrupted")
         with daemon.connected(base_url=interrupted.docker_host) as page_api:
@@ -120,12 +126,4 @@ def test_a_lease_whose_process_was_killed_is_pruned_with_what_it_left_running():
     assert left, "the killed build's process should still run in the daemon's namespace"
     assert name in lab.prune()
     assert not lab.daemon_up(name) and name not in lab.orphans()
-    assert not [pid for pid in left if _running(pid)], "prune must end what ran in the namespace"
-
-
-def _running(pid: str) -> bool:
-    """Alive and not a zombie (this machine's init may take its time to reap an orphan)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+    assert not [pid for pid in left if running(int(pid))], "prune must end what ran in the namespace"
