@@ -230,9 +230,10 @@ class DaemonSnapshot:
         )
 
 
-def empty_daemon(api: "docker.DockerClient") -> None:
-    """Remove every container, image, build-cache entry, volume and network: only ever called on a daemon with OWNED_LABEL."""
-    remove_added(api, DaemonSnapshot())
+def empty_daemon(api: "docker.DockerClient") -> list[str]:
+    """Remove every container, image, build-cache entry, volume and network: only ever called on a daemon
+    with OWNED_LABEL. Return what could not be removed."""
+    leftovers = remove_added(api, DaemonSnapshot())
     # BuildKit's cache keeps layers alive after their images are gone: a later pull would say "Already exists".
     api.api.prune_builds()
     # A pooled daemon serves page after page: what one page made must not show on the next.
@@ -241,6 +242,7 @@ def empty_daemon(api: "docker.DockerClient") -> None:
     for network in api.networks.list():
         if network.name not in ("bridge", "host", "none"):
             network.remove()
+    return leftovers
 
 
 def remove_added(api: "docker.DockerClient", before: DaemonSnapshot) -> list[str]:

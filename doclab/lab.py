@@ -30,6 +30,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -256,8 +257,10 @@ class Lab:
         lease.seek(0)
         if lease.read().strip() == CLEAN and self.daemon_up(name):
             return False
-        self.stop_daemon(name, keep_lease=True)
-        self.start_daemon(name)
+        self.stop_daemon(name)
+        handle = self.start_daemon(name)
+        # What the namespace is like before any page: a page that changes it makes its daemon start again.
+        self._fingerprint_path(name).write_text(_netns_fingerprint(handle.netns))
         return True
 
     def _give_back(self, name: str) -> bool:
@@ -267,18 +270,31 @@ class Lab:
         try:
             if not self.daemon_up(name):
                 raise LabError("stopped answering")
-            _, info = engine.engine_get(str(handle.socket), "/info")
-            _, plugins = engine.engine_get(str(handle.socket), "/plugins")
+            socket_path = str(handle.socket)
+            _, info = engine.engine_get(socket_path, "/info")
+            _, plugins = engine.engine_get(socket_path, "/plugins")
             if info.get("Swarm", {}).get("LocalNodeState", "inactive") != "inactive" or plugins:
-                raise LabError("a page changed it beyond containers, images, volumes and networks (swarm or plugins)")
+                raise LabError("a page changed it beyond containers, images and volumes (swarm or plugins)")
+            _, networks = engine.engine_get(socket_path, "/networks")
+            if {network["Name"] for network in networks} - DEFAULT_NETWORKS:
+                # Docker hands out subnets in turn and remembers where it is: the next page would get others.
+                raise LabError("a page created networks")
             with engine.connected(base_url=handle.docker_host) as api:
-                engine.empty_daemon(api)
+                leftovers = engine.empty_daemon(api)
+            if leftovers:
+                raise LabError("could not remove " + "; ".join(leftovers))
+            before, now = self._fingerprint_path(name).read_text().splitlines(), _netns_fingerprint(handle.netns).splitlines()
+            if now != before:
+                changed = [f"-{line}" for line in before if line not in now] + [f"+{line}" for line in now if line not in before]
+                raise LabError("a page changed its network namespace: " + "; ".join(changed[:4]))
             return True
         except (LabError, OSError, RuntimeError) as error:
-            print(f"doclab.lab: {name} could not be given back empty ({error}); it starts again when next leased",
-                  file=sys.stderr)
-            self.stop_daemon(name, keep_lease=True)
+            print(f"doclab.lab: {name} is started again before its next page: {error}", file=sys.stderr)
+            self.stop_daemon(name)
             return False
+
+    def _fingerprint_path(self, name: str) -> Path:
+        return self._daemon_paths(name)["exec"] / "netns.fingerprint"
 
     def start_pool(self, size: int) -> list[DaemonHandle]:
         """Start ``size`` pool daemons at once (``lab up``), so the first build does not wait for them."""
@@ -296,7 +312,7 @@ class Lab:
         with ThreadPoolExecutor(max_workers=size) as threads:
             return list(threads.map(ready, range(size)))
 
-    def stop_daemon(self, name: str, keep_lease: bool = False) -> None:
+    def stop_daemon(self, name: str) -> None:
         """Stop the daemon and everything it started (shims too), unmount, and remove its folders and network."""
         paths = self._daemon_paths(name)
         _terminate(paths["pidfile"])
@@ -320,7 +336,8 @@ class Lab:
             subprocess.run(["ip", "link", "delete", bridge_name(self.dir, name)], capture_output=True)
         else:
             subprocess.run(["ip", "netns", "delete", self.netns(name)], capture_output=True)
-        for key in ("socket", "log", "pidfile", "owner", *(() if keep_lease else ("lease",))):
+        # A pool daemon's lease file stays: deleting it under its lock would let two builds lock two files.
+        for key in ("socket", "log", "pidfile", "owner"):
             paths[key].unlink(missing_ok=True)
 
     def orphans(self) -> list[str]:
@@ -518,6 +535,25 @@ def set_hostname_then() -> list[str]:
     return ["sh", "-c", 'hostname "$0" && exec "$@"', PAGE_HOSTNAME]
 
 
+#: Networks every daemon has; any other was made by a page.
+DEFAULT_NETWORKS = {"bridge", "host", "none"}
+#: What a page's root shell, or a container on the daemon's network, could change in a page daemon's
+#: namespace and the next page would inherit.
+_NETNS_STATE = 'ip -o link | sed "s/^[0-9]*: //"; ip -o addr; ip route; ip -6 route; (sysctl -a 2>/dev/null || true) | grep "^net\\."'
+
+
+def _netns_fingerprint(netns: str) -> str:
+    done = subprocess.run(["nsenter", f"--net=/var/run/netns/{netns}", "--", "sh", "-c", _NETNS_STATE],
+                          capture_output=True, text=True, timeout=30)
+    if done.returncode != 0 or not done.stdout:
+        raise LabError(f"could not read the state of network namespace {netns}: {done.stderr.strip()}")
+    # On any daemon, the bridge takes a link-local IPv6 address the first time a container joins it,
+    # and its carrier comes and goes with containers (and lags behind their removal): not compared.
+    carrier = re.compile(r"NO-CARRIER,|,LOWER_UP| state \S+| (tentative|linkdown)\b")
+    kept = [carrier.sub("", line) for line in done.stdout.splitlines() if "fe80:" not in line]
+    return "\n".join(kept) + "\n"
+
+
 def _rewrite(handle, text: str) -> None:
     handle.seek(0)
     handle.truncate()
@@ -640,6 +676,9 @@ def main(argv: list[str] | None = None) -> int:
             for name in running:
                 state = f" ({lab.pool_state(name)})" if name.startswith(POOL_PREFIX) else ""
                 print(f"daemon {name}: up{state}, DOCKER_HOST={lab.daemon(name).docker_host}")
+            for lease in sorted(lab.dir.glob(f"{POOL_PREFIX}*.lease")):
+                if lease.stem not in running and lab.pool_state(lease.stem) == "abandoned":
+                    print(f"daemon {lease.stem}: down (abandoned; started again when next leased)")
             return 0 if running and lab.registry_up() else 1
     except (LabError, SeedError, RootfsError) as error:
         print(f"doclab.lab {args.action}: {error}", file=sys.stderr)

@@ -89,7 +89,6 @@ def test_a_pooled_page_daemon_is_given_back_empty_and_kept_running():
             api.images.pull("alpine", tag="3.18")
             api.containers.run("alpine:3.18", ["sleep", "600"], detach=True, name="left-running")
             api.volumes.create("left-volume")
-            api.networks.create("left-network")
     assert lab.pool_state(leased.name) == "clean"
     assert (lab.dir / f"{leased.name}.pid").read_text() == pid, "a clean daemon is reused, not started again"
     with daemon.connected(base_url=leased.docker_host) as api:
@@ -127,3 +126,19 @@ def test_a_lease_whose_process_was_killed_is_pruned_with_what_it_left_running():
     assert name in lab.prune()
     assert not lab.daemon_up(name) and name not in lab.orphans()
     assert not [pid for pid in left if running(int(pid))], "prune must end what ran in the namespace"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("change", ["namespace", "network"])
+def test_a_page_that_changes_what_emptying_cannot_undo_gets_its_daemon_started_again(change, capfd):
+    lab = running_lab()
+    with lab.lease_daemon() as leased:
+        if change == "namespace":  # what a page's root shell could do, and every later page would inherit
+            subprocess.run(["ip", "netns", "exec", leased.netns, "sh", "-c",
+                            "echo 7 > /proc/sys/net/ipv4/ip_default_ttl && ip link set lo down"], check=True)
+        else:  # Docker hands out subnets in turn: the next page's network would get another one
+            with daemon.connected(base_url=leased.docker_host) as api:
+                api.networks.create("page-network")
+    assert not lab.daemon_up(leased.name) and lab.pool_state(leased.name) == "abandoned"
+    reason = "a page changed its network namespace" if change == "namespace" else "a page created networks"
+    assert f"{leased.name} is started again before its next page: {reason}" in capfd.readouterr().err
