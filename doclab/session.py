@@ -152,7 +152,12 @@ class PageRun:
                 self._before = daemon.DaemonSnapshot.take(self._api)
                 for ref in self.base_images:
                     self.base_present[ref] = daemon.image_exists(self._api, ref)
-            self.shell = ShellSession(self.workdir, control, env, netns=netns)
+            # What the page's shell needs from the machine's /tmp (its own /tmp hides the rest): its folder,
+            # the daemon's socket, and the interpreter its python3 runs (a checkout may live under /tmp).
+            host = env.get("DOCKER_HOST", "")
+            daemon_socket = (Path(host.removeprefix("unix://")),) if host.startswith("unix://") else ()
+            visible = (self.root, *daemon_socket, Path(sys.prefix), Path(sys.base_prefix))
+            self.shell = ShellSession(self.workdir, control, env, netns=netns, visible=visible)
         except BaseException:
             self._close_api()
             if self._recorder is not None:

@@ -26,26 +26,51 @@ class CommandResult:
     timed_out: bool = False
 
 
-def isolated(command: list[str], netns: str | None) -> list[str]:
+#: Run inside the shell's own mount namespace before bash: a /tmp of its own (a tmpfs) where only
+#: the paths given as arguments (the page's folder, the daemon's socket, the interpreter) are bound
+#: back from the machine's /tmp, so a page sees neither other pages' folders nor the lab's files.
+_PRIVATE_TMP = r"""set -e
+keep=$(mktemp -d /run/doclab-keep.XXXXXX)
+mount --rbind /tmp "$keep"
+mount -t tmpfs -o mode=1777 doclab-tmp /tmp
+while [ "$1" != -- ]; do
+  if [ -d "$keep/$1" ]; then mkdir -p "/tmp/$1"; else mkdir -p "$(dirname "/tmp/$1")"; : > "/tmp/$1"; fi
+  mount --bind "$keep/$1" "/tmp/$1"
+  shift
+done
+shift
+umount -l "$keep" && rmdir "$keep"
+exec "$@"
+"""
+
+
+def isolated(command: list[str], netns: str | None, visible: tuple[Path, ...] = ()) -> list[str]:
     """``command`` in a process tree of its own (its own /proc: the builder's processes and their
-    environment are out of sight) and, with ``netns``, the page daemon's network and host name."""
+    environment are out of sight) with a /tmp of its own (only ``visible`` paths under /tmp kept)
+    and, with ``netns``, the page daemon's network and host name."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         return command
+    tmp = Path("/tmp").resolve()
+    under_tmp = {path.resolve() for path in visible if path.exists() and path.resolve().is_relative_to(tmp)}
+    # A path inside another kept one comes along with it.
+    kept = sorted(str(path.relative_to(tmp)) for path in under_tmp if not any(p in path.parents for p in under_tmp))
+    private_tmp = ["sh", "-c", _PRIVATE_TMP, "private-tmp", *kept, "--"]
     if netns:
         from .lab import netns_command  # the lab module pulls in requests: only when a page daemon is used
 
-        return ["unshare", "--pid", "--fork", "--mount-proc", "--", *netns_command(netns), *command]
-    return ["unshare", "--pid", "--fork", "--mount-proc", "--", *command]
+        return ["unshare", "--pid", "--fork", "--mount-proc", "--", *netns_command(netns), *private_tmp, *command]
+    return ["unshare", "--pid", "--fork", "--mount-proc", "--", *private_tmp, *command]
 
 
 class ShellSession:
-    def __init__(self, cwd: Path, control_dir: Path, env: dict[str, str], netns: str | None = None):
+    def __init__(self, cwd: Path, control_dir: Path, env: dict[str, str], netns: str | None = None,
+                 visible: tuple[Path, ...] = ()):
         self.cwd = cwd
         self.control_dir = control_dir
         self.token = "DOCLAB-" + secrets.token_hex(8)
         self.commands_run = 0
         self._process = subprocess.Popen(
-            isolated(["bash", "--noprofile", "--norc"], netns),
+            isolated(["bash", "--noprofile", "--norc"], netns, (cwd, control_dir, *visible)),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -1,4 +1,9 @@
-"""PageRun on pages that need no daemon: state, declared failures, time limits, console output."""
+"""PageRun on pages that need no daemon: state, declared failures, time limits, console output, /tmp."""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +47,20 @@ def test_console_blocks_check_the_output_they_show(tmp_path):
     assert run_page("```console\n$ echo hello\nhello\n$ true\n```\n", tmp_path) == ["$ echo hello\nhello\n$ true\n"]
     with pytest.raises(BlockFailed, match=r"(?s)printed other output than the page shows.*-goodbye.*\+hello"):
         run_page("```console\n$ echo hello\ngoodbye\n```\n", tmp_path)
+
+
+def test_a_page_has_a_tmp_of_its_own_where_other_pages_and_the_builders_files_are_out_of_sight(tmp_path):
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a /tmp of its own needs root and unshare (as the page's PID namespace does)")
+    mine = Path(tempfile.mkdtemp(prefix="builders-own-"))
+    page = parse_page("```bash\necho written > /tmp/from-the-page; ls -A /tmp; cat /tmp/from-the-page\n```\n", "demo.md", tmp_path)
+    try:
+        with PageRun(page, Settings.from_env({}), docker_host=DEAD) as other, \
+                PageRun(page, Settings.from_env({}), docker_host=DEAD) as run:
+            listed = run.run(page.blocks[0]).output.split()
+        assert listed[-1] == "written"
+        assert run.root.name in listed, "the page's own folder stays where it is"
+        assert other.root.name not in listed and mine.name not in listed
+        assert not Path("/tmp/from-the-page").exists(), "what a page writes to /tmp stays in its own"
+    finally:
+        shutil.rmtree(mine)
