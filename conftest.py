@@ -61,7 +61,7 @@ def _page_run(example) -> PageRun:
     namespace = example.namespace
     if "run" not in namespace:
         page = parse_doc(example.document)
-        namespace["daemon"] = page_daemon()
+        namespace["daemon"] = page_daemon(page)
         handle = namespace["daemon"].__enter__()
         namespace["run"] = PageRun(page, SETTINGS, docker_host=handle.docker_host, netns=handle.netns)
     return namespace["run"]

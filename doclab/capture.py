@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -169,6 +170,14 @@ class Resolved:
     state: str
 
 
+#: ``docker events``/``docker system events`` and the SDK's ``events()``: they replay what the daemon saw before.
+_EVENT_HISTORY = re.compile(r"\bdocker\s+(?:system\s+)?events\b|\.events\(")
+
+
+def reads_event_history(page: Page) -> bool:
+    return any(_EVENT_HISTORY.search(block.source) for block in page.blocks)
+
+
 class PageDaemons:
     """Where a page runs: a lab daemon of its own, or the one daemon there is, held under a lock."""
 
@@ -189,7 +198,8 @@ class PageDaemons:
         """Yield ``(docker_host, netns)`` of a daemon only this page uses while the block runs."""
         if self.lab is not None:
             # A pooled lab daemon, emptied between pages: starting one per page cost more CPU than the pages.
-            with self.lab.lease_daemon() as handle:
+            # Emptying cannot clear the daemon's event history: a page that reads it gets a new daemon.
+            with self.lab.lease_daemon(restarted=reads_event_history(page)) as handle:
                 yield handle.docker_host, handle.netns
             return
         host = self.facts.host if self.facts.host != "the default socket" else None

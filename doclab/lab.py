@@ -223,12 +223,13 @@ class Lab:
         return self.daemon(name)
 
     @contextmanager
-    def lease_daemon(self):
+    def lease_daemon(self, restarted: bool = False):
         """A pooled page daemon nobody else uses until the block ends: empty, in a namespace of its own.
 
         Leases are ``flock``s, so two builds (or a build and the tests) never share a daemon, and a
         lease held by a killed process ends with it. The daemon is emptied when given back; one whose
-        lease did not end that way, or that stopped, is started again first.
+        lease did not end that way, or that stopped, is started again first. ``restarted``: started
+        again in any case, for a page that reads what only a new daemon has not seen (its events).
         """
         for index in itertools.count():
             name = f"{POOL_PREFIX}{index}"
@@ -242,6 +243,8 @@ class Lab:
                 continue
             break
         try:
+            if restarted:
+                _rewrite(handle, "to be started again\n")
             self._ready(name, handle)
             _rewrite(handle, f"leased by {os.getpid()} ({' '.join(sys.argv)[:200]})\n")
             try:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from doclab.capture import reads_event_history
 from doclab.lab import MAIN_DAEMON, Lab
 from doclab.settings import Settings
 
@@ -42,9 +43,9 @@ def running_lab() -> Lab:
 
 
 @contextmanager
-def page_daemon():
+def page_daemon(page):
     """A pooled lab daemon of the page's own, empty, as the site build leases one (given back emptied)."""
-    with running_lab().lease_daemon() as handle:
+    with running_lab().lease_daemon(restarted=reads_event_history(page)) as handle:
         yield handle
 
 

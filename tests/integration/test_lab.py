@@ -1,9 +1,11 @@
 """The lab itself: up, a pull through its registry, down — and nothing of it left behind."""
 
+import fcntl
 import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,42 @@ def test_a_page_that_changes_what_emptying_cannot_undo_gets_its_daemon_started_a
     assert not lab.daemon_up(leased.name) and lab.pool_state(leased.name) == "abandoned"
     reason = "a page changed its network namespace" if change == "namespace" else "a page created networks"
     assert f"{leased.name} is started again before its next page: {reason}" in capfd.readouterr().err
+
+
+@pytest.mark.docker
+def test_a_page_that_reads_the_event_history_gets_a_daemon_that_has_seen_nothing():
+    lab = running_lab()
+    with lab.lease_daemon() as earlier, daemon.connected(base_url=earlier.docker_host) as api:
+        api.images.pull("alpine", tag="3.18")  # an earlier page's events
+    with _the_same_lease(lab, earlier.name) as lease, daemon.connected(base_url=earlier.docker_host) as api:
+        assert _history(api), "emptied, the daemon still remembers the earlier page's events"
+        lease.seek(0)
+        lease.truncate()
+        lease.write("to be started again\n")  # what lease_daemon(restarted=True) writes
+        lease.flush()
+        assert lab._ready(earlier.name, lease)
+    with daemon.connected(base_url=earlier.docker_host) as api:
+        assert _history(api) == []
+
+
+def _history(api) -> list[dict]:
+    events = api.events(since=0, until=int(time.time()) + 1, decode=True)
+    return [event for event in events if event.get("Type") in ("container", "image")]
+
+
+@contextmanager
+def _the_same_lease(lab: Lab, name: str):
+    """The lease of daemon ``name`` itself (lease_daemon takes the first free one), waiting while a page uses it."""
+    with (lab.dir / f"{name}.lease").open("a+") as lease:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, f"{name} stayed leased for two minutes"
+                time.sleep(0.1)
+        yield lease
+        lease.seek(0)
+        lease.truncate()
+        lease.write("clean\n")

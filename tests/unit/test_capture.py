@@ -2,7 +2,9 @@ import json
 
 import pytest
 
-from doclab.capture import Capture, CaptureEngine, CaptureError, CaptureStore, PageRecord, capture_key, inputs_key
+from doclab.capture import (
+    Capture, CaptureEngine, CaptureError, CaptureStore, PageRecord, capture_key, inputs_key, reads_event_history,
+)
 from doclab.daemon import DaemonFacts
 from doclab.pages import parse_page
 from doclab.settings import Settings
@@ -139,3 +141,15 @@ def test_jobs_setting_is_checked():
     assert Settings.from_env({"DOCLAB_JOBS": "3"}).jobs == 3
     with pytest.raises(ValueError, match="DOCLAB_JOBS=0: set it to a whole number of at least 1"):
         Settings.from_env({"DOCLAB_JOBS": "0"})
+
+
+@pytest.mark.parametrize(("source", "reads"), [
+    ("docker events --since 1m --until 0s\n", True),
+    ("docker system events --filter type=image\n", True),
+    ("for event in client.events(decode=True):\n    print(event)\n", True),
+    ("docker run --rm alpine:3.18 echo events\n", False),
+    ("echo 'docker build, then its events'\n", False),
+])
+def test_a_page_that_reads_the_daemons_event_history_is_known(tmp_path, source, reads):
+    language = "python" if "client." in source else "bash"
+    assert reads_event_history(parse_page(f"```{language}\n{source}```\n", "p.md", tmp_path)) is reads
