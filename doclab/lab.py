@@ -542,7 +542,11 @@ def set_hostname_then() -> list[str]:
 DEFAULT_NETWORKS = {"bridge", "host", "none"}
 #: What a page's root shell, or a container on the daemon's network, could change in a page daemon's
 #: namespace and the next page would inherit.
-_NETNS_STATE = 'ip -o link | sed "s/^[0-9]*: //"; ip -o addr; ip route; ip -6 route; (sysctl -a 2>/dev/null || true) | grep "^net\\."'
+_NETNS_STATE = (
+    'ip -o link | sed "s/^[0-9]*: //"; ip -o addr; ip route; ip -6 route; (sysctl -a 2>/dev/null || true) | grep "^net\\."; '
+    # Firewall rules (iptables on Debian writes them to nf_tables too), without their packet counters.
+    '(nft list ruleset 2>/dev/null || true) | sed -E "s/counter packets [0-9]+ bytes [0-9]+/counter/"'
+)
 
 
 def _netns_fingerprint(netns: str) -> str:

@@ -131,18 +131,21 @@ def test_a_lease_whose_process_was_killed_is_pruned_with_what_it_left_running():
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("change", ["namespace", "network"])
+@pytest.mark.parametrize("change", ["namespace", "firewall", "network"])
 def test_a_page_that_changes_what_emptying_cannot_undo_gets_its_daemon_started_again(change, capfd):
     lab = running_lab()
     with lab.lease_daemon() as leased:
         if change == "namespace":  # what a page's root shell could do, and every later page would inherit
             subprocess.run(["ip", "netns", "exec", leased.netns, "sh", "-c",
                             "echo 7 > /proc/sys/net/ipv4/ip_default_ttl && ip link set lo down"], check=True)
+        elif change == "firewall":
+            subprocess.run(["ip", "netns", "exec", leased.netns, "iptables", "-A", "INPUT", "-p", "tcp", "--dport",
+                            "5999", "-j", "DROP"], check=True)
         else:  # Docker hands out subnets in turn: the next page's network would get another one
             with daemon.connected(base_url=leased.docker_host) as api:
                 api.networks.create("page-network")
     assert not lab.daemon_up(leased.name) and lab.pool_state(leased.name) == "abandoned"
-    reason = "a page changed its network namespace" if change == "namespace" else "a page created networks"
+    reason = "a page created networks" if change == "network" else "a page changed its network namespace"
     assert f"{leased.name} is started again before its next page: {reason}" in capfd.readouterr().err
 
 
