@@ -170,8 +170,9 @@ class Resolved:
     state: str
 
 
-#: ``docker events``/``docker system events`` and the SDK's ``events()``: they replay what the daemon saw before.
-_EVENT_HISTORY = re.compile(r"\bdocker\s+(?:system\s+)?events\b|\.events\(")
+#: ``docker [flags] [system] events``, the Engine API's ``/events`` and the SDK's ``events``: they replay what the
+#: daemon saw before. Broad on purpose: a page taken for one only runs on a daemon started for it.
+_EVENT_HISTORY = re.compile(r"\bdocker\b[^\n;&|]*\bevents\b|/events\b|\.events\(|[\"']events[\"']")
 
 
 def reads_event_history(page: Page) -> bool:

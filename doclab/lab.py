@@ -60,6 +60,8 @@ MIRROR_PORT = 45000
 POOL_PREFIX = "pool-"
 #: What a pool daemon's lease file holds while nobody uses it and nothing of a page is left on it.
 CLEAN = "clean"
+#: How a lease file starts when its daemon must start again before its next page (then why).
+RESTART = "to be started again"
 
 
 class LabError(RuntimeError):
@@ -244,14 +246,14 @@ class Lab:
             break
         try:
             if restarted:
-                _rewrite(handle, "to be started again\n")
+                _rewrite(handle, f"{RESTART}: the page reads the daemon's event history\n")
             self._ready(name, handle)
             _rewrite(handle, f"leased by {os.getpid()} ({' '.join(sys.argv)[:200]})\n")
             try:
                 yield self.daemon(name)
             finally:  # also after a failed page: its run has been closed, the daemon is emptied all the same
-                if self._give_back(name):
-                    _rewrite(handle, f"{CLEAN}\n")
+                why_stopped = self._give_back(name)
+                _rewrite(handle, f"{CLEAN}\n" if why_stopped is None else f"{RESTART}: {why_stopped}\n")
         finally:
             handle.close()  # releases the lock
 
@@ -266,9 +268,9 @@ class Lab:
         self._fingerprint_path(name).write_text(_netns_fingerprint(handle.netns))
         return True
 
-    def _give_back(self, name: str) -> bool:
-        """Empty a pool daemon after a page; False when it cannot be trusted to be like new (then it
-        is stopped, and the next lease starts it again)."""
+    def _give_back(self, name: str) -> str | None:
+        """Empty a pool daemon after a page; when it cannot be trusted to be like new, stop it (the
+        next lease starts it again) and return why."""
         handle = self.daemon(name)
         try:
             if not self.daemon_up(name):
@@ -290,11 +292,11 @@ class Lab:
             if now != before:
                 changed = [f"-{line}" for line in before if line not in now] + [f"+{line}" for line in now if line not in before]
                 raise LabError("a page changed its network namespace: " + "; ".join(changed[:4]))
-            return True
+            return None
         except (LabError, OSError, RuntimeError) as error:
             print(f"doclab.lab: {name} is started again before its next page: {error}", file=sys.stderr)
             self.stop_daemon(name)
-            return False
+            return str(error).split("\n", 1)[0][:300]
 
     def _fingerprint_path(self, name: str) -> Path:
         return self._daemon_paths(name)["exec"] / "netns.fingerprint"
@@ -359,7 +361,8 @@ class Lab:
         return found
 
     def pool_state(self, name: str) -> str:
-        """``leased`` (a live process holds it), ``clean`` (idle and empty) or ``abandoned``."""
+        """``leased`` (a live process holds it), ``clean`` (idle and empty), ``stopped`` (after a page that
+        changed what emptying cannot undo) or ``abandoned`` (its lease ended with its process)."""
         lease = self._daemon_paths(name)["lease"]
         if not lease.is_file():
             return "abandoned"
@@ -368,7 +371,10 @@ class Lab:
                 fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
                 return "leased"
-            return "clean" if handle.read().strip() == CLEAN and self.daemon_up(name) else "abandoned"
+            text = handle.read().strip()
+        if text.startswith(RESTART):
+            return "stopped"
+        return "clean" if text == CLEAN and self.daemon_up(name) else "abandoned"
 
     def prune(self) -> list[str]:
         """Stop the page daemons whose owner has ended, e.g. after Ctrl-C, and remove the folders of
@@ -543,9 +549,12 @@ DEFAULT_NETWORKS = {"bridge", "host", "none"}
 #: What a page's root shell, or a container on the daemon's network, could change in a page daemon's
 #: namespace and the next page would inherit.
 _NETNS_STATE = (
-    'ip -o link | sed "s/^[0-9]*: //"; ip -o addr; ip route; ip -6 route; (sysctl -a 2>/dev/null || true) | grep "^net\\."; '
-    # Firewall rules (iptables on Debian writes them to nf_tables too), without their packet counters.
-    '(nft list ruleset 2>/dev/null || true) | sed -E "s/counter packets [0-9]+ bytes [0-9]+/counter/"'
+    'ip -o link | sed "s/^[0-9]*: //"; ip -o addr; ip route show table all; ip -6 route show table all; '
+    "ip rule; ip -6 rule; ip neigh show nud permanent; tc qdisc show; ip xfrm policy; ip xfrm state; "
+    '(sysctl -a 2>/dev/null || true) | grep "^net\\."; '
+    # Firewall rules, nf_tables (where Debian's iptables writes) and legacy, without their packet counters.
+    '(nft list ruleset 2>/dev/null || true) | sed -E "s/counter packets [0-9]+ bytes [0-9]+/counter/"; '
+    '((iptables-legacy-save; ip6tables-legacy-save) 2>/dev/null || true) | grep -v "^#" | sed -E "s/\\[[0-9]+:[0-9]+\\]//"'
 )
 
 
@@ -554,10 +563,10 @@ def _netns_fingerprint(netns: str) -> str:
                           capture_output=True, text=True, timeout=30)
     if done.returncode != 0 or not done.stdout:
         raise LabError(f"could not read the state of network namespace {netns}: {done.stderr.strip()}")
-    # On any daemon, the bridge takes a link-local IPv6 address the first time a container joins it,
+    # On any daemon, the bridge takes a link-local IPv6 address (and its multicast route) the first time a container joins it,
     # and its carrier comes and goes with containers (and lags behind their removal): not compared.
     carrier = re.compile(r"NO-CARRIER,|,LOWER_UP| state \S+| (tentative|linkdown)\b")
-    kept = [carrier.sub("", line) for line in done.stdout.splitlines() if "fe80:" not in line]
+    kept = [carrier.sub("", line) for line in done.stdout.splitlines() if "fe80:" not in line and "ff00::/8" not in line]
     return "\n".join(kept) + "\n"
 
 
@@ -684,8 +693,10 @@ def main(argv: list[str] | None = None) -> int:
                 state = f" ({lab.pool_state(name)})" if name.startswith(POOL_PREFIX) else ""
                 print(f"daemon {name}: up{state}, DOCKER_HOST={lab.daemon(name).docker_host}")
             for lease in sorted(lab.dir.glob(f"{POOL_PREFIX}*.lease")):
-                if lease.stem not in running and lab.pool_state(lease.stem) == "abandoned":
-                    print(f"daemon {lease.stem}: down (abandoned; started again when next leased)")
+                state = lab.pool_state(lease.stem)
+                if lease.stem not in running and state in ("abandoned", "stopped"):
+                    why = lease.read_text().strip() if state == "stopped" else "abandoned"
+                    print(f"daemon {lease.stem}: down ({why}; started again when next leased)")
             return 0 if running and lab.registry_up() else 1
     except (LabError, SeedError, RootfsError) as error:
         print(f"doclab.lab {args.action}: {error}", file=sys.stderr)

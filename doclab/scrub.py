@@ -26,7 +26,8 @@ BuildKit in-progress  a ``#N`` line that a later ``#N … done`` line starts wit
 BuildKit step order   steps that run at the same time print in the order they finish:
                       its ``#N`` blocks are sorted by their first line and renumbered,
                       the status lines inside a step (between its title and its last
-                      line) are sorted, as they print when their updates arrive, and an
+                      line) are sorted, as they print when their updates arrive; a step
+                      printed twice (after an early ``DONE``) counts once; and an
                       optional ``<duration>`` before ``done`` goes
 daemon socket path    ``unix:///any/path/name.sock`` → ``unix://<daemon-socket>``: the
                       lab folder is a setting of the machine that ran
@@ -173,7 +174,10 @@ def _canonical_buildkit(text: str) -> str:
         return text
     # Inside a step, status lines (downloads, "extracting … done") print as their updates arrive: sorted too,
     # between the step's title and its last line (DONE, CACHED or ERROR).
-    for lines in vertices.values():
+    for number, lines in vertices.items():
+        # A step can print again after an early "DONE" (its title, its lines, a second DONE): one of each.
+        body = list(dict.fromkeys(line for line in lines[:-1] if not line.startswith("DONE ")))
+        vertices[number] = lines = body + lines[-1:]
         if len(lines) > 3:
             lines[1:-1] = sorted(lines[1:-1])
     ordered = sorted(vertices.values(), key=lambda lines: lines[0])

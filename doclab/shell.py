@@ -44,6 +44,10 @@ exec "$@"
 """
 
 
+#: Capabilities a page's shell runs without (``setpriv`` syntax).
+DROPPED_CAPABILITIES = "-sys_admin,-net_admin"
+
+
 def isolated(command: list[str], netns: str | None, visible: tuple[Path, ...] = ()) -> list[str]:
     """``command`` in a process tree of its own (its own /proc: the builder's processes and their
     environment are out of sight) with a /tmp of its own (only ``visible`` paths under /tmp kept)
@@ -55,6 +59,10 @@ def isolated(command: list[str], netns: str | None, visible: tuple[Path, ...] = 
     # A path inside another kept one comes along with it.
     kept = sorted(str(path.relative_to(tmp)) for path in under_tmp if not any(p in path.parents for p in under_tmp))
     private_tmp = ["sh", "-c", _PRIVATE_TMP, "private-tmp", *kept, "--"]
+    # Then without the capabilities to mount, enter namespaces or reconfigure the network: a page's
+    # root shell could otherwise undo its own /tmp or change what the next page on its daemon inherits.
+    if shutil.which("setpriv"):
+        private_tmp += ["setpriv", f"--bounding-set={DROPPED_CAPABILITIES}", f"--inh-caps={DROPPED_CAPABILITIES}", "--"]
     if netns:
         from .lab import netns_command  # the lab module pulls in requests: only when a page daemon is used
 

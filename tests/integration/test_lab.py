@@ -144,7 +144,7 @@ def test_a_page_that_changes_what_emptying_cannot_undo_gets_its_daemon_started_a
         else:  # Docker hands out subnets in turn: the next page's network would get another one
             with daemon.connected(base_url=leased.docker_host) as api:
                 api.networks.create("page-network")
-    assert not lab.daemon_up(leased.name) and lab.pool_state(leased.name) == "abandoned"
+    assert not lab.daemon_up(leased.name) and lab.pool_state(leased.name) == "stopped"
     reason = "a page created networks" if change == "network" else "a page changed its network namespace"
     assert f"{leased.name} is started again before its next page: {reason}" in capfd.readouterr().err
 

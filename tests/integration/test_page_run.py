@@ -64,3 +64,13 @@ def test_a_page_has_a_tmp_of_its_own_where_other_pages_and_the_builders_files_ar
         assert not Path("/tmp/from-the-page").exists(), "what a page writes to /tmp stays in its own"
     finally:
         shutil.rmtree(mine)
+
+
+def test_a_pages_shell_cannot_mount_or_reconfigure_the_network(tmp_path):
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("the shell drops capabilities only when it runs as root, with setpriv")
+    # Each would change nothing if it were allowed (same MTU, same value): the test must never harm the machine.
+    text = ("<!-- exec: exit=1 -->\n```bash\nmount -t tmpfs probe /mnt; ip link set lo mtu \"$(cat /sys/class/net/lo/mtu)\"; "
+            "cat /proc/sys/net/ipv4/ip_forward > /proc/sys/net/ipv4/ip_forward\n```\n")
+    output = run_page(text, tmp_path)[0]
+    assert output.count("ermission denied") + output.count("Operation not permitted") == 3, output

@@ -99,6 +99,14 @@ def test_status_lines_inside_a_buildkit_step_compare_equal_in_any_order():
     assert normalize(PULL_STEP.format(sizes)) != normalize(PULL_STEP.format(f"{sizes}\n{extracting}"))
 
 
+def test_a_buildkit_step_printed_twice_after_an_early_done_compares_equal_to_one_printed_once():
+    # Seen here: "#4 [1/1] FROM …", "#4 sha256:…", "#4 DONE 0.0s", then the same step again with its progress.
+    once = "#4 [1/1] FROM alpine\n#4 sha256:aa\n#4 resolve alpine done\n#4 DONE 0.4s\n"
+    twice = "#4 [1/1] FROM alpine\n#4 sha256:aa\n#4 DONE 0.0s\n\n" + once
+    assert normalize(twice) == normalize(once)
+    assert normalize(once) != normalize(once.replace("resolve alpine done", "resolve alpine:3.19 done"))
+
+
 RECORDED_HERE = """{
     "Components": [{"Name": "Engine", "Version": "20.10.24+dfsg1", "Details": {"KernelVersion": "6.18.44-fc-v669"}}],
     "KernelVersion": "6.18.44-fc-v669",
