@@ -60,6 +60,8 @@ MIRROR_PORT = 45000
 POOL_PREFIX = "pool-"
 #: What a pool daemon's lease file holds while nobody uses it and nothing of a page is left on it.
 CLEAN = "clean"
+#: Most page daemons ``up`` starts ahead, whatever the number of cores (more start when needed).
+MAX_READY = 8
 #: How a lease file starts when its daemon must start again before its next page (then why).
 RESTART = "to be started again"
 
@@ -301,6 +303,11 @@ class Lab:
     def _fingerprint_path(self, name: str) -> Path:
         return self._daemon_paths(name)["exec"] / "netns.fingerprint"
 
+    @property
+    def pool_size(self) -> int:
+        """Page daemons ``up`` starts ahead: DOCLAB_JOBS, but at most MAX_READY (some 150 MB of memory each)."""
+        return min(self.settings.jobs, MAX_READY)
+
     def start_pool(self, size: int) -> list[DaemonHandle]:
         """Start ``size`` pool daemons at once (``lab up``), so the first build does not wait for them."""
         from concurrent.futures import ThreadPoolExecutor
@@ -432,7 +439,7 @@ class Lab:
         digests = self.seed()
         (self.dir / "lab.json").write_text(json.dumps({"registry": self.registry_url, "images": digests}, indent=2) + "\n")
         main = self.start_daemon(MAIN_DAEMON)
-        self.start_pool(self.settings.jobs)
+        self.start_pool(self.pool_size)
         return main
 
     def _data_in_memory(self) -> None:
@@ -675,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
             handle = lab.up()
             print(f"lab up in {time.monotonic() - started:.1f} s (folder {lab.dir}, {LAB_DIR} to move it)")
             print(f"registry: {lab.registry_url} (library/alpine:3.18 seeded), log {lab.registry_log}")
-            print(f"page daemons: {lab.settings.jobs} ready ({POOL_PREFIX}0 … {POOL_PREFIX}{lab.settings.jobs - 1}; "
+            print(f"page daemons: {lab.pool_size} ready ({POOL_PREFIX}0 … {POOL_PREFIX}{lab.pool_size - 1}; "
                   "more start when more pages run at once)")
             print("point a shell at the lab's daemon with:")
             print(f"  export DOCKER_HOST={handle.docker_host}")
