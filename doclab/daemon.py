@@ -230,6 +230,10 @@ class DaemonSnapshot:
         )
 
 
+#: Networks every daemon has; any other was made by a page.
+DEFAULT_NETWORKS = frozenset({"bridge", "host", "none"})
+
+
 def empty_daemon(api: "docker.DockerClient") -> list[str]:
     """Remove every container, image, build-cache entry, volume and network: only ever called on a daemon
     with OWNED_LABEL. Return what could not be removed."""
@@ -240,7 +244,7 @@ def empty_daemon(api: "docker.DockerClient") -> list[str]:
     for volume in api.volumes.list():
         volume.remove(force=True)
     for network in api.networks.list():
-        if network.name not in ("bridge", "host", "none"):
+        if network.name not in DEFAULT_NETWORKS:
             network.remove()
     return leftovers
 

@@ -283,7 +283,7 @@ class Lab:
             if info.get("Swarm", {}).get("LocalNodeState", "inactive") != "inactive" or plugins:
                 raise LabError("a page changed it beyond containers, images and volumes (swarm or plugins)")
             _, networks = engine.engine_get(socket_path, "/networks")
-            if {network["Name"] for network in networks} - DEFAULT_NETWORKS:
+            if {network["Name"] for network in networks} - engine.DEFAULT_NETWORKS:
                 # Docker hands out subnets in turn and remembers where it is: the next page would get others.
                 raise LabError("a page created networks")
             with engine.connected(base_url=handle.docker_host) as api:
@@ -308,21 +308,19 @@ class Lab:
         """Page daemons ``up`` starts ahead: DOCLAB_JOBS, but at most MAX_READY (some 150 MB of memory each)."""
         return min(self.settings.jobs, MAX_READY)
 
-    def start_pool(self, size: int) -> list[DaemonHandle]:
+    def start_pool(self, size: int) -> None:
         """Start ``size`` pool daemons at once (``lab up``), so the first build does not wait for them."""
         from concurrent.futures import ThreadPoolExecutor
 
-        def ready(index: int) -> DaemonHandle:
+        def ready(index: int) -> None:
             name = f"{POOL_PREFIX}{index}"
-            lease = self._daemon_paths(name)["lease"]
-            with lease.open("a+") as handle:
+            with self._daemon_paths(name)["lease"].open("a+") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 if self._ready(name, handle):
                     _rewrite(handle, f"{CLEAN}\n")
-            return self.daemon(name)
 
         with ThreadPoolExecutor(max_workers=size) as threads:
-            return list(threads.map(ready, range(size)))
+            list(threads.map(ready, range(size)))
 
     def stop_daemon(self, name: str) -> None:
         """Stop the daemon and everything it started (shims too), unmount, and remove its folders and network."""
@@ -551,8 +549,6 @@ def set_hostname_then() -> list[str]:
     return ["sh", "-c", 'hostname "$0" && exec "$@"', PAGE_HOSTNAME]
 
 
-#: Networks every daemon has; any other was made by a page.
-DEFAULT_NETWORKS = {"bridge", "host", "none"}
 #: What a page's root shell, or a container on the daemon's network, could change in a page daemon's
 #: namespace and the next page would inherit.
 _NETNS_STATE = (
