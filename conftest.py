@@ -18,7 +18,7 @@ from doclab.quotes import check_quote
 from doclab.scrub import normalize
 from doclab.session import BlockFailed, PageRun
 from doclab.settings import Settings
-from tests.docker_env import page_daemon
+from tests.docker_env import HOW_TO_START, page_daemon
 
 DOCS = Path(__file__).parent / "docs"
 SETTINGS = Settings.from_env()
@@ -141,6 +141,7 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_terminal_summary(terminalreporter):
+    _summarize_docker_skips(terminalreporter)
     if not _outcomes:
         return
     terminalreporter.section("code blocks per page (executed / skipped / failed / total)")
@@ -154,6 +155,20 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"{page}: {counts['executed']} executed, {counts['skipped']} skipped, {counts['failed']} failed, {total} total"
         )
+
+
+def _summarize_docker_skips(terminalreporter) -> None:
+    """One line, never silent: how many tests did not run for want of the lab, why, and the command that runs them."""
+    reasons: dict[str, int] = defaultdict(int)
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if HOW_TO_START in reason:
+            reasons[reason.removeprefix("Skipped: ").split(f"; {HOW_TO_START}")[0]] += 1
+    if reasons:
+        terminalreporter.section("tests that need Docker and did not run")
+        for reason, count in sorted(reasons.items()):
+            terminalreporter.write_line(f"{count} skipped: {reason}", yellow=True)
+        terminalreporter.write_line(f"run them: {HOW_TO_START}")
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from .capture import CaptureEngine, CaptureError, PageDaemons, Resolved
 from .daemon import daemon_facts
+from .guard import HOW_TO_RUN_LIVE, NotClean
 from .pages import Page, PageError, page_name, parse_page
+from .quotes import check_quotes
 from .session import BlockFailed, PageRun
 from .settings import PROJECT_ROOT, Settings
 
@@ -35,17 +37,25 @@ def run_page(path: Path) -> int:
         return 2
     daemons = PageDaemons(settings, daemon_facts())
     # The same isolation as a build: a lab daemon of its own, or the shared daemon under its lock.
-    with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, settings, docker_host, netns) as run:
-        for block in page.blocks:
-            print(f"--- {block.label}")
-            if block.skip_reason:
-                print(f"(skipped: {block.skip_reason})")
-                continue
-            try:
-                print(run.run(block).output, end="")
-            except BlockFailed as failure:
-                print(failure, file=sys.stderr)
-                return 1
+    try:
+        with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, settings, docker_host, netns) as run:
+            return _print_blocks(page, run)
+    except NotClean as unclean:
+        print(f"docs/{page.path} cannot run here: {unclean}; {HOW_TO_RUN_LIVE}", file=sys.stderr)
+        return 2
+
+
+def _print_blocks(page: Page, run: PageRun) -> int:
+    for block in page.blocks:
+        print(f"--- {block.label}")
+        if block.skip_reason:
+            print(f"(skipped: {block.skip_reason})")
+            continue
+        try:
+            print(run.run(block).output, end="")
+        except BlockFailed as failure:
+            print(failure, file=sys.stderr)
+            return 1
     return 0
 
 
@@ -60,19 +70,24 @@ def capture(paths: list[Path], force: bool) -> int:
     pages, failed = [], 0
     for path in files:
         try:
-            page = read_page(path, settings)
+            pages.append(read_page(path, settings))
         except PageError as error:
             print(error, file=sys.stderr)
             failed += 1
-            continue
-        if page.captures:
-            pages.append(page)
     started = time.monotonic()
-    for path, outcome in sorted(engine.resolve_all(pages, force=force).items()):
+    for path, outcome in sorted(engine.resolve_all([page for page in pages if page.captures], force=force).items()):
         if isinstance(outcome, Resolved):
-            print(f"docs/{path}: {outcome.state} ({len(outcome.record.captures)} captures)")
+            why = f": {outcome.reason}" if outcome.state == "recorded" else ""
+            print(f"docs/{path}: {outcome.state} ({len(outcome.record.captures)} captures){why}")
         else:
             print(f"docs/{path}: FAILED\n{outcome}", file=sys.stderr)
+            failed += 1
+    # The prose is checked against what the pages will show, as the site build checks it.
+    for page in pages:
+        try:
+            check_quotes(page, engine.record_of)
+        except CaptureError as error:
+            print(error, file=sys.stderr)
             failed += 1
     print(f"{len(engine.pages_run)} page(s) run in {time.monotonic() - started:.1f} s, {failed} failed; "
           f"records in {settings.captures_dir}")

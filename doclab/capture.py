@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import daemon
+from . import daemon, guard
 from .pages import Page
 from .settings import RECORDED, STRICT, Settings
 
@@ -164,10 +164,16 @@ def edited_by_hand(path: Path, page: str) -> str:
 
 @dataclass
 class Resolved:
-    """A page's record and how it was obtained: ``live`` (run now), ``cached`` or ``recorded``."""
+    """A page's record and how it was obtained: ``live`` (run now), ``cached`` or ``recorded`` (and why)."""
 
     record: PageRecord
     state: str
+    #: Why a record is shown instead of a live run: for the build log, and without paths for the page.
+    reason: str = ""
+    public_reason: str = ""
+
+
+NO_DAEMON_PUBLICLY = "no Docker daemon was reachable when this page was built"
 
 
 #: ``docker [flags] [system] events``, the Engine API's ``/events`` and the SDK's ``events``: they replay what the
@@ -203,14 +209,27 @@ class PageDaemons:
             with self.lab.lease_daemon(restarted=reads_event_history(page)) as handle:
                 yield handle.docker_host, handle.netns
             return
-        host = self.facts.host if self.facts.host != "the default socket" else None
-        where = host or "unix:///var/run/docker.sock"
+        # Passed on as DOCKER_HOST: the page's shell has a home of its own, where the author's docker context is not.
+        host = daemon.resolve_docker_host(os.environ)
         # One lock per daemon, however its address is spelled (./, symlinks).
-        where = os.path.realpath(where.removeprefix("unix://")) if where.startswith("unix://") else where
+        where = os.path.realpath(host.removeprefix("unix://")) if host.startswith("unix://") else host
         lock_name = hashlib.sha1(where.encode()).hexdigest()[:12]
         with open(Path(tempfile.gettempdir()) / f"doclab-daemon-{lock_name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            self.check_clean(page, host)
             yield host, None
+
+    def check_clean(self, page: Page, host: str) -> None:
+        """Raise guard.NotClean unless this daemon, not ours, holds nothing a first-time reader's would not.
+        Asked under the lock, page by page: what the previous page made is gone by then."""
+        facts = daemon.daemon_facts(host)
+        if facts.owned:
+            return
+        if not facts.reachable:
+            raise guard.NotClean(facts.reason, NO_DAEMON_PUBLICLY)
+        cache_entries = 0 if facts.images or facts.containers else daemon.build_cache_entries(host)
+        ports = guard.published_ports([block.source for block in page.blocks if not block.skip_reason])
+        guard.check_clean(facts, cache_entries, ports, local=host.startswith("unix://"))
 
 
 class CaptureEngine:
@@ -348,8 +367,11 @@ class CaptureEngine:
         return self.store.load_intact(page)
 
     def _run_and_save(self, page: Page, key: str, inputs: str, daemons: PageDaemons) -> Resolved:
+        """Run the page and save its record; on a daemon that is not clean for it, show its last clean record."""
         try:
             record = self.run_page(page, key, inputs, daemons)
+        except guard.NotClean as unclean:
+            return self._recorded(page, self.store.load(page.path), inputs, str(unclean), unclean.public, guard.HOW_TO_RUN_LIVE)
         except (OSError, RuntimeError) as error:
             if isinstance(error, CaptureError):
                 raise
@@ -357,10 +379,14 @@ class CaptureEngine:
         self.store.save(record)
         return Resolved(record, "live")
 
-    def _recorded(self, page: Page, recorded: PageRecord | None, inputs: str) -> Resolved:
+    def _recorded(
+        self, page: Page, recorded: PageRecord | None, inputs: str, reason: str = "", public: str = "", how: str = ""
+    ) -> Resolved:
         names = ", ".join(sorted(page.captures))
-        reason = self.facts.reason
-        how = "start the lab (python -m doclab.lab up) and export the DOCKER_HOST it prints, then build again"
+        reason = reason or self.facts.reason
+        public = public or (f"the recorded outputs were asked for ({RECORDED}=1)" if self.settings.recorded
+                            else NO_DAEMON_PUBLICLY)
+        how = how or "start the lab (python -m doclab.lab up) and export the DOCKER_HOST it prints, then build again"
         if self.settings.strict:
             raise CaptureError(f"docs/{page.path}: captures {names} need a live run ({STRICT} is set) but {reason}; {how}")
         if recorded is None:
@@ -372,7 +398,7 @@ class CaptureEngine:
                 f"docs/{page.path}: the recorded captures {names} are of an earlier version of this page's "
                 f"examples, and {reason}, so they cannot be run again now; {how}"
             )
-        return Resolved(recorded, "recorded")
+        return Resolved(recorded, "recorded", reason, public)
 
     def run_page(self, page: Page, key: str, inputs: str, daemons: PageDaemons | None = None) -> PageRecord:
         """Run every block of the page for real; raise CaptureError naming the block that failed."""
@@ -406,6 +432,9 @@ class CaptureEngine:
                 # Every block's own run time, shown or not: what running the page by hand would take.
                 "commands_seconds": round(command_seconds, 2),
             }
+        if run.leftovers and not run.facts.owned:  # a lab daemon is emptied on give-back; an author's is not
+            raise CaptureError(f"docs/{page.path}: the page ran, but could not remove all it made from the daemon at "
+                               f"{run.facts.host}: {'; '.join(run.leftovers)}; remove them by hand (docker rm / docker rmi)")
         with self._lock:
             self.commands_run += run.commands_run
             self.pages_run.append(page.path)

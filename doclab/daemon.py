@@ -53,6 +53,9 @@ class DaemonFacts:
     owned: bool = False
     mirrors: tuple[str, ...] = ()
     host: str = ""
+    #: What the daemon held when asked: a daemon that is not ours is clean for a page only when it holds nothing.
+    images: int = 0
+    containers: int = 0
 
 
 @lru_cache(maxsize=8)
@@ -76,9 +79,10 @@ def client_facts(cli: str) -> ClientFacts:
 
 def connect(timeout: int = 60, base_url: str | None = None) -> "docker.DockerClient":
     docker = _sdk()
-    if base_url:
-        return docker.DockerClient(base_url=base_url, timeout=timeout)
-    return docker.from_env(timeout=timeout)
+    base_url = base_url or _host(None)
+    if base_url == os.environ.get("DOCKER_HOST"):
+        return docker.from_env(timeout=timeout)  # with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, as the CLI reads them
+    return docker.DockerClient(base_url=base_url, timeout=timeout)
 
 
 @contextmanager
@@ -90,8 +94,33 @@ def connected(timeout: int = 60, base_url: str | None = None):
         api.close()
 
 
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+
 def _host(docker_host: str | None) -> str:
-    return docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return docker_host or resolve_docker_host(os.environ)
+
+
+def resolve_docker_host(environ: dict[str, str], config_dir: Path | None = None) -> str:
+    """The daemon the reader's ``docker`` talks to: DOCKER_HOST, else the current ``docker context``, else the
+    default socket. A page's shell has a home of its own, so the context is resolved here and passed as DOCKER_HOST."""
+    if environ.get("DOCKER_HOST"):
+        return environ["DOCKER_HOST"]
+    config = config_dir or Path(environ.get("DOCKER_CONFIG") or Path(environ.get("HOME") or "~").expanduser() / ".docker")
+    name = environ.get("DOCKER_CONTEXT")
+    if not name:
+        try:
+            name = json.loads((config / "config.json").read_text()).get("currentContext")
+        except (OSError, ValueError, AttributeError):
+            name = None
+    if not name or name == "default":
+        return DEFAULT_HOST
+    meta = config / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
+    try:
+        return json.loads(meta.read_text())["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise OSError(f"docker context '{name}' is current, but {meta} does not name its daemon ({error}); "
+                      "run `docker context use default` or set DOCKER_HOST") from error
 
 
 class EngineAPIError(OSError):
@@ -124,8 +153,11 @@ def engine_get(socket_path: str, url: str, timeout: float = 10) -> tuple[int, ob
 
 def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
     """Ask the daemon at ``docker_host`` (default: DOCKER_HOST, else the default socket) about itself."""
-    host_label = docker_host or os.environ.get("DOCKER_HOST") or "the default socket"
-    host = _host(docker_host)
+    try:
+        host = _host(docker_host)
+    except OSError as error:
+        return DaemonFacts(reachable=False, reason=str(error))
+    host_label = host if host != DEFAULT_HOST else "the default socket"
     try:
         if host.startswith("unix://"):
             # Without the SDK: cheaper, and the SDK leaks a socket when its client cannot be built.
@@ -137,7 +169,7 @@ def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
             if not isinstance(version, dict) or not isinstance(info, dict):
                 raise OSError(f"{path} does not speak the Engine API")
         else:
-            with connected(timeout=5, base_url=docker_host) as api:
+            with connected(timeout=5, base_url=host) as api:
                 version, info = api.version(), api.info()
     except OSError as error:
         return DaemonFacts(reachable=False, reason=f"no Docker daemon answers at {host_label}: {error}", host=host_label)
@@ -152,6 +184,8 @@ def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
         owned=OWNED_LABEL in (info.get("Labels") or []),
         mirrors=tuple((info.get("RegistryConfig") or {}).get("Mirrors") or ()),
         host=host_label,
+        images=int(info.get("Images") or 0),
+        containers=int(info.get("Containers") or 0),
     )
 
 
@@ -162,6 +196,12 @@ def ping(docker_host: str, timeout: float = 3) -> bool:
         return os.path.exists(path) and engine_get(path, "/_ping", timeout)[0] == 200
     except OSError:
         return False
+
+
+def build_cache_entries(docker_host: str) -> int:
+    """How many build-cache entries the daemon keeps (asked of a daemon that holds no image: /system/df is cheap then)."""
+    with connected(timeout=30, base_url=docker_host) as api:
+        return len(api.df().get("BuildCache") or [])
 
 
 def base_images(dockerfiles: list[str]) -> list[str]:
@@ -192,7 +232,7 @@ def registry_digest(docker_host: str | None, ref: str) -> str:
         status, image = engine_get(path, f"/images/{quoted}/json", 10)
         digests = image.get("RepoDigests") if status == 200 and isinstance(image, dict) else None
         return digests[0].split("@", 1)[1] if digests else "unresolved"
-    with connected(base_url=docker_host) as api:
+    with connected(base_url=host) as api:
         try:
             return api.api.inspect_distribution(ref)["Descriptor"]["digest"]
         except (_sdk().errors.APIError, KeyError):
@@ -221,13 +261,19 @@ class DaemonSnapshot:
 
     containers: set[str] = field(default_factory=set)
     images: dict[str, set[str]] = field(default_factory=dict)
+    build_cache: set[str] | None = None
 
     @classmethod
-    def take(cls, api: "docker.DockerClient") -> "DaemonSnapshot":
+    def take(cls, api: "docker.DockerClient", with_build_cache: bool = False) -> "DaemonSnapshot":
         return cls(
             containers={container.id for container in api.containers.list(all=True)},
             images={image.id: set(image.tags) for image in api.images.list(all=True)},
+            build_cache=_build_cache_ids(api) if with_build_cache else None,
         )
+
+
+def _build_cache_ids(api: "docker.DockerClient") -> set[str]:
+    return {entry["ID"] for entry in api.df().get("BuildCache") or []}
 
 
 #: Networks every daemon has; any other was made by a page.
@@ -282,6 +328,22 @@ def remove_added(api: "docker.DockerClient", before: DaemonSnapshot) -> list[str
     return leftovers
 
 
+def _prune_build_cache_made(api: "docker.DockerClient", before: set[str]) -> list[str]:
+    """Prune the build-cache entries not in ``before``, by ID (one per call: the API takes one), children first:
+    a parent is kept while a child holds it, so passes repeat until none is left."""
+    APIError = _sdk().errors.APIError
+    for _ in range(5):
+        made = sorted(_build_cache_ids(api) - before)
+        if not made:
+            return []
+        for entry in made:
+            try:
+                api.api.prune_builds(filters={"id": [entry]})
+            except APIError:
+                continue
+    return [f"build-cache entry {entry}" for entry in sorted(_build_cache_ids(api) - before)]
+
+
 def made_by(exchanges) -> tuple[set[str], set[str]]:
     """The containers (IDs or names) and image references a page's requests created."""
     containers: set[str] = set()
@@ -313,10 +375,12 @@ def _with_tag(reference: str) -> str:
     return reference if ":" in reference.rsplit("/", 1)[-1] or "@" in reference else f"{reference}:latest"
 
 
-def remove_made(api: "docker.DockerClient", before: DaemonSnapshot, exchanges) -> list[str]:
-    """On someone's own daemon: remove only what the page's requests made, and put back tags it removed."""
+def remove_made(api: "docker.DockerClient", before: DaemonSnapshot, exchanges, pulled: list[str] = ()) -> list[str]:
+    """On someone's own daemon: remove only what the page's requests made (and the base images ``pulled`` for
+    its builds, when the daemon lacked them), and put back tags it removed."""
     errors = _sdk().errors
     containers, references = made_by(exchanges)
+    references |= {_with_tag(ref) for ref in pulled}
     leftovers: list[str] = []
     for name in containers:
         try:
@@ -342,6 +406,9 @@ def remove_made(api: "docker.DockerClient", before: DaemonSnapshot, exchanges) -
                 api.images.remove(image.id)
             except errors.APIError as error:
                 leftovers.append(f"image {image.short_id}: {error.explanation}")
+    if before.build_cache is not None:
+        # Only the entries this page's builds made, by ID: BuildKit keeps pulled layers there, and would say CACHED.
+        leftovers += _prune_build_cache_made(api, before.build_cache)
     now = {image.id: set(image.tags) for image in api.images.list(all=True)}
     for image_id, tags in before.images.items():
         for tag in tags - now.get(image_id, tags):

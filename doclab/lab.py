@@ -669,7 +669,7 @@ def _unmount_below(path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doclab.lab", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["up", "down", "status", "prune"])
+    parser.add_argument("action", choices=["up", "down", "status", "prune", "check"])
     args = parser.parse_args(argv)
     lab = Lab(Settings.from_env())
     try:
@@ -682,6 +682,10 @@ def main(argv: list[str] | None = None) -> int:
                   "more start when more pages run at once)")
             print("point a shell at the lab's daemon with:")
             print(f"  export DOCKER_HOST={handle.docker_host}")
+        elif args.action == "check":
+            missing = lab.missing()
+            print("; ".join(missing) if missing else "the lab can run here")
+            return 1 if missing else 0
         elif args.action == "prune":
             orphans = lab.prune()
             print(f"removed {len(orphans)} page daemon(s) and folder(s) left by ended runs or idle" + (f": {', '.join(orphans)}" if orphans else ""))

@@ -22,8 +22,8 @@ def check_quote(quote: QuoteMarker, output: str) -> None:
         )
 
 
-def replace_quotes(markdown: str, page: Page, record_of: Callable[[str], PageRecord | None]) -> str:
-    """Replace each quote marker of ``page`` by its phrase as code, after checking it against the capture."""
+def check_quotes(page: Page, record_of: Callable[[str], PageRecord | None]) -> None:
+    """Check every quote of ``page`` against the output it quotes, as the page will show it."""
     for quote in page.quotes:
         record = record_of(quote.source_page)
         capture = record.captures.get(quote.capture_id) if record else None
@@ -33,6 +33,12 @@ def replace_quotes(markdown: str, page: Page, record_of: Callable[[str], PageRec
                 "check the page and the capture id"
             )
         check_quote(quote, capture.output)
+
+
+def replace_quotes(markdown: str, page: Page, record_of: Callable[[str], PageRecord | None]) -> str:
+    """Replace each quote marker of ``page`` by its phrase as code, after checking it against the capture."""
+    check_quotes(page, record_of)
+    for quote in page.quotes:
         pattern = re.compile(
             rf"<!--\s*quote:\s*(?:{re.escape(quote.source_page)}#)?{re.escape(quote.capture_id)}"
             rf'\s+"{re.escape(quote.phrase)}"\s*-->'

@@ -27,7 +27,7 @@ def page_client_version(record: PageRecord) -> str:
     return max(versions, key=versions.count) if versions else record.stamp["client"]["version"]
 
 
-def stamp_text(record: PageRecord, state: str) -> str:
+def stamp_text(record: PageRecord, state: str, why_recorded: str = "") -> str:
     """The page's one stamp: when, with which versions, and where the base image came from (no paths)."""
     stamp = record.stamp
     parts = [f"client Docker {page_client_version(record)}", f"Engine {stamp['server']['version']}"]
@@ -35,8 +35,9 @@ def stamp_text(record: PageRecord, state: str) -> str:
         parts.append(f"{base['image']} {base['source']} ({base['digest']})")
     if state == "recorded":
         lead = (
-            f"Recorded on {stamp['date']} with Engine {stamp['server']['version']} — no Docker daemon was "
-            "reachable when this page was built, so these are the last recorded outputs"
+            f"Recorded on {stamp['date']} with Engine {stamp['server']['version']} — "
+            f"{why_recorded or 'no Docker daemon was reachable when this page was built'}, "
+            "so these are the outputs of its last clean run"
         )
     else:
         lead = f"Every output on this page was captured on {stamp['date']} from a real run"
@@ -68,7 +69,7 @@ def _stamp_html(page: Page, resolved: Resolved) -> str:
     digests = " ".join(base["digest"] for base in record.stamp.get("base_images", []))
     return (
         f'<small class="doclab-stamp" data-page="{html.escape(page.path)}" data-state="{resolved.state}" '
-        f'data-base-digests="{html.escape(digests)}">{html.escape(stamp_text(record, resolved.state))}</small>'
+        f'data-base-digests="{html.escape(digests)}">{html.escape(stamp_text(record, resolved.state, resolved.public_reason))}</small>'
     )
 
 

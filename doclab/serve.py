@@ -6,12 +6,15 @@ the lab when there is none: the command behind ``scripts/serve`` and ``scripts/p
 Where the outputs come from, first match wins:
 
 1. ``--recorded``: the recorded outputs, and Docker is never contacted.
-2. A reachable daemon (DOCKER_HOST, or the default socket): used as it is.
+2. A reachable daemon (DOCKER_HOST, the current docker context, or the default socket) that is
+   clean for the pages (ours, or holding nothing): used as it is.
 3. The lab, when it is up already: used, and left up.
 4. The lab, when this machine can run it (``Lab.missing()`` is empty): started for the command
    and stopped when it ends — normally, on an error, on Ctrl-C or on SIGTERM.
-5. Otherwise the recorded outputs, saying why the lab cannot run; with ``--live`` (publishing)
-   that is an error instead.
+5. A daemon that holds images or containers of its own: used, and each page shows its last clean
+   record, labelled with the reason (doclab never removes what is not its own).
+6. Otherwise the recorded outputs, saying why the lab cannot run.
+With ``--live`` (publishing), 5 and 6 are an error instead.
 """
 
 from __future__ import annotations
@@ -48,21 +51,33 @@ class Plan:
 
 
 def choose(
-    *, recorded: bool, live: bool, daemon_reason: str | None, lab_running: bool, lab_missing: list[str]
+    *, recorded: bool, live: bool, daemon_reason: str | None, lab_running: bool, lab_missing: list[str],
+    daemon_held: str | None = None,
 ) -> Plan:
-    """Where outputs come from; ``daemon_reason`` is None when a daemon answers, else why none does."""
+    """Where outputs come from; ``daemon_reason`` is None when a daemon answers, else why none does;
+    ``daemon_held`` says what an answering daemon that is not ours holds (None: nothing)."""
     if recorded:
         return Plan("recorded", "--recorded: recorded outputs, Docker is not contacted")
-    if daemon_reason is None:
+    if daemon_reason is None and daemon_held is None:
         return Plan("daemon", "a Docker daemon answers: outputs are captured live with it")
+    unusable = daemon_reason or f"your Docker holds {daemon_held} of its own, where a first pull cannot be shown"
     if lab_running:
-        return Plan("running lab", "the lab is already up: outputs are captured live with it (it stays up)")
+        return Plan("running lab", f"{unusable}; the lab is already up: outputs are captured live with it (it stays up)")
     if not lab_missing:
-        return Plan("lab", f"{daemon_reason}; starting the lab for live outputs (stopped on exit)")
-    why = f"{daemon_reason}, and the lab cannot run here:\n  - " + "\n  - ".join(lab_missing)
+        return Plan("lab", f"{unusable}; starting the lab for live outputs (stopped on exit)")
+    why = f"{unusable}, and the lab cannot run here:\n  - " + "\n  - ".join(lab_missing)
     if live:
         raise NoLiveDocker(why)
+    if daemon_reason is None:
+        return Plan("daemon", f"{why}\neach page shows its last clean record, labelled as recorded; nothing of yours is removed")
     return Plan("recorded", f"{why}\nserving the recorded outputs, labelled as recorded on each page")
+
+
+def held(facts) -> str | None:
+    """What a reachable daemon that is not ours holds, for ``choose`` (None: it is clean for the pages)."""
+    if facts is None or not facts.reachable or facts.owned or not (facts.images or facts.containers):
+        return None
+    return f"{facts.images} image(s) and {facts.containers} container(s)"
 
 
 def environment(plan: Plan, lab: Lab, base: dict[str, str]) -> dict[str, str]:
@@ -134,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             daemon_reason=None if facts is None or facts.reachable else facts.reason,
             lab_running=not args.recorded and lab.daemon_up(MAIN_DAEMON) and lab.registry_up(),
             lab_missing=[] if args.recorded else lab.missing(),
+            daemon_held=held(facts),
         )
         print(f"==> {plan.why}", file=sys.stderr)
         if plan.source == "lab":

@@ -14,6 +14,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Block, Pag
 from .scrub import MachineFacts, normalize, scrub
 from .settings import PROJECT_ROOT, Settings
 from .shell import CommandResult, ShellSession
+from .guard import port_taken_hint
 from .trace import UnixSocketRecorder, registry_exchanges
 
 
@@ -93,6 +95,19 @@ def reader_environment(home: Path, bin_dir: Path, docker_host: str | None, envir
     return env
 
 
+def recorder_upstream(server_host: str, env: dict[str, str]) -> Path | tuple[str, int]:
+    """Where the recording proxy forwards: the daemon's Unix socket, or its plain TCP address."""
+    if server_host.startswith("unix://"):
+        return Path(server_host.removeprefix("unix://"))
+    address = urllib.parse.urlsplit(server_host)
+    if address.scheme != "tcp" or env.get("DOCKER_TLS_VERIFY") or not address.hostname:
+        raise OSError(
+            f"DOCKER_HOST={server_host}: doclab runs pages on someone's own daemon only over a Unix socket or plain "
+            "tcp://, where it can record what each page creates (and remove exactly that); use one of those"
+        )
+    return address.hostname, address.port or 2375
+
+
 class DaemonDied(BlockFailed):
     """The daemon stopped answering while a block ran: one error naming page, block and daemon."""
 
@@ -125,12 +140,14 @@ class PageRun:
         python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
         python.chmod(0o755)
         env = reader_environment(self.home, bin_dir, docker_host, dict(os.environ))
-        self._server_host = docker_host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        self._server_host = daemon.resolve_docker_host({"DOCKER_HOST": docker_host} if docker_host else os.environ)
         self._recorder: UnixSocketRecorder | None = None
-        if self.facts.reachable and not self.facts.owned and self._server_host.startswith("unix://"):
-            # Someone's own daemon: record the page's requests, so cleanup removes only what the page made.
-            self._recorder = UnixSocketRecorder(control / "docker.sock", Path(self._server_host.removeprefix("unix://")))
+        if self.facts.reachable and not self.facts.owned:
+            # Someone's own daemon: record the page's requests, so cleanup removes exactly what the page made.
+            self._recorder = UnixSocketRecorder(control / "docker.sock", recorder_upstream(self._server_host, env))
             env["DOCKER_HOST"] = self._recorder.docker_host
+            env.pop("DOCKER_TLS_VERIFY", None)
+            env.pop("DOCKER_CERT_PATH", None)
         self.machine = MachineFacts(
             workdirs=(
                 (str(self.workdir), f"~/{self.workdir.name}"), (str(self.home), "~"), (str(self.root), "<page-run>"),
@@ -143,13 +160,14 @@ class PageRun:
         )
         self._api = None
         self._before = None
+        self.leftovers: list[str] = []
         self.base_present: dict[str, bool] = {}
         try:
             if self.facts.reachable:
                 self._api = daemon.connect(base_url=docker_host)
                 if self.facts.owned:
                     daemon.empty_daemon(self._api)
-                self._before = daemon.DaemonSnapshot.take(self._api)
+                self._before = daemon.DaemonSnapshot.take(self._api, with_build_cache=not self.facts.owned)
                 for ref in self.base_images:
                     self.base_present[ref] = daemon.image_exists(self._api, ref)
             # What the page's shell needs from the machine's /tmp (its own /tmp hides the rest): its folder,
@@ -176,8 +194,8 @@ class PageRun:
     def run(self, block: Block) -> BlockResult:
         """Run one block; raise BlockFailed unless it ends with its declared exit code."""
         timeout = block.timeout or self.settings.block_timeout
-        if block.fresh and self._api is not None and self.facts.owned:
-            daemon.empty_daemon(self._api)
+        if block.fresh and self._api is not None:
+            self._first_pull_again(block)
         if block.language in FILE_LANGUAGES:
             result = self.shell.run(write_file_script(block), timeout)
         elif block.language in PYTHON_LANGUAGES:
@@ -194,10 +212,27 @@ class PageRun:
             raise BlockFailed(f"{block.label}: doclab does not know how to run '{block.language}' blocks")
         return self._checked(block, result, timeout)
 
+    def _first_pull_again(self, block: Block) -> None:
+        """``fresh=true``: the daemon as before the page, so the block pulls again. A lab daemon is emptied; on
+        someone's own daemon only what this page made so far is removed."""
+        if self.facts.owned:
+            daemon.empty_daemon(self._api)
+            return
+        if self._recorder is None:
+            raise BlockFailed(f"{block.label}: fresh=true needs a daemon doclab can record the page's requests to")
+        leftovers = daemon.remove_made(self._api, self._before, self._recorder.so_far(), self._pulled_bases())
+        if leftovers:
+            raise BlockFailed(f"{block.label}: fresh=true could not remove what the page made before it: {leftovers}")
+
+    def _pulled_bases(self) -> list[str]:
+        """A build pulls its base without a request that names it: those the daemon lacked are the page's."""
+        return [ref for ref in self.base_images if not self.base_present.get(ref)]
+
     def _checked(self, block: Block, result: CommandResult, timeout: float, trace: dict | None = None) -> BlockResult:
         self._raise_if_daemon_died(block)
         if result.timed_out or result.exit_code != block.expected_exit:
-            raise BlockFailed(failure_message(block, result, timeout) + self._unserved_image_hint(result.output))
+            raise BlockFailed(failure_message(block, result, timeout) + self._unserved_image_hint(result.output)
+                              + port_taken_hint(result.output))
         return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds, trace or {})
 
     def _unserved_image_hint(self, output: str) -> str:
@@ -323,7 +358,7 @@ class PageRun:
                 if self.facts.owned:
                     leftovers = daemon.remove_added(self._api, self._before)
                 elif made is not None:
-                    leftovers = daemon.remove_made(self._api, self._before, made)
+                    leftovers = daemon.remove_made(self._api, self._before, made, self._pulled_bases())
         finally:
             self._close_api()
             shutil.rmtree(self.root, ignore_errors=True)
@@ -338,7 +373,7 @@ class PageRun:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self.close()
+        self.leftovers = self.close()
 
 
 def write_file_script(block: Block) -> str:

@@ -112,7 +112,7 @@ class _HttpFramer:
 class UnixSocketRecorder:
     """A proxy on ``listen`` that forwards to the daemon socket ``upstream`` and records exchanges."""
 
-    def __init__(self, listen: Path, upstream: Path, trace_id: str | None = None):
+    def __init__(self, listen: Path, upstream: Path | tuple[str, int], trace_id: str | None = None):
         self.listen = listen
         self.upstream = upstream
         self.trace_id = trace_id or secrets.token_hex(6)
@@ -140,8 +140,11 @@ class UnixSocketRecorder:
 
     def _connect(self, client: socket.socket) -> None:
         """Pipe one client connection to the daemon, both ways, through HTTP framers."""
-        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        upstream.connect(str(self.upstream))
+        if isinstance(self.upstream, tuple):
+            upstream = socket.create_connection(self.upstream)
+        else:
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(str(self.upstream))
         self._sockets += [client, upstream]
         pending: list[dict] = []  # this connection's requests still waiting for their response
         requests = _HttpFramer(lambda line, headers, raw: self._on_request(line, headers, raw, pending))
@@ -200,6 +203,11 @@ class UnixSocketRecorder:
             target.shutdown(socket.SHUT_WR)
         except OSError:
             pass
+
+    def so_far(self) -> list[Exchange]:
+        """The exchanges finished until now (the proxy keeps recording)."""
+        with self._lock:
+            return sorted(self.exchanges, key=lambda exchange: exchange.started)
 
     def close(self) -> list[Exchange]:
         try:

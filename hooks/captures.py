@@ -9,6 +9,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 
 from doclab.capture import CaptureEngine, CaptureError
+from doclab.guard import HOW_TO_RUN_LIVE
 from doclab.pages import PageError, parse_page
 from doclab.quotes import replace_quotes
 from doclab.render import replace_markers
@@ -46,6 +47,9 @@ def on_files(files, config):
         states.count("recorded"), states.count("failed"), time.monotonic() - started,
         f" (ran {', '.join(sorted(engine.pages_run))})" if engine.pages_run else "",
     )
+    if "recorded" in states and not engine.settings.recorded:
+        log.info("captures: %d page(s) show the outputs of their last clean run, labelled as such; %s",
+                 states.count("recorded"), HOW_TO_RUN_LIVE)
     return files
 
 
@@ -68,7 +72,7 @@ def on_page_markdown(markdown, page, config, files):
             resolved = engine.resolve(written)
             if resolved.state == "recorded":
                 # INFO, not WARNING: a recorded output is the designed fallback, and --strict fails on warnings.
-                log.info("%s: RECORDED output shown, %s", page.file.src_uri, engine.facts.reason)
+                log.info("%s: RECORDED output shown (its last clean run): %s", page.file.src_uri, resolved.reason)
             else:
                 log.info("%s: captures %s", page.file.src_uri, resolved.state)
             markdown = replace_markers(markdown, parsed, resolved)

@@ -18,9 +18,10 @@ from doclab.lab import MAIN_DAEMON, Lab
 from doclab.settings import Settings
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+#: Ends every reason a test that needs the lab skips with: the suite's summary counts them by it.
 HOW_TO_START = (
-    "start the lab first: `scripts/test` does it all, or by hand "
-    "`DOCLAB_ALPINE_ROOTFS=../shared/alpine/alpine-minirootfs-3.18.9-x86_64.tar.gz python -m doclab.lab up`"
+    "start the lab first (it needs root): `sudo scripts/test` does it all, or by hand "
+    "`sudo DOCLAB_ALPINE_ROOTFS=../shared/alpine/alpine-minirootfs-3.18.9-x86_64.tar.gz .venv/bin/python -m doclab.lab up`"
 )
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from doclab import daemon
 from doclab.capture import CaptureStore
 from doclab.lab import processes_mentioning
 from doclab.pages import parse_page
@@ -138,24 +137,3 @@ def test_a_base_image_the_lab_does_not_serve_says_which_it_serves(tmp_path, lab_
         with pytest.raises(BlockFailed) as failure:
             run.run(page.blocks[1])
     assert "the offline lab, whose registry serves only the images it seeded: alpine:3.18, registry:2" in str(failure.value)
-
-
-def test_every_page_builds_against_a_daemon_that_is_not_the_lab(tmp_path):
-    """An author's own Docker, on another machine: a daemon doclab may not empty, in a network of its own."""
-    lab = running_lab()
-    handle = lab.start_daemon("authors-docker", owned=False)
-    try:
-        with daemon.connected(base_url=handle.docker_host) as api:
-            # The author's own things, which no page may remove: a container, and a tag pages also use.
-            api.images.pull("alpine", tag="3.18").tag("my-alpine-image", "latest")
-            api.containers.create("alpine:3.18", ["sleep", "600"], name="authors-database")
-            before = {image.id: sorted(image.tags) for image in api.images.list()}
-            output = finished(capture(tmp_path / "captures", "--force", env={"DOCKER_HOST": handle.docker_host},
-                                      prefix=("nsenter", f"--net=/var/run/netns/{handle.netns}", "--")))
-            assert [c.name for c in api.containers.list(all=True)] == ["authors-database"]
-            assert {image.id: sorted(image.tags) for image in api.images.list()} == before
-    finally:
-        lab.stop_daemon("authors-docker")
-    assert output.count(": live") == len(list((ROOT / "captures").rglob("*.json"))), output
-    stamp = CaptureStore(tmp_path / "captures").load_intact("architecture/registry.md").stamp
-    assert stamp["owned_daemon"] is False

@@ -6,6 +6,8 @@ from doclab.capture import (
     Capture, CaptureEngine, CaptureError, CaptureStore, PageRecord, capture_key, inputs_key, reads_event_history,
 )
 from doclab.daemon import DaemonFacts
+from doclab.guard import HELD_PUBLICLY, HOW_TO_RUN_LIVE
+from doclab.render import stamp_text
 from doclab.pages import parse_page
 from doclab.settings import Settings
 
@@ -157,3 +159,28 @@ def test_jobs_setting_is_checked():
 def test_a_page_that_reads_the_daemons_event_history_is_known(tmp_path, source, reads):
     language = "python" if "client" in source and "curl" not in source else "bash"
     assert reads_event_history(parse_page(f"```{language}\n{source}```\n", "p.md", tmp_path)) is reads
+
+
+def test_a_daemon_that_is_not_clean_shows_the_last_clean_record_with_both_reasons(tmp_path, snippets):
+    page = parse_page(PAGE, "p.md", snippets)
+    engine = offline_engine(tmp_path)
+    engine.store.save(record_for(page))
+    resolved = engine._recorded(page, engine.store.load("p.md"), inputs_key(page), "your Docker (unix:///home/me/d.sock) "
+                                "already holds 2 images of its own", HELD_PUBLICLY, HOW_TO_RUN_LIVE)
+    assert (resolved.state, resolved.public_reason) == ("recorded", HELD_PUBLICLY)
+    assert "/home/me" in resolved.reason and "/home/me" not in stamp_text(resolved.record, "recorded", resolved.public_reason)
+    assert f"— {HELD_PUBLICLY}, so these are the outputs of its last clean run" in stamp_text(
+        resolved.record, "recorded", resolved.public_reason)
+    strict = offline_engine(tmp_path, strict=True)
+    with pytest.raises(CaptureError, match=r"need a live run \(DOCLAB_STRICT is set\) but your Docker .* for live outputs, point"):
+        strict._recorded(page, strict.store.load("p.md"), inputs_key(page), "your Docker (x) already holds 2 images of its own",
+                         HELD_PUBLICLY, HOW_TO_RUN_LIVE)
+
+
+def test_recorded_outputs_asked_for_say_so_on_the_page(tmp_path, snippets):
+    page = parse_page(PAGE, "p.md", snippets)
+    settings = Settings.from_env({"DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), "DOCLAB_RECORDED": "1"})
+    engine = CaptureEngine(settings)
+    engine.store.save(record_for(page))
+    resolved = engine.resolve(page)
+    assert resolved.public_reason == "the recorded outputs were asked for (DOCLAB_RECORDED=1)"

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from doclab.lab import Lab
@@ -18,7 +20,7 @@ def test_the_readers_own_daemon_is_used_as_it_is():
 
 def test_a_running_lab_is_used_and_left_up():
     plan = choose(recorded=False, live=False, daemon_reason=NO_DAEMON, lab_running=True, lab_missing=[])
-    assert plan == Plan("running lab", "the lab is already up: outputs are captured live with it (it stays up)")
+    assert plan == Plan("running lab", f"{NO_DAEMON}; the lab is already up: outputs are captured live with it (it stays up)")
 
 
 def test_with_no_daemon_the_lab_is_started_where_it_can_run():
@@ -45,3 +47,23 @@ def test_each_plan_gives_the_command_its_docker(tmp_path):
     assert environment(Plan("lab", ""), lab, base)["DOCKER_HOST"] == f"unix://{tmp_path}/main.sock"
     recorded = environment(Plan("recorded", ""), lab, base)
     assert (recorded["DOCLAB_RECORDED"], recorded["DOCKER_HOST"]) == ("1", NO_DAEMON_HOST)
+
+
+HELD = "3 image(s) and 1 container(s)"
+
+
+def test_an_authors_docker_full_of_their_things_gives_way_to_the_lab_where_it_can_run():
+    plan = choose(recorded=False, live=False, daemon_reason=None, lab_running=False, lab_missing=[], daemon_held=HELD)
+    assert plan.source == "lab" and plan.why.startswith(f"your Docker holds {HELD} of its own")
+    running = choose(recorded=False, live=True, daemon_reason=None, lab_running=True, lab_missing=[], daemon_held=HELD)
+    assert running.source == "running lab"
+
+
+def test_without_the_lab_an_authors_full_docker_is_used_and_each_page_shows_its_last_clean_record():
+    plan = choose(recorded=False, live=False, daemon_reason=None, lab_running=False, lab_missing=["root"], daemon_held=HELD)
+    assert plan.source == "daemon" and "last clean record" in plan.why and "nothing of yours is removed" in plan.why
+
+
+def test_publishing_refuses_an_authors_full_docker_when_the_lab_cannot_run():
+    with pytest.raises(NoLiveDocker, match=f"your Docker holds {re.escape(HELD)}.*lab cannot run here:\n  - root"):
+        choose(recorded=False, live=True, daemon_reason=None, lab_running=False, lab_missing=["root"], daemon_held=HELD)
