@@ -229,7 +229,7 @@ class PageDaemons:
             raise guard.NotClean(facts.reason, NO_DAEMON_PUBLICLY)
         cache_entries = 0 if facts.images or facts.containers else daemon.build_cache_entries(host)
         ports = guard.published_ports([block.source for block in page.blocks if not block.skip_reason])
-        guard.check_clean(facts, cache_entries, ports, local=host.startswith("unix://"))
+        guard.check_clean(facts, cache_entries, ports, local=guard.on_this_machine(host))
 
 
 class CaptureEngine:

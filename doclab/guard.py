@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import urllib.parse
 from pathlib import Path
 
 from .daemon import DaemonFacts
@@ -41,6 +42,14 @@ class NotClean(Exception):
 #: What the page's stamp says instead of the build log's reason, which may name the author's paths.
 HELD_PUBLICLY = "the Docker this page was built with held images of its own, where a first pull cannot be shown"
 PORT_PUBLICLY = "a port this page publishes was taken where it was built"
+
+
+def on_this_machine(docker_host: str) -> bool:
+    """Whether the daemon publishes its ports here (a Unix socket, or TCP on loopback), where they can be checked."""
+    if docker_host.startswith("unix://"):
+        return True
+    hostname = urllib.parse.urlsplit(docker_host).hostname or ""
+    return hostname == "localhost" or hostname.startswith("127.") or hostname == "::1"
 
 
 def published_ports(sources: list[str]) -> list[int]:

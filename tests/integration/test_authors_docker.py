@@ -1,6 +1,7 @@
 """The site built with ``mkdocs build --strict`` (the hook, quote checks on) against an author's own Docker:
 a real daemon doclab does not own, in a network namespace of its own, as an author's machine has it."""
 
+import hashlib
 import json
 import os
 import re
@@ -46,10 +47,11 @@ def inventory(api) -> dict:
     }
 
 
-def build_in(netns: str, docker_host: str, captures: Path, site: Path) -> subprocess.CompletedProcess:
+def build_in(netns: str, docker_host: str | None, captures: Path, site: Path, **env) -> subprocess.CompletedProcess:
     """``mkdocs build --strict`` from the daemon's network, as on the author's machine (their localhost)."""
     env = {**os.environ, "DOCKER_HOST": docker_host, "DOCLAB_CAPTURES_DIR": str(captures), "DOCLAB_STRICT": "",
-           "NO_MKDOCS_2_WARNING": "1"}
+           "NO_MKDOCS_2_WARNING": "1", **env}
+    env = {name: value for name, value in env.items() if value is not None}
     return subprocess.run(
         ["nsenter", f"--net=/var/run/netns/{netns}", "--", sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
@@ -152,3 +154,62 @@ def test_publishing_refuses_a_docker_that_is_not_clean_and_names_what_it_holds(t
                      built.stderr), built.stderr
     assert "sudo scripts/serve" in built.stderr
     assert json.loads((captures / "mini-project.json").read_text()) == json.loads((ROOT / "captures" / "mini-project.json").read_text())
+
+
+TCP_TO_UNIX = """
+import socket, sys, threading
+def pump(a, b):
+    try:
+        while data := a.recv(65536):
+            b.sendall(data)
+    except OSError:
+        pass
+    try:
+        b.shutdown(socket.SHUT_WR)  # half-close, as attach and BuildKit's session expect
+    except OSError:
+        pass
+server = socket.create_server(("127.0.0.1", 2375))
+print("up", flush=True)
+while True:
+    client, _ = server.accept()
+    daemon = socket.socket(socket.AF_UNIX)
+    daemon.connect(sys.argv[1])
+    for a, b in ((client, daemon), (daemon, client)):
+        threading.Thread(target=pump, args=(a, b), daemon=True).start()
+"""
+
+
+@contextmanager
+def tcp_address(netns: str, docker_host: str):
+    """The daemon also on tcp://127.0.0.1:2375 in its network, as ``dockerd -H tcp://…`` would serve it."""
+    proxy = subprocess.Popen(["ip", "netns", "exec", netns, sys.executable, "-c", TCP_TO_UNIX,
+                              docker_host.removeprefix("unix://")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proxy.stdout.readline().strip() == "up"
+        yield "tcp://127.0.0.1:2375"
+    finally:
+        proxy.kill()
+        proxy.wait()
+        proxy.stdout.close()
+
+
+@pytest.mark.parametrize("reached_by", ["tcp", "context"])
+def test_a_daemon_reached_over_tcp_or_through_a_docker_context_runs_the_pages_and_is_left_empty(tmp_path, reached_by):
+    captures = tmp_path / "captures"
+    shutil.copytree(ROOT / "captures", captures)
+    with authors_docker(f"authors-{reached_by}") as (handle, api), tcp_address(handle.netns, handle.docker_host) as tcp:
+        if reached_by == "tcp":
+            built = build_in(handle.netns, tcp, captures, tmp_path / "site")
+        else:
+            home = tmp_path / "home"
+            meta = home / ".docker" / "contexts" / "meta" / hashlib.sha256(b"authors").hexdigest()
+            meta.mkdir(parents=True)
+            (meta / "meta.json").write_text(json.dumps({"Name": "authors", "Endpoints": {"docker": {"Host": handle.docker_host}}}))
+            (home / ".docker" / "config.json").write_text(json.dumps({"currentContext": "authors"}))
+            built = build_in(handle.netns, None, captures, tmp_path / "site", HOME=str(home))
+        log = built.stdout + built.stderr
+        assert built.returncode == 0, log
+        assert "mini-project.md: captures live" in log and "learn/cheat-sheet.md: captures live" in log, log
+        assert inventory(api)["images"] == {} and inventory(api)["containers"] == {}
+        assert inventory(api)["build_cache"] == []
+    assert "Pull complete" in CaptureStore(captures).load_intact("mini-project.md").captures["build-classic"].output

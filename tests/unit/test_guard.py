@@ -5,7 +5,9 @@ import socket
 import pytest
 
 from doclab.daemon import DEFAULT_HOST, DaemonFacts, resolve_docker_host
-from doclab.guard import HELD_PUBLICLY, PORT_PUBLICLY, NotClean, check_clean, port_holder, port_taken_hint, published_ports
+from doclab.guard import (
+    HELD_PUBLICLY, PORT_PUBLICLY, NotClean, check_clean, on_this_machine, port_holder, port_taken_hint, published_ports,
+)
 
 AUTHORS = DaemonFacts(reachable=True, server_version="28.2.2", owned=False, host="the default socket")
 
@@ -90,3 +92,11 @@ def test_the_daemon_is_docker_host_then_the_current_context_then_the_default_soc
     assert resolve_docker_host({"HOME": str(tmp_path)}) == "unix:///home/me/.docker/desktop/docker.sock"
     with pytest.raises(OSError, match="docker context 'gone' is current, but .* does not name its daemon"):
         resolve_docker_host({"DOCKER_CONTEXT": "gone"}, config)
+
+
+@pytest.mark.parametrize(("host", "here"), [
+    ("unix:///var/run/docker.sock", True), ("tcp://127.0.0.1:2375", True), ("tcp://localhost:2375", True),
+    ("tcp://[::1]:2375", True), ("tcp://10.0.0.2:2375", False), ("ssh://me@build-box", False),
+])
+def test_ports_are_checked_only_where_the_daemon_publishes_them_here(host, here):
+    assert on_this_machine(host) is here
