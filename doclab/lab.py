@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +68,16 @@ RESTART = "to be started again"
 
 class LabError(RuntimeError):
     pass
+
+
+#: Written by ``up`` into a lab folder it made or found empty: only such a folder is ever used or cleaned.
+MARKER = ".doclab-lab"
+#: What a lab puts in its folder, and all that ``down`` removes from it (anything else there is left alone).
+OWN_ENTRIES = ("*.sock", "*.pid", "*.owner", "*.lease", "*.log", ".daemon.json.*", "daemon.json", "lab.json",
+               "registry.yml", "registry-data", "data", "x")
+#: The device name of the tmpfs the lab mounts on its data folder: the only mount ``down`` removes that the
+#: lab's daemons did not make below their own folders.
+DATA_TMPFS = "doclab-data"
 
 
 @dataclass(frozen=True)
@@ -325,15 +335,15 @@ class Lab:
     def stop_daemon(self, name: str) -> None:
         """Stop the daemon and everything it started (shims too), unmount, and remove its folders and network."""
         paths = self._daemon_paths(name)
-        _terminate(paths["pidfile"])
+        _terminate(paths["pidfile"], names=str(paths["socket"]))
         for key in ("data", "exec"):
-            for pid in processes_mentioning(str(paths[key])):
+            for pid in processes_mentioning(str(paths[key]), lab_programs_only=True):
                 _kill(pid, signal.SIGKILL)
         # A daemon killed with its containers running leaves their processes (parent: init): end them too.
         containers = [path.name for path in (paths["data"] / "containers").glob("*")]
         for pid in processes_in_cgroups_of(containers):
             _kill(pid, signal.SIGKILL)
-        _terminate(paths["forwarder"], seconds=5)
+        _terminate(paths["forwarder"], seconds=5, names=self.netns(name))
         if name != MAIN_DAEMON:
             # Whatever still runs in the page's namespace (a killed build's shell and its children) ends too.
             for pid in _netns_pids(self.netns(name)):
@@ -398,7 +408,9 @@ class Lab:
                     orphans.append(f"{name} (idle, beyond {JOBS}={self.settings.jobs})")
         for folder in Path(tempfile.gettempdir()).glob("doclab-page-*"):
             owner = folder / "owner"
-            pid = owner.read_text().strip() if owner.is_file() else ""
+            if not owner.is_file() or owner.is_symlink():
+                continue  # a page run writes its owner first: a folder without one is not a page run's
+            pid = owner.read_text().strip()
             if not (pid.isdigit() and running(int(pid))):
                 shutil.rmtree(folder, ignore_errors=True)
                 orphans.append(folder.name)
@@ -431,7 +443,7 @@ class Lab:
         problems = self.missing()
         if problems:
             raise LabError("the lab cannot start on this machine:\n  - " + "\n  - ".join(problems))
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.claim_folder()
         self._data_in_memory()
         self.start_registry()
         digests = self.seed()
@@ -440,13 +452,31 @@ class Lab:
         self.start_pool(self.pool_size)
         return main
 
+    def claim_folder(self) -> None:
+        """Make the lab folder, or use one that is already this lab's or empty; refuse one that holds
+        things doclab did not make, so ``down`` never removes an author's files."""
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            if not (self.dir / MARKER).is_file():
+                foreign = self._foreign_entries()
+                if foreign:
+                    shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+                    raise LabError(
+                        f"{LAB_DIR}={self.dir} holds files the lab did not make ({shown}); the lab keeps a folder of its "
+                        f"own and removes it on down: point {LAB_DIR} at a new or empty folder"
+                    )
+                (self.dir / MARKER).write_text("made by python -m doclab.lab up; removed by python -m doclab.lab down\n")
+        except OSError as error:
+            raise LabError(f"{LAB_DIR}={self.dir}: cannot use it as the lab's folder ({error.strerror or error}); "
+                           f"point {LAB_DIR} at a writable folder") from error
+
     def _data_in_memory(self) -> None:
         """The daemons' data roots on a tmpfs: unpacking layers on a journaled disk took a third of a
         cold build's CPU time. Where it cannot be mounted, they stay on disk (slower, same outputs)."""
         data = self.dir / "data"
         data.mkdir(exist_ok=True)
         if not os.path.ismount(data):
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0711", "doclab-data", str(data)], capture_output=True)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0711", DATA_TMPFS, str(data)], capture_output=True)
 
     def down(self) -> list[str]:
         """Stop every daemon and the registry; return the lab processes still alive (should be none)."""
@@ -455,8 +485,9 @@ class Lab:
         names = self.daemon_names()
         with ThreadPoolExecutor(max_workers=max(1, len(names))) as threads:  # each waits a second or so for dockerd
             list(threads.map(self.stop_daemon, names))
-        _terminate(self.dir / "registry.pid")
-        for pid in processes_mentioning(self.netns_prefix):  # forwarders of daemons an interrupted run left
+        _terminate(self.dir / "registry.pid", names=str(self.dir / "registry.yml"))
+        # Forwarders of daemons an interrupted run left: the prefix holds a hash of this lab's own folder.
+        for pid in processes_mentioning(self.netns_prefix, whole=False, lab_programs_only=True):
             _kill(pid, signal.SIGKILL)
         for netns in _netns_names():
             if netns.startswith(self.netns_prefix):
@@ -464,9 +495,33 @@ class Lab:
         leftovers = lab_processes(self.dir)
         for pid in leftovers:
             _kill(pid, signal.SIGKILL)
-        _unmount_below(self.dir)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self._remove_own_entries()
         return [f"{pid}" for pid in lab_processes(self.dir)]
+
+    def _foreign_entries(self) -> list[str]:
+        """What the lab folder holds that no lab makes (a lab of an earlier doclab has no marker, only its own)."""
+        own = {path.name for pattern in (MARKER, *OWN_ENTRIES) for path in self.dir.glob(pattern)}
+        return sorted(path.name for path in self.dir.iterdir() if path.name not in own)
+
+    def _remove_own_entries(self) -> None:
+        """Remove what the lab put in its folder, and the folder if nothing else is left; never a folder
+        the lab did not claim, never a mount it did not make."""
+        if not self.dir.is_dir() or not ((self.dir / MARKER).is_file() or not self._foreign_entries()):
+            return
+        data = self.dir / "data"
+        if os.path.ismount(data) and _mount_source(data) == DATA_TMPFS:
+            subprocess.run(["umount", "-l", str(data)], capture_output=True)
+        for pattern in OWN_ENTRIES:
+            for path in self.dir.glob(pattern):
+                if os.path.ismount(path):
+                    continue  # a mount of someone else's: left as it is
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        (self.dir / MARKER).unlink(missing_ok=True)
+        with suppress(OSError):
+            self.dir.rmdir()  # only when empty: files an author added stay
 
     # -- helpers -----------------------------------------------------------------------------
     def _spawn(self, command: list[str], log: Path, pidfile: Path) -> int:
@@ -593,8 +648,8 @@ def _netns_names() -> list[str]:
 
 
 def lab_processes(lab_dir: Path) -> list[int]:
-    """PIDs whose command line mentions the lab folder: dockerd, containerd, shims, the registry."""
-    return processes_mentioning(str(lab_dir))
+    """PIDs of the lab's programs whose arguments name the lab folder: dockerd, containerd, shims, the registry."""
+    return processes_mentioning(str(lab_dir), lab_programs_only=True)
 
 
 def processes_in_cgroups_of(container_ids: list[str]) -> list[int]:
@@ -614,18 +669,40 @@ def processes_in_cgroups_of(container_ids: list[str]) -> list[int]:
     return found
 
 
-def processes_mentioning(text: str) -> list[int]:
+#: The programs the lab runs: only these are ever ended by what their arguments name (an author's
+#: ``tail -f`` of a lab log is not).
+LAB_PROGRAMS = frozenset({b"dockerd", b"containerd", b"containerd-shim", b"containerd-shim-runc-v2", b"docker-proxy",
+                          b"docker-registry", b"runc"})
+
+
+def processes_mentioning(text: str, whole: bool = True, lab_programs_only: bool = False) -> list[int]:
+    """PIDs with an argument that names ``text``: whole, ``/tmp/lab`` matches ``/tmp/lab/main.sock`` and
+    ``--data-root=/tmp/lab``, never ``/tmp/lab-2`` (another lab's folder whose name extends it)."""
     found = []
-    marker = text.encode()
+    pattern = re.compile(re.escape(text.encode()) + (rb"(?![\w.-])" if whole else b""))
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            if marker in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
+        if lab_programs_only and not _is_lab_program(arguments):
+            continue
+        if any(pattern.search(argument) for argument in arguments):
+            found.append(int(entry.name))
     return found
+
+
+def _is_lab_program(arguments: list[bytes]) -> bool:
+    return arguments[0].rsplit(b"/", 1)[-1] in LAB_PROGRAMS or b"doclab.forward" in arguments
+
+
+def _mount_source(path: Path) -> str:
+    """The device or source of the mount at ``path`` (the last one, if mounted over)."""
+    target = str(path.resolve())
+    sources = [line.split()[0] for line in Path("/proc/mounts").read_text().splitlines() if line.split()[1] == target]
+    return sources[-1] if sources else ""
 
 
 def running(pid: int) -> bool:
@@ -644,11 +721,14 @@ def _kill(pid: int, sig: int) -> None:
         pass
 
 
-def _terminate(pidfile: Path, seconds: float = 20) -> None:
+def _terminate(pidfile: Path, names: str, seconds: float = 20) -> None:
+    """End the process ``pidfile`` names, if it is still the lab's: a program of the lab's whose arguments
+    name ``names`` (a pid the machine reused since is someone else's, and is left alone)."""
     if not pidfile.is_file():
         return
     pid = int(pidfile.read_text().strip() or 0)
-    if pid <= 0:
+    if pid <= 0 or pid not in processes_mentioning(names, lab_programs_only=True):
+        pidfile.unlink(missing_ok=True)
         return
     _kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + seconds

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from doclab import daemon
-from doclab.lab import Lab, lab_processes, running
+from doclab.lab import Lab, LabError, lab_processes, running
 from doclab.settings import Settings
 from tests.conftest import ROOT
 from tests.docker_env import running_lab, unavailable
@@ -186,3 +186,64 @@ def _the_same_lease(lab: Lab, name: str):
         lease.seek(0)
         lease.truncate()
         lease.write("clean\n")
+
+
+@pytest.mark.docker
+def test_two_labs_whose_folders_share_a_prefix_live_side_by_side_and_down_ends_only_its_own(tmp_path):
+    main_lab = running_lab()
+    if main_lab.missing():
+        unavailable("two more labs cannot start: " + "; ".join(main_lab.missing()))
+    first_dir = Path("/tmp") / f"doclab-pfx-{tmp_path.name[-6:]}"
+    second_dir = Path(f"{first_dir}-2")
+    envs = [{**os.environ, "DOCLAB_LAB_DIR": str(folder), "DOCLAB_JOBS": "1",
+             "DOCLAB_REGISTRY_PORT": str(main_lab.settings.registry_port + 2 + index)}
+            for index, folder in enumerate((first_dir, second_dir))]
+    first, second = (Lab(Settings.from_env(env)) for env in envs)
+    try:
+        for env in envs:
+            up = lab_command("up", env)
+            assert up.returncode == 0, up.stdout + up.stderr
+        # An author's things beside and inside the first lab's folder: a file put there after up, and a tail of its log.
+        (first_dir / "notes.txt").write_text("mine\n")
+        tail = subprocess.Popen(["tail", "-f", str(first_dir / "main.log")], stdout=subprocess.DEVNULL)
+        second_processes = lab_processes(second_dir)
+        assert second_processes
+        down = lab_command("down", envs[0])
+        assert down.returncode == 0 and "no process left" in down.stdout, down.stdout + down.stderr
+        assert all(running(pid) for pid in second_processes), "lab down ended another lab's processes"
+        assert second.daemon_up("main") and second.daemon_up("pool-0") and second.registry_up()
+        assert running(tail.pid), "lab down ended a process that was not the lab's"
+        assert sorted(path.name for path in first_dir.iterdir()) == ["notes.txt"]
+        assert not first.registry_up() and lab_processes(first_dir) == []
+        tail.kill()
+        tail.wait()
+    finally:
+        for env in envs:
+            lab_command("down", env)
+    assert not second_dir.exists()
+    assert (first_dir / "notes.txt").read_text() == "mine\n"
+    (first_dir / "notes.txt").unlink()
+    first_dir.rmdir()
+
+
+def test_lab_up_refuses_a_folder_that_holds_what_it_did_not_make(tmp_path):
+    folder = tmp_path / "my-folder"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("mine\n")
+    lab = Lab(Settings.from_env({"DOCLAB_LAB_DIR": str(folder)}))
+    with pytest.raises(LabError, match=r"DOCLAB_LAB_DIR=.*my-folder holds files the lab did not make \(thesis.tex\); "
+                                       r"the lab keeps a folder of its own and removes it on down"):
+        lab.claim_folder()
+    assert lab.down() == []
+    assert sorted(path.name for path in folder.iterdir()) == ["thesis.tex"]
+
+
+def test_lab_up_on_a_read_only_folder_says_so(tmp_path):
+    if os.geteuid() == 0:
+        folder = Path("/proc/doclab-lab")  # root writes anywhere but here
+    else:
+        folder = tmp_path / "read-only" / "lab"
+        folder.parent.mkdir()
+        folder.parent.chmod(0o555)
+    with pytest.raises(LabError, match=r"DOCLAB_LAB_DIR=.*: cannot use it as the lab's folder .*point DOCLAB_LAB_DIR at a writable folder"):
+        Lab(Settings.from_env({"DOCLAB_LAB_DIR": str(folder)})).claim_folder()
