@@ -43,6 +43,7 @@ from pathlib import Path
 
 import requests
 
+from . import authz
 from . import daemon as engine
 from .daemon import OWNED_LABEL, ping
 from .rootfs import RootfsError, ensure_rootfs, fetch_enabled
@@ -170,6 +171,27 @@ class Lab:
         self._spawn(["docker-registry", "serve", str(config)], self.registry_log, self.dir / "registry.pid")
         self._wait(self.registry_up, 30, f"the registry on {self.registry_url}", self.registry_log)
 
+    @property
+    def authz_plugin(self) -> str:
+        """The name the lab's daemons know their authorization plugin by (doclab.authz), one per lab folder."""
+        return f"{self.netns_prefix}authz"
+
+    @property
+    def authz_socket(self) -> Path:
+        # Where dockerd discovers plugins by name; the lab's one file outside its folder, removed on down.
+        return Path("/run/docker/plugins") / f"{self.authz_plugin}.sock"
+
+    def authz_up(self) -> bool:
+        return authz.answers(self.authz_socket)
+
+    def start_authz(self) -> None:
+        """What a page's commands may not do to the machine (doclab.authz): every lab daemon asks it first."""
+        if self.authz_up():
+            return
+        log = self.dir / "authz.log"
+        pid = self._spawn([sys.executable, "-m", "doclab.authz", str(self.authz_socket)], log, self.dir / "authz.pid")
+        self._wait(self.authz_up, 10, f"the authorization plugin on {self.authz_socket}", log, pid)
+
     def seed(self) -> dict[str, str]:
         rootfs = ensure_rootfs(self.settings)
         sums = rootfs.parent / "SHA256SUMS"
@@ -199,6 +221,8 @@ class Lab:
         paths = self._daemon_paths(name)
         if self.daemon_up(name):
             return self.daemon(name)
+        if owned:
+            self.start_authz()
         isolated = name != MAIN_DAEMON
         for key in ("data", "exec"):
             paths[key].mkdir(parents=True, exist_ok=True)
@@ -215,7 +239,8 @@ class Lab:
             "--exec-root", str(paths["exec"]),
             "--pidfile", str(paths["pidfile"]),
             "--config-file", str(config),
-            *(["--label", OWNED_LABEL] if owned else []),
+            # An author's Docker has no plugin of ours; the lab's daemons refuse what would reach the machine.
+            *(["--label", OWNED_LABEL, "--authorization-plugin", self.authz_plugin] if owned else []),
             # No iptables: the host's firewall is left alone; published ports go through docker-proxy.
             "--iptables=false",
             "--ip-masq=false",
@@ -435,7 +460,7 @@ class Lab:
         names = {path.stem for pattern in ("*.sock", "*.pid", "*.owner") for path in self.dir.glob(pattern)}
         names |= {path.name for folder in ("data", "x") for path in (self.dir / folder).glob("*")}
         names |= {ns.removeprefix(self.netns_prefix) for ns in _netns_names() if ns.startswith(self.netns_prefix)}
-        names.discard("registry")
+        names -= {"registry", "authz"}  # the lab's own services, not daemons
         return sorted(name for name in names if not name.endswith(".forward"))
 
     # -- whole lab ---------------------------------------------------------------------------
@@ -486,6 +511,9 @@ class Lab:
         with ThreadPoolExecutor(max_workers=max(1, len(names))) as threads:  # each waits a second or so for dockerd
             list(threads.map(self.stop_daemon, names))
         _terminate(self.dir / "registry.pid", names=str(self.dir / "registry.yml"))
+        _terminate(self.dir / "authz.pid", names=str(self.authz_socket))
+        if not self.authz_up():
+            self.authz_socket.unlink(missing_ok=True)
         # Forwarders of daemons an interrupted run left: the prefix holds a hash of this lab's own folder.
         for pid in processes_mentioning(self.netns_prefix, whole=False, lab_programs_only=True):
             _kill(pid, signal.SIGKILL)
@@ -695,7 +723,7 @@ def processes_mentioning(text: str, whole: bool = True, lab_programs_only: bool 
 
 
 def _is_lab_program(arguments: list[bytes]) -> bool:
-    return arguments[0].rsplit(b"/", 1)[-1] in LAB_PROGRAMS or b"doclab.forward" in arguments
+    return arguments[0].rsplit(b"/", 1)[-1] in LAB_PROGRAMS or b"doclab.forward" in arguments or b"doclab.authz" in arguments
 
 
 def _mount_source(path: Path) -> str:

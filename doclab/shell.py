@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -30,7 +31,9 @@ class CommandResult:
 #: the paths given as arguments (the page's folder, the daemon's socket, the interpreter) are bound
 #: back from the machine's /tmp, so a page sees neither other pages' folders nor the lab's files.
 _PRIVATE_TMP = r"""set -e
-keep=$(mktemp -d /run/doclab-keep.XXXXXX)
+# Outside /tmp, where this user may write: /run as root, else the shared-memory tmpfs.
+if [ -w /run ]; then base=/run; else base=/dev/shm; fi
+keep=$(mktemp -d "$base/doclab-keep.XXXXXX")
 mount --rbind /tmp "$keep"
 mount -t tmpfs -o mode=1777 doclab-tmp /tmp
 while [ "$1" != -- ]; do
@@ -40,34 +43,97 @@ while [ "$1" != -- ]; do
 done
 shift
 umount -l "$keep" && rmdir "$keep"
-exec "$@"
+"""
+
+#: Then, for a root shell, nothing of the machine's to read or write: home folders and the files of
+#: /etc only root may read are hidden, devices are only the harmless ones, host-wide kernel settings
+#: and every other mount are read-only, and /run (the machine's Docker socket) is empty.
+_NOTHING_OF_THE_MACHINE = r"""stash=$(mktemp -d /run/doclab-stash.XXXXXX)
+count=0
+while [ "$1" != -- ]; do
+  count=$((count + 1)); mkdir "$stash/$count"; mount --rbind "$1" "$stash/$count"; printf '%s' "$1" > "$stash/$count.path"
+  shift
+done
+shift
+dev=$(mktemp -d /run/doclab-dev.XXXXXX)
+mount --rbind /dev "$dev"
+mount -t tmpfs -o mode=0755 doclab-dev /dev
+for node in null zero full random urandom tty; do : > "/dev/$node"; mount --bind "$dev/$node" "/dev/$node"; done
+mkdir /dev/shm && mount -t tmpfs -o mode=1777 doclab-shm /dev/shm
+ln -s /proc/self/fd /dev/fd && ln -s fd/0 /dev/stdin && ln -s fd/1 /dev/stdout && ln -s fd/2 /dev/stderr
+umount -l "$dev" && rmdir "$dev"
+for folder in /root /home /srv /mnt /media; do [ ! -d "$folder" ] || mount -t tmpfs -o mode=0755 doclab-empty "$folder"; done
+# The interpreter a page's python3 runs may live in a hidden folder (~/.pyenv, a checkout in /home): back, read-only.
+for saved in "$stash"/*.path; do
+  [ -e "$saved" ] || continue
+  target=$(cat "$saved"); mkdir -p "$target"
+  mount --rbind "${saved%.path}" "$target" && mount -o remount,bind,ro "$target"
+  umount -l "${saved%.path}"
+done
+rm -f "$stash"/*.path && rmdir "$stash"/* "$stash" 2>/dev/null || true
+find /etc -xdev -type f ! -perm -o=r -exec mount --bind /dev/null {} \;
+mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys
+for file in /proc/sysrq-trigger /proc/kcore; do [ ! -e "$file" ] || mount --bind /dev/null "$file"; done
+for mount in $(cut -d' ' -f2 /proc/self/mounts | sort -u); do
+  case "$mount" in /tmp|/tmp/*|/proc|/proc/*|/dev|/dev/*|/root|/home|/srv|/mnt|/media|/run|/run/*) continue ;; esac
+  mount -o remount,bind,ro "$mount" 2>/dev/null || true
+done
+mount -t tmpfs -o mode=0755 doclab-run /run
 """
 
 
-#: Capabilities a page's shell runs without (``setpriv`` syntax).
-DROPPED_CAPABILITIES = "-sys_admin,-net_admin"
+#: Folders a root page shell sees empty (``_NOTHING_OF_THE_MACHINE``); what it needs from them is bound back.
+HIDDEN_FOLDERS = ("/root", "/home", "/srv", "/mnt", "/media")
+
+#: What a page's root shell keeps of root's capabilities (``setpriv`` syntax): Docker's default set for a
+#: container, less mknod. Without the others it cannot mount, enter namespaces, reconfigure the network,
+#: load kernel modules, set the clock, reboot or read raw devices.
+KEPT_CAPABILITIES = ("-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+setuid,+setpcap,+net_bind_service,"
+                     "+net_raw,+sys_chroot,+audit_write,+setfcap")
 
 
 def isolated(command: list[str], netns: str | None, visible: tuple[Path, ...] = ()) -> list[str]:
     """``command`` in a process tree of its own (its own /proc: the builder's processes and their
     environment are out of sight) with a /tmp of its own (only ``visible`` paths under /tmp kept)
     and, with ``netns``, the page daemon's network and host name."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
+    if shutil.which("unshare") is None:
         return command
     tmp = Path("/tmp").resolve()
     under_tmp = {path.resolve() for path in visible if path.exists() and path.resolve().is_relative_to(tmp)}
     # A path inside another kept one comes along with it.
     kept = sorted(str(path.relative_to(tmp)) for path in under_tmp if not any(p in path.parents for p in under_tmp))
-    private_tmp = ["sh", "-c", _PRIVATE_TMP, "private-tmp", *kept, "--"]
-    # Then without the capabilities to mount, enter namespaces or reconfigure the network: a page's
-    # root shell could otherwise undo its own /tmp or change what the next page on its daemon inherits.
-    if shutil.which("setpriv"):
-        private_tmp += ["setpriv", f"--bounding-set={DROPPED_CAPABILITIES}", f"--inh-caps={DROPPED_CAPABILITIES}", "--"]
+    root = os.geteuid() == 0
+    # `cd` again: the folder the shell started in is still the one under the machine's /tmp, not the bound one.
+    setup = _PRIVATE_TMP + (_NOTHING_OF_THE_MACHINE if root else "") + 'cd "$PWD"\nexec "$@"\n'
+    sandbox = ["sh", "-c", setup, "page-sandbox", *kept, "--"]
+    if root:
+        shown = {path.resolve() for path in visible if path.is_dir() and not path.resolve().is_relative_to(tmp)}
+        sandbox += [str(path) for path in sorted(shown) if any(path.is_relative_to(folder) for folder in HIDDEN_FOLDERS)]
+        sandbox.append("--")
+        # Then without the capabilities to mount, enter namespaces or reconfigure the network: a page's
+        # root shell could otherwise undo its sandbox or change what the next page on its daemon inherits.
+        sandbox += ["setpriv", f"--bounding-set={KEPT_CAPABILITIES}", f"--inh-caps={KEPT_CAPABILITIES}", "--"]
+        namespaces = ["unshare", "--pid", "--fork", "--mount-proc", "--"]
+    elif not user_namespaces_work():
+        return command  # e.g. Ubuntu 24.04's AppArmor refuses unprivileged user namespaces: as before, unisolated
+    else:
+        # Without root, a user namespace where one is root just long enough to mount the private /tmp, then
+        # one's own uid again (a user namespace inside it); its own /proc hides the builder's processes too.
+        namespaces = ["unshare", "--map-root-user", "--mount", "--pid", "--fork", "--mount-proc", "--"]
+        sandbox += ["unshare", f"--map-user={os.getuid()}", f"--map-group={os.getgid()}", "--"]
     if netns:
         from .lab import netns_command  # the lab module pulls in requests: only when a page daemon is used
 
-        return ["unshare", "--pid", "--fork", "--mount-proc", "--", *netns_command(netns), *private_tmp, *command]
-    return ["unshare", "--pid", "--fork", "--mount-proc", "--", *private_tmp, *command]
+        return [*namespaces, *netns_command(netns), *sandbox, *command]
+    return [*namespaces, *sandbox, *command]
+
+
+@lru_cache(maxsize=1)
+def user_namespaces_work() -> bool:
+    """Whether this user may make the namespaces a non-root page shell runs in (asked once a process)."""
+    probe = ["unshare", "--map-root-user", "--mount", "--pid", "--fork", "--mount-proc", "--",
+             "unshare", f"--map-user={os.getuid()}", f"--map-group={os.getgid()}", "--", "true"]
+    return subprocess.run(probe, capture_output=True).returncode == 0
 
 
 class ShellSession:

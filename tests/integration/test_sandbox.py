@@ -1,0 +1,76 @@
+"""A page cannot reach the machine it is built on: tried through ``mkdocs build`` on the lab, as a hostile
+pull request would, with a canary secret in the builder's environment and canary files on the host."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.docker_env import running_lab
+
+pytestmark = pytest.mark.docker
+
+#: Each route a page could take to the machine, and what the lab answers (the daemon's refusal, or nothing to find).
+ATTEMPTS = r"""
+docker run --rm -v /:/host alpine:3.18 head -1 /host/etc/shadow
+docker run --rm -v /tmp:/hosttmp alpine:3.18 touch /hosttmp/{tmp_canary}
+docker run --rm --mount type=bind,source=/root,target=/r alpine:3.18 cat /r/{root_canary}
+docker run --rm --privileged alpine:3.18 true
+docker run --rm --pid host alpine:3.18 true
+docker run --rm --cap-add SYS_PTRACE alpine:3.18 true
+docker run --rm --device /dev/vda alpine:3.18 true
+docker run --rm --security-opt seccomp=unconfined alpine:3.18 true
+docker volume create --opt type=none --opt device=/root --opt o=bind hostroot
+head -1 /etc/shadow; cat /root/{root_canary}; ls /root /home
+echo written > /root/{written}; echo written > {project}/{written}; echo written > /usr/{written}
+for environ in /proc/[0-9]*/environ; do tr '\0' '\n' < "$environ"; done | grep -c CANARY_TOKEN
+ls /dev; ls /run; ls /var/run/docker.sock
+mount -t tmpfs none /mnt
+true
+"""
+
+
+def test_a_page_reaches_neither_the_machines_files_nor_the_builders_environment(tmp_path):
+    lab = running_lab()
+    token = secrets.token_hex(12)
+    names = {name: f"doclab-canary-{secrets.token_hex(4)}" for name in ("tmp_canary", "root_canary", "written")}
+    root_canary = Path("/root") / names["root_canary"]
+    root_canary.write_text(f"root canary {token}\n")
+    root_canary.chmod(0o600)
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    attempts = ATTEMPTS.format(project=project, **names).strip().splitlines()
+    # Each attempt says how it ended, so the page runs whole whatever the lab answers.
+    blocks = "\n\n".join(f'<!-- exec: id=try-{index} -->\n```bash\n{line}; echo "[exit $?]"\n```\n\n<!-- output: try-{index} -->'
+                          for index, line in enumerate(attempts))
+    (project / "docs" / "index.md").write_text("# Sandbox\n\n" + blocks + "\n")
+    (project / "mkdocs.yml").write_text(f"site_name: sandbox\nplugins: [search]\nhooks: [{ROOT / 'hooks' / 'captures.py'}]\n")
+    shadow_line = Path("/etc/shadow").read_text().splitlines()[0]
+    env = {**os.environ, "CANARY_TOKEN": token, "DOCKER_HOST": lab.daemon("main").docker_host, "NO_MKDOCS_2_WARNING": "1",
+           "DOCLAB_STRICT": ""}
+    try:
+        built = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=project, env=env,
+                               capture_output=True, text=True, timeout=600)
+        log = built.stdout + built.stderr
+        assert built.returncode == 0, log
+    finally:
+        root_canary.unlink()
+    written = [path for path in (Path("/root") / names["written"], Path("/tmp") / names["tmp_canary"],
+                                 project / names["written"], Path("/usr") / names["written"]) if path.exists()]
+    assert not written, f"a page wrote on the machine: {written}"
+    shown = "\n".join(path.read_text() for path in (project / "captures").rglob("*.json"))
+    shown += "\n".join(path.read_text() for path in (project / "site").rglob("*") if path.suffix in {".html", ".json"})
+    for secret in (token, shadow_line):
+        assert secret not in shown + log, "a page read what is the machine's"
+    outputs = {name: capture["output"] for name, capture in json.loads((project / "captures" / "index.json").read_text())["captures"].items()}
+    refused = [name for name, output in outputs.items() if "authorization denied by plugin" in output]
+    assert refused == [f"try-{index}" for index in range(9)], outputs
+    assert outputs["try-11"].startswith("0\n"), "the builder's environment is in sight: " + outputs["try-11"]
+    assert "Read-only file system" in outputs["try-10"] and "No such file" in outputs["try-12"]
+    assert "permission denied" in outputs["try-13"]
+    print("\n" + "\n".join(f"{name}: {output.strip()}" for name, output in outputs.items()))
