@@ -35,13 +35,16 @@ def run_page(path: Path) -> int:
     except PageError as error:
         print(error, file=sys.stderr)
         return 2
-    daemons = PageDaemons(settings, daemon_facts())
     # The same isolation as a build: a lab daemon of its own, or the shared daemon under its lock.
     try:
+        daemons = PageDaemons(settings, daemon_facts())
         with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, settings, docker_host, netns) as run:
             return _print_blocks(page, run)
     except NotClean as unclean:
         print(f"docs/{page.path} cannot run here: {unclean}; {HOW_TO_RUN_LIVE}", file=sys.stderr)
+        return 2
+    except CaptureError as error:
+        print(error, file=sys.stderr)
         return 2
 
 
@@ -111,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         except (CaptureError, ValueError) as error:
             print(error, file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            print("interrupted: the pages that were running were stopped, nothing of them was recorded, and their "
+                  "daemons were given back", file=sys.stderr)
+            return 130
     facts = daemon_facts()
     if not facts.reachable:
         print(facts.reason)

@@ -193,8 +193,18 @@ class PageDaemons:
 
         self.settings = settings
         self.facts = facts
-        lab = Lab(settings)
-        self.lab = lab if facts.owned and os.geteuid() == 0 and lab.registry_up() else None
+        self.lab = Lab(settings) if facts.owned else None
+        if self.lab is None:
+            return
+        # A lab daemon with no registry behind it would wait two minutes for Docker Hub, page after page; and the
+        # lab's main daemon is never used for pages (no network namespace of its own): both are errors, at once.
+        if os.geteuid() != 0:
+            raise CaptureError(f"{facts.host} is a lab daemon, and its pages run on page daemons of the lab, which "
+                               "need root (network namespaces): build as root, or point DOCKER_HOST at another daemon")
+        if not self.lab.registry_up():
+            raise CaptureError(
+                f"the lab's registry on {self.lab.registry_url} does not answer (its log: {self.lab.registry_log}), so "
+                "no page can pull its base image; start it again with python -m doclab.lab up, then build again")
 
     @property
     def isolated(self) -> bool:
@@ -243,6 +253,16 @@ class CaptureEngine:
         self._resolved: dict[str, tuple[str, Resolved | CaptureError]] = {}
         self._lock = threading.Lock()
         self._facts_lock = threading.Lock()
+        self._running: set = set()  # the PageRuns of pages running now, for interrupt()
+        self._interrupted = threading.Event()
+
+    def interrupt(self) -> None:
+        """End every page that is running (its shell is killed: its blocks fail, nothing of it is recorded)."""
+        self._interrupted.set()
+        with self._lock:
+            running = list(self._running)
+        for run in running:
+            run.shell.kill()
 
     def refresh(self) -> None:
         """Ask the daemon again (once per site build): it may have started or stopped.
@@ -337,16 +357,28 @@ class CaptureEngine:
         # Longest first (as last recorded; never recorded counts as longest): the slowest page sets the build's time.
         to_run.sort(key=lambda item: -item[3])
         if to_run:
-            daemons = self._daemons()
+            try:
+                daemons = self._daemons()
+            except CaptureError as error:
+                outcomes.update({page.path: error for page, *_ in to_run})
+                to_run = []
+        if to_run:
             jobs = self.settings.jobs if daemons.isolated else 1
-            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="doclab-page") as pool:
-                futures = {page.path: pool.submit(self._run_and_save, page, key, inputs, daemons)
-                           for page, key, inputs, _ in to_run}
+            pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="doclab-page")
+            futures = {page.path: pool.submit(self._run_and_save, page, key, inputs, daemons) for page, key, inputs, _ in to_run}
+            try:
                 for path, future in futures.items():
                     try:
                         outcomes[path] = future.result()
                     except CaptureError as error:
                         outcomes[path] = error
+            except KeyboardInterrupt:
+                # Ctrl-C: the running pages end now (their shells killed, nothing recorded, their daemons given
+                # back), the waiting ones never start; without this the pool would wait for every page to finish.
+                self.interrupt()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
         for page in pages:
             self._resolved[page.path] = (inputs_key(page), outcomes[page.path])
         return outcomes
@@ -400,28 +432,45 @@ class CaptureEngine:
             )
         return Resolved(recorded, "recorded", reason, public)
 
+    def _run_block(self, page: Page, run, block):
+        """One block of a running page; an interrupted build stops it (and so the page) with that reason."""
+        from .session import BlockFailed
+
+        stopped = f"docs/{page.path}: stopped at {block.label}: the build was interrupted, nothing of this page was recorded"
+        if self._interrupted.is_set():
+            raise CaptureError(stopped)
+        try:
+            return run.run(block)
+        except BlockFailed as failure:
+            raise CaptureError(stopped if self._interrupted.is_set() else f"docs/{page.path}: {failure}") from None
+
     def run_page(self, page: Page, key: str, inputs: str, daemons: PageDaemons | None = None) -> PageRecord:
         """Run every block of the page for real; raise CaptureError naming the block that failed."""
-        from .session import BlockFailed, PageRun, shown_command  # running pages only: a warm rebuild never loads it
+        from .session import PageRun, shown_command  # running pages only: a warm rebuild never loads it
 
         daemons = daemons or self._daemons()
         captures: dict[str, Capture] = {}
         started, command_seconds = time.monotonic(), 0.0
+        if self._interrupted.is_set():
+            raise CaptureError(f"docs/{page.path}: not run: the build was interrupted")
         with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, self.settings, docker_host, netns) as run:
-            for block in page.blocks:
-                if block.skip_reason:
-                    continue
-                try:
-                    result = run.run(block)
-                except BlockFailed as failure:
-                    raise CaptureError(f"docs/{page.path}: {failure}") from None
-                command_seconds += result.seconds
-                if block.capture_id:
-                    client = daemon.client_facts(block.client or self.settings.docker_cli)
-                    captures[block.capture_id] = Capture(
-                        block.capture_id, shown_command(block), result.exit_code, result.output,
-                        round(result.seconds, 2), {"version": client.version}, result.trace,
-                    )
+            with self._lock:
+                self._running.add(run)
+            try:
+                for block in page.blocks:
+                    if block.skip_reason:
+                        continue
+                    result = self._run_block(page, run, block)
+                    command_seconds += result.seconds
+                    if block.capture_id:
+                        client = daemon.client_facts(block.client or self.settings.docker_cli)
+                        captures[block.capture_id] = Capture(
+                            block.capture_id, shown_command(block), result.exit_code, result.output,
+                            round(result.seconds, 2), {"version": client.version}, result.trace,
+                        )
+            finally:
+                with self._lock:
+                    self._running.discard(run)
             stamp = {
                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
                 "client": {"version": run.client.version},

@@ -48,7 +48,8 @@ from . import daemon as engine
 from .daemon import OWNED_LABEL, ping
 from .rootfs import RootfsError, ensure_rootfs, fetch_enabled
 from .seed import SeedError, push_alpine, push_registry_image, served_images, verify_checksum
-from .settings import ALPINE_ROOTFS, JOBS, LAB_DIR, Settings
+from .guard import port_holder
+from .settings import ALPINE_ROOTFS, JOBS, LAB_DIR, REGISTRY_PORT, Settings
 
 MAIN_DAEMON = "main"
 #: The host name page daemons and page shells have: the machine's own never reaches an output.
@@ -168,8 +169,12 @@ class Lab:
             f"storage:\n  filesystem:\n    rootdirectory: {self.dir / 'registry-data'}\n  delete:\n    enabled: true\n"
             f"http:\n  addr: 127.0.0.1:{self.settings.registry_port}\n"
         )
-        self._spawn(["docker-registry", "serve", str(config)], self.registry_log, self.dir / "registry.pid")
-        self._wait(self.registry_up, 30, f"the registry on {self.registry_url}", self.registry_log)
+        holder = port_holder(self.settings.registry_port)
+        if holder:
+            raise LabError(f"port {self.settings.registry_port}, where the lab's registry listens, is taken by {holder}: "
+                           f"choose another with {REGISTRY_PORT}=N (the lab's daemons follow it), or stop what holds it")
+        pid = self._spawn(["docker-registry", "serve", str(config)], self.registry_log, self.dir / "registry.pid")
+        self._wait(self.registry_up, 30, f"the registry on {self.registry_url}", self.registry_log, pid)
 
     @property
     def authz_plugin(self) -> str:
@@ -469,12 +474,18 @@ class Lab:
         if problems:
             raise LabError("the lab cannot start on this machine:\n  - " + "\n  - ".join(problems))
         self.claim_folder()
-        self._data_in_memory()
-        self.start_registry()
-        digests = self.seed()
-        (self.dir / "lab.json").write_text(json.dumps({"registry": self.registry_url, "images": digests}, indent=2) + "\n")
-        main = self.start_daemon(MAIN_DAEMON)
-        self.start_pool(self.pool_size)
+        starting = not self.registry_up()
+        try:
+            self._data_in_memory()
+            self.start_registry()
+            digests = self.seed()
+            (self.dir / "lab.json").write_text(json.dumps({"registry": self.registry_url, "images": digests}, indent=2) + "\n")
+            main = self.start_daemon(MAIN_DAEMON)
+            self.start_pool(self.pool_size)
+        except BaseException:
+            if starting:
+                self.down()  # a lab that did not come up leaves nothing: no registry, daemon, mount or folder
+            raise
         return main
 
     def claim_folder(self) -> None:
@@ -813,7 +824,7 @@ def main(argv: list[str] | None = None) -> int:
                     why = lease.read_text().strip() if state == "stopped" else "abandoned"
                     print(f"daemon {lease.stem}: down ({why}; started again when next leased)")
             return 0 if running and lab.registry_up() else 1
-    except (LabError, SeedError, RootfsError) as error:
+    except (LabError, SeedError, RootfsError, OSError) as error:  # OSError: a full disk, a folder gone read-only
         print(f"doclab.lab {args.action}: {error}", file=sys.stderr)
         return 2
     return 0

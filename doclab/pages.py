@@ -152,7 +152,10 @@ def resolve_snippets(source: str, snippets_dir: Path, page: str, line: int) -> t
 def _marker_options(marker: re.Match, page: str, line: int) -> dict:
     name, args = marker["name"], marker["args"]
     if name == "skip":
-        parts = shlex.split(args)
+        try:
+            parts = shlex.split(args)
+        except ValueError:  # an unclosed quote
+            parts = []
         if len(parts) != 2 or parts[0] != "next" or not parts[1].strip():
             raise PageError(f'{page}:{line}: write a skip marker as <!-- skip: next "why it cannot run" -->')
         return {"skip_reason": parts[1]}

@@ -11,7 +11,7 @@ from mkdocs.exceptions import PluginError
 from doclab.capture import CaptureEngine, CaptureError
 from doclab.guard import HOW_TO_RUN_LIVE
 from doclab.pages import PageError, parse_page
-from doclab.quotes import replace_quotes
+from doclab.quotes import check_quotes, replace_quotes
 from doclab.render import replace_markers
 from doclab.settings import Settings
 
@@ -40,7 +40,12 @@ def on_files(files, config):
         except PageError:
             continue  # reported by on_page_markdown, with the page it belongs to
     started = time.monotonic()
-    outcomes = engine.resolve_all([page for page in pages if page.captures])
+    try:
+        outcomes = engine.resolve_all([page for page in pages if page.captures])
+    except KeyboardInterrupt:
+        log.error("captures: interrupted: the pages that were running were stopped, nothing of them was recorded, "
+                  "and their daemons were given back")
+        raise
     states = [getattr(outcome, "state", "failed") for outcome in outcomes.values()]
     log.info(
         "captures: %d live, %d cached, %d recorded, %d failed in %.3f s%s", states.count("live"), states.count("cached"),
@@ -76,6 +81,7 @@ def on_page_markdown(markdown, page, config, files):
             else:
                 log.info("%s: captures %s", page.file.src_uri, resolved.state)
             markdown = replace_markers(markdown, parsed, resolved)
+        check_quotes(written, engine.record_of)  # first, on the file as written: its errors cite the file's lines
         return replace_quotes(markdown, parsed, engine.record_of)
     except PageError as error:
         raise PluginError(f"docs/{error}") from None

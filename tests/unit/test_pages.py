@@ -68,6 +68,7 @@ def test_blocks_markers_and_snippets_are_read(snippets):
         ("<!-- exec: id=a -->\n```bash\nls\n```\n", "demo.md:2: capture 'a' is never shown"),
         ("```console\nls\n```\n", "demo.md:1: console block must start with a '$ ' prompt"),
         ("<!-- skip: next -->\n```bash\nls\n```\n", 'skip: next "why it cannot run"'),
+        ('<!-- skip: next "unclosed -->\n```bash\nls\n```\n', 'demo.md:1: write a skip marker as <!-- skip: next "why'),
         ("<!-- exec: id=a -->\n```bash\nls\n```\n<!-- exec: id=a -->\n```bash\nls\n```\n", "used twice"),
     ],
 )
