@@ -415,6 +415,8 @@ class CaptureEngine:
         self, page: Page, recorded: PageRecord | None, inputs: str, reason: str = "", public: str = "", how: str = ""
     ) -> Resolved:
         names = ", ".join(sorted(page.captures))
+        if self.facts.broken:  # a daemon is there: showing recorded outputs would hide why it is not used
+            raise CaptureError(f"docs/{page.path}: {self.facts.reason}; or build with {RECORDED}=1 for the recorded outputs")
         reason = reason or self.facts.reason
         public = public or (f"the recorded outputs were asked for ({RECORDED}=1)" if self.settings.recorded
                             else NO_DAEMON_PUBLICLY)

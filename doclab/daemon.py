@@ -53,6 +53,8 @@ class DaemonFacts:
     owned: bool = False
     mirrors: tuple[str, ...] = ()
     host: str = ""
+    #: A daemon is there but doclab may not talk to it (permission denied, not the Engine API): an error, not "no daemon".
+    broken: bool = False
     #: What the daemon held when asked: a daemon that is not ours is clean for a page only when it holds nothing.
     images: int = 0
     containers: int = 0
@@ -167,10 +169,15 @@ def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
             _, version = engine_get(path, "/version", 5)
             _, info = engine_get(path, "/info", 5)
             if not isinstance(version, dict) or not isinstance(info, dict):
-                raise OSError(f"{path} does not speak the Engine API")
+                raise EngineAPIError(f"{path} does not speak the Engine API")
         else:
             with connected(timeout=5, base_url=host) as api:
                 version, info = api.version(), api.info()
+    except (PermissionError, EngineAPIError) as error:
+        how = ("add your user to the docker group (sudo usermod -aG docker $USER, then log in again)"
+               if isinstance(error, PermissionError) else "point DOCKER_HOST at a Docker daemon's socket")
+        return DaemonFacts(reachable=False, broken=True, host=host_label,
+                           reason=f"the Docker daemon at {host_label} cannot be used: {error}; {how}")
     except OSError as error:
         return DaemonFacts(reachable=False, reason=f"no Docker daemon answers at {host_label}: {error}", host=host_label)
     except Exception as error:  # the SDK's own errors, for tcp:// and ssh:// hosts

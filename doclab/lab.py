@@ -226,6 +226,7 @@ class Lab:
         paths = self._daemon_paths(name)
         if self.daemon_up(name):
             return self.daemon(name)
+        self.require_up()
         if owned:
             self.start_authz()
         isolated = name != MAIN_DAEMON
@@ -275,10 +276,10 @@ class Lab:
         lease did not end that way, or that stopped, is started again first. ``restarted``: started
         again in any case, for a page that reads what only a new daemon has not seen (its events).
         """
+        self.require_up()
         for index in itertools.count():
             name = f"{POOL_PREFIX}{index}"
             lease = self._daemon_paths(name)["lease"]
-            lease.parent.mkdir(parents=True, exist_ok=True)
             handle = lease.open("a+")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -487,6 +488,13 @@ class Lab:
                 self.down()  # a lab that did not come up leaves nothing: no registry, daemon, mount or folder
             raise
         return main
+
+    def require_up(self) -> None:
+        """Refuse to start or lease a daemon of a lab that is down (``lab down`` during a build): it would
+        be started again in a folder nobody owns any more, and outlive everything."""
+        if not (self.dir / MARKER).is_file():
+            raise LabError(f"the lab at {self.dir} is down (taken down while this ran?); start it with "
+                           "python -m doclab.lab up, then run again")
 
     def claim_folder(self) -> None:
         """Make the lab folder, or use one that is already this lab's or empty; refuse one that holds

@@ -161,6 +161,7 @@ class PageRun:
         self._api = None
         self._before = None
         self.leftovers: list[str] = []
+        self._last_block: Block | None = None
         self.base_present: dict[str, bool] = {}
         try:
             if self.facts.reachable:
@@ -194,6 +195,14 @@ class PageRun:
     def run(self, block: Block) -> BlockResult:
         """Run one block; raise BlockFailed unless it ends with its declared exit code."""
         timeout = block.timeout or self.settings.block_timeout
+        if self._last_block is not None and not self.shell.alive:
+            # The shell died after the last block printed its end (`exit`, `kill $PPID`): that block did it.
+            raise BlockFailed(
+                f"{self._last_block.label} ended the page's shell (it exited, or killed the shell) after it printed its "
+                f"output, so {block.label} and the blocks after it cannot run; a page's blocks share one shell, as a "
+                f"reader's terminal does\n--- reproduce ---\npython -m doclab run docs/{block.page}"
+            )
+        self._last_block = block
         if block.fresh and self._api is not None:
             self._first_pull_again(block)
         if block.language in FILE_LANGUAGES:

@@ -124,3 +124,43 @@ def test_a_quote_error_on_a_page_with_front_matter_cites_the_files_own_line(tmp_
     assert built.returncode == 1
     assert "docs/index.md:8: the quote names 'other.md#build', which has no recorded capture" in built.stderr, built.stderr
     assert json.dumps(sorted(path.name for path in project.iterdir())) == '["docs", "mkdocs.yml"]'
+
+
+@pytest.mark.docker
+def test_lab_down_during_a_build_fails_the_build_with_one_reason_and_leaves_nothing(tmp_path, second_lab):
+    up = lab_command("up", second_lab)
+    assert up.returncode == 0, up.stdout + up.stderr
+    lab = Lab(Settings.from_env(second_lab))
+    env = {**second_lab, "DOCKER_HOST": lab.daemon("main").docker_host, "DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"),
+           "NO_MKDOCS_2_WARNING": "1", "DOCLAB_STRICT": ""}
+    build = subprocess.Popen([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")], cwd=ROOT,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not page_folders_of(build.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    down = lab_command("down", second_lab)
+    output, _ = build.communicate(timeout=300)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert build.returncode == 1, output
+    assert f"the lab at {lab.dir} is down (taken down while this ran?); start it with python -m doclab.lab up" in output \
+        or "stopped answering while it ran" in output, output
+    assert not lab.dir.exists() and lab_processes(lab.dir) == []
+    assert lab.netns_prefix not in subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout
+    assert not [line for line in Path("/proc/mounts").read_text().splitlines() if str(lab.dir) in line]
+    assert page_folders_of(build.pid) == []
+
+
+def test_a_block_that_kills_its_shell_is_the_one_blamed(tmp_path):
+    from doclab.pages import parse_page
+    from doclab.session import BlockFailed, PageRun
+
+    page = parse_page("```bash\necho one\n```\n\n```bash\nkill -9 $PPID\n```\n\n```bash\necho three\n```\n", "demo.md", tmp_path)
+    with PageRun(page, Settings.from_env({}), docker_host="unix:///nonexistent/doclab.sock") as run:
+        run.run(page.blocks[0])
+        try:
+            run.run(page.blocks[1])
+            time.sleep(0.2)  # the shell may print its sentinel before the signal lands
+            run.run(page.blocks[2])
+        except BlockFailed as failure:
+            message = str(failure)
+    assert message.startswith("bash block at demo.md:5 ") and ("ended the page's shell" in message or "ended its shell" in message)

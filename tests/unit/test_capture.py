@@ -1,11 +1,13 @@
 import json
+import socket
+import threading
 
 import pytest
 
 from doclab.capture import (
     Capture, CaptureEngine, CaptureError, CaptureStore, PageRecord, capture_key, inputs_key, reads_event_history,
 )
-from doclab.daemon import DaemonFacts
+from doclab.daemon import DaemonFacts, daemon_facts
 from doclab.guard import HELD_PUBLICLY, HOW_TO_RUN_LIVE
 from doclab.render import stamp_text
 from doclab.pages import parse_page
@@ -184,3 +186,29 @@ def test_recorded_outputs_asked_for_say_so_on_the_page(tmp_path, snippets):
     engine.store.save(record_for(page))
     resolved = engine.resolve(page)
     assert resolved.public_reason == "the recorded outputs were asked for (DOCLAB_RECORDED=1)"
+
+
+def test_a_socket_that_is_not_a_docker_daemon_is_an_error_not_a_recorded_output(tmp_path, snippets):
+    path = tmp_path / "not-docker.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen()
+
+    def answer_nonsense():
+        for _ in range(2):
+            connection, _ = server.accept()
+            connection.recv(1024)
+            connection.sendall(b"hello, I am a chat server\n")
+            connection.close()
+
+    threading.Thread(target=answer_nonsense, daemon=True).start()
+    facts = daemon_facts(f"unix://{path}")
+    server.close()
+    assert (facts.reachable, facts.broken) == (False, True)
+    assert f"the Docker daemon at unix://{path} cannot be used: {path} did not answer /version with HTTP" in facts.reason
+    page = parse_page(PAGE, "p.md", snippets)
+    engine = offline_engine(tmp_path)
+    engine._facts = facts
+    engine.store.save(record_for(page))
+    with pytest.raises(CaptureError, match=r"docs/p.md: the Docker daemon at .* cannot be used: .*; or build with DOCLAB_RECORDED=1"):
+        engine.resolve(page)
