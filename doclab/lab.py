@@ -300,11 +300,28 @@ class Lab:
         finally:
             handle.close()  # releases the lock
 
+    def unsound_storage(self, name: str) -> str | None:
+        """Why an emptied daemon's storage is not like a new one's (None: it is): a layer left behind, or a
+        link to a layer that is gone (a publish once failed on ``symlink ../…/diff …/overlay2/l/…``)."""
+        overlay = self._daemon_paths(name)["data"] / "overlay2"
+        layers = self._daemon_paths(name)["data"] / "image" / "overlay2" / "layerdb" / "sha256"
+        left = [path.name for path in overlay.glob("*") if path.name != "l"] if overlay.is_dir() else []
+        left += [path.name for path in layers.glob("*")] if layers.is_dir() else []
+        broken = [path.name for path in (overlay / "l").glob("*") if not path.exists()] if (overlay / "l").is_dir() else []
+        if left or broken:
+            return (f"its storage is not empty after emptying ({len(left)} layer(s) left, {len(broken)} broken link(s) "
+                    f"in {overlay})")
+        return None
+
     def _ready(self, name: str, lease) -> bool:
-        """Start the pool daemon (again) unless it was given back clean and still answers; True if started."""
+        """Start the pool daemon (again) unless it was given back clean, still answers and its storage is sound;
+        True if started."""
         lease.seek(0)
         if lease.read().strip() == CLEAN and self.daemon_up(name):
-            return False
+            unsound = self.unsound_storage(name)
+            if unsound is None:
+                return False
+            print(f"doclab.lab: {name} is started again: {unsound}", file=sys.stderr)
         self.stop_daemon(name)
         handle = self.start_daemon(name)
         # What the namespace is like before any page: a page that changes it makes its daemon start again.
@@ -331,6 +348,9 @@ class Lab:
                 leftovers = engine.empty_daemon(api)
             if leftovers:
                 raise LabError("could not remove " + "; ".join(leftovers))
+            unsound = self.unsound_storage(name)
+            if unsound:
+                raise LabError(unsound)
             before, now = self._fingerprint_path(name).read_text().splitlines(), _netns_fingerprint(handle.netns).splitlines()
             if now != before:
                 changed = [f"-{line}" for line in before if line not in now] + [f"+{line}" for line in now if line not in before]

@@ -31,6 +31,11 @@ from .trace import UnixSocketRecorder, registry_exchanges
 _PULL_FAILED = re.compile(r"registry-1\.docker\.io|no such host|manifest unknown|pull access denied|not found: manifest")
 
 
+#: What a daemon prints when its own storage or runtime failed (not the page's commands).
+_LAB_FAULT = re.compile(r"/overlay2/|failed to register layer|error creating overlay mount|failed to prepare|"
+                        r"containerd\.sock|OCI runtime create failed.*(?:no such file|permission denied)")
+
+
 class BlockFailed(AssertionError):
     """A block ended with another exit code than declared, or ran out of time."""
 
@@ -241,8 +246,16 @@ class PageRun:
         self._raise_if_daemon_died(block)
         if result.timed_out or result.exit_code != block.expected_exit:
             raise BlockFailed(failure_message(block, result, timeout) + self._unserved_image_hint(result.output)
-                              + port_taken_hint(result.output))
+                              + port_taken_hint(result.output) + self._lab_fault_hint(result.output))
         return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds, trace or {})
+
+    def _lab_fault_hint(self, output: str) -> str:
+        """A failure inside the lab daemon's own storage or runtime is the lab's fault, not the page's: say so."""
+        if not self.facts.owned or not _LAB_FAULT.search(output):
+            return ""
+        log = self._server_host.removeprefix("unix://").removesuffix(".sock") + ".log"
+        return (f"\n--- note ---\nThis looks like a fault of the lab's daemon ({self._server_host}), not of the page: "
+                f"see its log {log}. It is checked and started again before the next page: run the build again.")
 
     def _unserved_image_hint(self, output: str) -> str:
         """On the offline lab, an image it does not serve fails with Docker Hub's error: say what it serves."""

@@ -164,3 +164,16 @@ def test_a_block_that_kills_its_shell_is_the_one_blamed(tmp_path):
         except BlockFailed as failure:
             message = str(failure)
     assert message.startswith("bash block at demo.md:5 ") and ("ended the page's shell" in message or "ended its shell" in message)
+
+
+@pytest.mark.docker
+def test_a_pool_daemon_whose_storage_is_broken_is_not_handed_out_again():
+    lab = running_lab()
+    with lab.lease_daemon() as handle:
+        overlay = lab.dir / "data" / handle.name / "overlay2" / "l"
+        overlay.mkdir(parents=True, exist_ok=True)
+        (overlay / "BROKENLINK").symlink_to("../gone-layer/diff")  # what a failed publish found
+    assert lab.pool_state(handle.name) == "stopped"
+    lease = (lab.dir / f"{handle.name}.lease").read_text()
+    assert "its storage is not empty after emptying (0 layer(s) left, 1 broken link(s)" in lease, lease
+    assert not (lab.dir / "data" / handle.name).exists(), "a stopped daemon's data is removed; the next lease starts anew"
