@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sybil import Region, Sybil
 
-from doclab import daemon
+from doclab import daemon, facts
 from doclab.capture import CaptureStore
 from doclab.lab import MAIN_DAEMON, Lab
 from doclab.pages import DIAGRAM_LANGUAGES, RUNNABLE_LANGUAGES, Page, PageError, page_name, parse_page
@@ -88,19 +88,29 @@ def evaluate_block(example) -> None:
         namespace["failed_at"] = block.where
         raise AssertionError(str(failure)) from None
     if block.capture_id:
-        _compare_with_recorded(block, result.output)
+        _compare_with_recorded(block, result.output, result.exit_code)
         for quote in run.page.quotes:
             if quote.source_page == block.page and quote.capture_id == block.capture_id:
                 check_quote(quote, result.output)
 
 
-def _compare_with_recorded(block, output: str) -> None:
+def _compare_with_recorded(block, output: str, exit_code: int) -> None:
     record = CaptureStore(SETTINGS.captures_dir).load_intact(block.page)
     recorded = record.captures.get(block.capture_id) if record else None
     if recorded is None:
         raise AssertionError(
             f"{block.where}: capture '{block.capture_id}' was never recorded; build the site with the lab up "
             "(scripts/serve or mkdocs build) and commit captures/"
+        )
+    # What the output means first: normalization masks sizes and statuses that a regression changes.
+    changes = facts.compare(facts.facts_of(recorded.output, recorded.command, recorded.exit_code),
+                            facts.facts_of(output, recorded.command, exit_code))
+    if changes:
+        raise AssertionError(
+            f"{block.where}: '{block.capture_id}' means something else than the page shows: "
+            + "; ".join(map(str, changes))
+            + f"\nIf that is the new truth, record it again: python -m doclab capture --force docs/{block.page} "
+            f"(python -m doclab facts shows what each output says)"
         )
     expected, actual = normalize(recorded.output), normalize(output)
     if expected != actual:

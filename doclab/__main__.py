@@ -3,17 +3,20 @@
     python -m doclab run docs/PAGE.md                 # run a page's blocks as the tests do, print each output
     python -m doclab capture [--force] [docs/PAGE.md ...]   # make the records the site shows (all pages by default)
     python -m doclab check-daemon                     # exit 0 if a Docker daemon answers, else print why
+    python -m doclab facts [--command CMD] FILE       # what the doc tests compare in a saved output (or a record)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
-from .capture import CaptureEngine, CaptureError, PageDaemons, Resolved
+from .capture import CaptureEngine, CaptureError, PageDaemons, PageRecord, Resolved
 from .daemon import daemon_facts
+from .facts import facts_of
 from .guard import HOW_TO_RUN_LIVE, NotClean
 from .pages import Page, PageError, page_name, parse_page
 from .quotes import check_quotes
@@ -97,6 +100,30 @@ def capture(paths: list[Path], force: bool) -> int:
     return 1 if failed else 0
 
 
+def print_facts(path: Path, command: str, exit_code: int | None) -> int:
+    """The facts of a saved output as JSON; of each capture, for a record. Exit 1 when none is recognised."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        print(f"{path}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:
+        record = PageRecord.from_json(text) if path.suffix == ".json" else None
+    except (ValueError, KeyError, TypeError):
+        record = None
+    if record is not None:
+        found = {name: facts_of(capture.output, capture.command, capture.exit_code) for name, capture in record.captures.items()}
+    else:
+        found = facts_of(text, command, exit_code)
+    print(json.dumps(found, indent=2))
+    kinds = [item["kind"] for item in found.values()] if record is not None else [found["kind"]]
+    if not any(kinds):
+        print(f"{path}: none of the outputs this site teaches (docker build, pull, push, image ls, version) was "
+              "recognised; only its exit code and error lines are compared", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doclab")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -105,7 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     recorder.add_argument("--force", action="store_true", help="run the pages even when their records are current")
     recorder.add_argument("pages", nargs="*", type=Path)
     commands.add_parser("check-daemon", help="exit 0 if a Docker daemon answers, else print why")
+    reader = commands.add_parser("facts", help="print the facts the doc tests compare, read from a saved output")
+    reader.add_argument("--command", dest="command_text", default="", help="the command that printed it")
+    reader.add_argument("--exit-code", type=int, default=None)
+    reader.add_argument("file", type=Path, help="a saved output, or a capture record (captures/PAGE.json)")
     args = parser.parse_args(argv)
+    if args.command == "facts":
+        return print_facts(args.file, args.command_text, args.exit_code)
     if args.command == "run":
         return run_page(args.page)
     if args.command == "capture":

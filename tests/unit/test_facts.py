@@ -1,0 +1,169 @@
+"""The comparison the doc tests make, held against edits of the committed records: every edit a regression
+would make is caught and names its fact; every difference two correct runs show is absorbed."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from doclab.capture import CaptureStore
+from doclab.facts import compare, facts_of, kind_of
+from doclab.scrub import normalize
+
+CAPTURES = CaptureStore(Path(__file__).resolve().parents[2] / "captures")
+
+
+def capture(reference: str):
+    page, name = reference.split("#")
+    return CAPTURES.load_intact(page).captures[name]
+
+
+def changed_facts(reference: str, edit, exit_code=None) -> list[str]:
+    recorded = capture(reference)
+    edited = edit(recorded.output)
+    actual = facts_of(edited, recorded.command, recorded.exit_code if exit_code is None else exit_code)
+    return [str(change) for change in compare(facts_of(recorded.output, recorded.command, recorded.exit_code), actual)]
+
+
+def sub(pattern: str, replacement: str, count: int = 0):
+    def edit(text: str) -> str:
+        edited = re.sub(pattern, replacement, text, count=count, flags=re.MULTILINE)
+        assert edited != text, f"the edit {pattern!r} changed nothing: the record no longer has it"
+        return edited
+    return edit
+
+
+def drop(pattern: str):
+    return sub(rf"^.*{pattern}.*\n", "")
+
+
+CLASSIC, BUILDKIT = "mini-project.md#build-classic", "mini-project.md#build-buildkit"
+PUSH, PULL, IMAGES = "architecture/registry.md#push", "architecture/registry.md#pull", "learn/cheat-sheet.md#images"
+TYPO, CACHED = "architecture/troubleshooting.md#typo", "architecture/daemon.md#second-build"
+
+#: (record, edit, the fact that must be named): what a regression in Docker, a snippet or the lab would change.
+REGRESSIONS = [
+    (CLASSIC, sub(r"Pull complete", "Already exists"), "layers.layer 1"),
+    (CLASSIC, sub(r"2\.048kB", "1.21GB"), "context_size"),
+    (CLASSIC, drop("Successfully tagged"), "tags"),
+    (CLASSIC, sub(r"tagged my-alpine-image", "tagged my-alpine-imag"), "tags"),
+    (CLASSIC, sub(r"FROM alpine:3\.18", "FROM alpine:3.19"), "base_image"),
+    (CLASSIC, sub(r"Downloaded newer image for", "Image is up to date for"), "pull_status"),
+    (CLASSIC, sub(r"^(\w{12}): Pull complete$", r"\1: Pull complete\naaaaaaaaaaaa: Pull complete"), "layers.layer 2"),
+    (CLASSIC, drop("Successfully built"), "built"),
+    (CLASSIC, sub(r"^(Successfully built)", r"Error response from daemon: failed to export image\n\1"), "errors"),
+    (CLASSIC, lambda text: text, "exit_code", 1),
+    (CLASSIC, sub(r"Step 1/1", "Step 1/2"), "steps_declared"),
+    (CLASSIC, sub(r"^ ---> (\w{12})$", r" ---> Using cache\n ---> \1", count=1), "cached_steps"),
+    (BUILDKIT, sub(r"^#4 DONE .*$", "#4 CACHED"), "steps.[1/1] FROM"),
+    (BUILDKIT, drop("extracting sha256"), "layers_extracted"),
+    (BUILDKIT, sub(r"naming to docker.io/library/my-alpine-image", "naming to docker.io/library/other"), "tags"),
+    (BUILDKIT, sub(r"transferring dockerfile: 54B", "transferring dockerfile: 540B"), "dockerfile_size"),
+    (BUILDKIT, sub(r"^#4 DONE .*$", "#4 ERROR: failed to extract layer"), "errors"),
+    (BUILDKIT, sub(r"^#3 \[internal\] load metadata.*$", "#3 [internal] load metadata for docker.io/library/alpine:3.19"),
+     "steps.[internal] load metadata for docker.io/library/alpine:3.1"),
+    (BUILDKIT, sub(r"^(#5 exporting to image)$", r"#6 [2/2] RUN apk add curl\n#6 DONE 1.0s\n\n\1"), "steps.[2/2] RUN apk add curl"),
+    (BUILDKIT, lambda text: capture(CLASSIC).output, "builder"),
+    (PUSH, sub(r": Pushed$", ": Layer already exists"), "layers.layer 1"),
+    (PUSH, sub(r"localhost:5000/my-alpine-image\]", "registry.example:5000/my-alpine-image]"), "repository"),
+    (PUSH, sub(r"^1\.0: digest", "1.1: digest"), "pushed_tag"),
+    (PUSH, sub(r"^(\w{12}): Pushed$", r"\1: Pushed\nbbbbbbbbbbbb: Pushed"), "layers.layer 2"),
+    (PULL, sub(r"Pull complete", "Already exists"), "layers.layer 1"),
+    (PULL, sub(r"Pulling from library/alpine", "Pulling from library/alpina"), "image"),
+    (PULL, drop("^Digest: "), "digest_shown"),
+    (PULL, sub(r"Downloaded newer image", "Image is up to date"), "pull_status"),
+    (PULL, drop(": Pull complete"), "layers.layer 1"),
+    (IMAGES, sub(r"7\.35MB", "73.5MB"), "images[0].size"),
+    (IMAGES, sub(r"latest", "1.0"), "images[0].tag"),
+    (IMAGES, sub(r"^(my-alpine-image.*)$", r"\1\nalpine  3.18  682eb95e98b9  2 years ago  7.35MB"), "images"),
+    (IMAGES, sub(r"^my-alpine-image", "my-alpine-app"), "images[0].repository"),
+    (TYPO, sub(r"unknown instruction: FORM", "unknown instruction: FROMM"), "errors"),
+    (TYPO, lambda text: text, "exit_code", 0),
+    (CACHED, sub(r"^ ---> Using cache\n", "", count=1), "cached_steps"),
+]
+
+
+@pytest.mark.parametrize("case", REGRESSIONS, ids=lambda case: f"{case[0]}:{case[2]}")
+def test_a_regression_is_caught_and_named(case):
+    reference, edit, fact, *exit_code = case
+    changes = changed_facts(reference, edit, *exit_code)
+    assert any(change.startswith(fact) for change in changes), changes
+    for change in changes:
+        assert ": expected " in change and ", got " in change, change
+
+
+def other_hex(match: re.Match) -> str:
+    return "".join("0123456789abcdef"[(int(char, 16) + 7) % 16] for char in match[0])
+
+
+def hexes(length: int):
+    return lambda text: re.sub(rf"(?<![0-9a-f])[0-9a-f]{{{length}}}(?![0-9a-f])", other_hex, text)
+
+
+INFO, API, UNREACHABLE = "architecture/daemon.md#info", "architecture/client.md#api-version", \
+    "architecture/troubleshooting.md#unreachable-registry"
+HEADERS, PS, HISTORY = "architecture/registry.md#manifest-headers", "learn/cheat-sheet.md#ps", "architecture/daemon.md#history"
+INSPECT = "architecture/daemon.md#inspect"
+
+#: (record, edit): what two correct runs print differently (IDs, digests, times, progress, host fields).
+VARIATIONS = [
+    (CLASSIC, hexes(12)),
+    (CLASSIC, hexes(64)),
+    (CLASSIC, drop(": (Pulling fs layer|Verifying Checksum|Download complete)")),
+    (CLASSIC, sub(r"^(\w{12}): Pulling fs layer$", r"\1: Pulling fs layer\n\1: Waiting")),
+    (CLASSIC, sub(r"^(\w{12}): Download complete$", r"\1: Downloading [=====>   ]  1.2MB/3.29MB\n\1: Download complete")),
+    (BUILDKIT, sub(r"DONE 0\.\d+s", "DONE 1.4s")),
+    (BUILDKIT, hexes(64)),
+    (BUILDKIT, lambda text: re.sub(r"(#1 .*?\n\n)(#2 .*?\n\n)", r"\2\1", text, count=1, flags=re.DOTALL)),
+    (BUILDKIT, sub(r"^(#4 extracting sha256:\w+)$", r"\1 0.1s\n\1")),
+    (BUILDKIT, sub(r"transferring dockerfile: 54B( 0\.0s)? done", "transferring dockerfile: 54B 0.0s done")),
+    (BUILDKIT, sub(r"writing image sha256:\w+", "writing image sha256:" + "e" * 64)),
+    (PUSH, hexes(64)),
+    (PUSH, hexes(12)),
+    (PUSH, sub(r"^(\w{12}): Preparing$", r"\1: Preparing\n\1: Pushing [==>  ]  1.1MB/3.2MB")),
+    (PULL, hexes(64)),
+    (PULL, hexes(12)),
+    (PULL, drop(": (Pulling fs layer|Verifying Checksum|Download complete)")),
+    (IMAGES, hexes(12)),
+    (IMAGES, sub(r"2 years ago", "3 years ago")),
+    (IMAGES, sub(r"  +", "     ")),
+    (IMAGES, sub(r"7\.35MB", "7.36MB")),
+    (INFO, sub(r"overlay2", "fuse-overlayfs")),
+    (INSPECT, sub(r"linux/amd64", "linux/arm64")),
+    (API, sub(r'"KernelVersion": "[^"]*"', '"KernelVersion": "6.12.9-amd64"')),
+    (API, sub(r'"Arch": "amd64"', '"Arch": "arm64"')),
+    (UNREACHABLE, sub(r"127\.0\.0\.1", "[::1]")),
+    (HEADERS, sub(r"^Date: .*$", "Date: Wed, 02 Dec 2026 08:00:00 GMT")),
+    (PS, sub(r"Exited \(0\) .* ago", "Exited (0) 3 seconds ago")),
+    (HISTORY, sub(r"Less than a second ago", "2 seconds ago")),
+    (CACHED, hexes(12)),
+    (INSPECT, hexes(64)),
+]
+
+
+@pytest.mark.parametrize("case", VARIATIONS, ids=lambda case: case[0])
+def test_what_varies_between_correct_runs_is_absorbed(case):
+    reference, edit = case
+    recorded = capture(reference)
+    varied = edit(recorded.output)
+    assert normalize(varied) == normalize(recorded.output)
+    assert changed_facts(reference, edit) == []
+
+
+def test_the_suite_holds_at_least_thirty_of_each():
+    assert len(REGRESSIONS) >= 30 and len(VARIATIONS) >= 30
+
+
+def test_every_record_yields_facts_and_the_outputs_this_site_teaches_are_recognised():
+    kinds = {}
+    for path in sorted(CAPTURES.directory.rglob("*.json")):
+        page = path.relative_to(CAPTURES.directory).with_suffix(".md").as_posix()
+        for name, item in CAPTURES.load_intact(page).captures.items():
+            found = facts_of(item.output, item.command, item.exit_code)
+            assert found["exit_code"] == item.exit_code
+            kinds[f"{page}#{name}"] = found["kind"]
+    assert kinds[CLASSIC] == "build-classic" and kinds[BUILDKIT] == "build-buildkit"
+    assert (kinds[PUSH], kinds[PULL], kinds[IMAGES]) == ("push", "pull", "image-ls")
+    assert kinds["architecture/client.md#version"] == "version"
+    assert kinds["architecture/troubleshooting.md#unknown-tag"] == "docker-error"
+    assert kind_of("hello\n") is None
