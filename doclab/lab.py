@@ -288,6 +288,9 @@ class Lab:
                 continue
             break
         try:
+            if not self.registry_up():  # it died mid-build: a page would wait minutes for Docker Hub instead
+                raise LabError(f"the lab's registry on {self.registry_url} does not answer (its log: {self.registry_log}); "
+                               "start it again with python -m doclab.lab up, then run again")
             if restarted:
                 _rewrite(handle, f"{RESTART}: the page reads the daemon's event history\n")
             self._ready(name, handle)

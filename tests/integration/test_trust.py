@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from doclab import facts
 from doclab.capture import CaptureStore
 from doclab.lab import processes_mentioning
 from doclab.pages import parse_page
@@ -64,11 +65,25 @@ def test_a_record_edited_by_hand_is_run_again_and_the_real_output_replaces_the_e
 
 
 def test_builds_at_the_same_time_make_the_records_one_at_a_time_makes(tmp_path):
-    """Every page, twice at once against one lab: in parallel (4 at a time) and one page after another."""
+    """Every page, twice at once against one lab: in parallel (4 at a time) and one page after another, while
+    ``lab prune`` runs again and again beside them (it must take nothing a live run holds)."""
     parallel = capture(tmp_path / "parallel", "--force", env={"DOCLAB_JOBS": "4"})
     serial = capture(tmp_path / "serial", "--force", env={"DOCLAB_JOBS": "1"})
-    started = time.monotonic()
-    print("\n" + finished(parallel) + finished(serial) + f"both in {time.monotonic() - started:.1f} s")
+    started, prunes = time.monotonic(), 0
+    while parallel.poll() is None or serial.poll() is None:
+        pruned = subprocess.run([sys.executable, "-m", "doclab.lab", "prune"], cwd=ROOT, capture_output=True, text=True)
+        assert pruned.returncode == 0, pruned.stderr
+        prunes += 1
+    print("\n" + finished(parallel) + finished(serial) + f"both in {time.monotonic() - started:.1f} s, {prunes} prunes beside them")
+    for name in ("parallel", "serial"):
+        store = CaptureStore(tmp_path / name)
+        for path in sorted((tmp_path / name).rglob("*.json")):
+            page = path.relative_to(tmp_path / name).with_suffix(".md").as_posix()
+            for capture_id, made_now in store.load_intact(page).captures.items():
+                recorded = CaptureStore(ROOT / "captures").load_intact(page).captures[capture_id]
+                changes = facts.compare(facts.facts_of(recorded.output, recorded.command, recorded.exit_code),
+                                        facts.facts_of(made_now.output, made_now.command, made_now.exit_code))
+                assert not changes, f"{name} {page}#{capture_id}: {changes}"
     made = normalized_outputs(tmp_path / "parallel")
     assert made == normalized_outputs(tmp_path / "serial")
     committed = normalized_outputs(ROOT / "captures")

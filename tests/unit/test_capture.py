@@ -195,14 +195,15 @@ def test_a_socket_that_is_not_a_docker_daemon_is_an_error_not_a_recorded_output(
     server.listen()
 
     def answer_nonsense():
-        for _ in range(2):
-            connection, _ = server.accept()
-            connection.recv(1024)
-            connection.sendall(b"hello, I am a chat server\n")
-            connection.close()
+        connection, _ = server.accept()  # daemon_facts asks /version first, and stops at its answer
+        connection.recv(1024)
+        connection.sendall(b"hello, I am a chat server\n")
+        connection.close()
 
-    threading.Thread(target=answer_nonsense, daemon=True).start()
+    answering = threading.Thread(target=answer_nonsense, daemon=True)
+    answering.start()
     facts = daemon_facts(f"unix://{path}")
+    answering.join(timeout=10)
     server.close()
     assert (facts.reachable, facts.broken) == (False, True)
     assert f"the Docker daemon at unix://{path} cannot be used: {path} did not answer /version with HTTP" in facts.reason
