@@ -10,6 +10,7 @@ import re
 from .capture import Capture, CaptureError, PageRecord, Resolved
 from . import fences, sequence
 from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Page, split_console
+from .scrub import volatile_rules_for_browser
 from .walkthrough import builder_of, render_table, rules_for_browser
 
 
@@ -198,6 +199,10 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
 
 
 def explain_rules_script() -> str:
-    """The walk-through's rules for the page's scripts (lesson.js labels a reader's own output with them)."""
-    data = json.dumps(rules_for_browser(), separators=(",", ":")).replace("<", "\\u003c")
-    return f'<script type="application/json" id="doclab-explain-rules">{data}</script>'
+    """The walk-through's rules and normalization's for the page's scripts: lesson.js labels a reader's own output
+    with the first and cleans it up with the second, the very rules the tests use."""
+    scripts = []
+    for name, rules in (("explain", rules_for_browser()), ("volatile", volatile_rules_for_browser())):
+        data = json.dumps(rules, separators=(",", ":")).replace("<", "\\u003c")
+        scripts.append(f'<script type="application/json" id="doclab-{name}-rules">{data}</script>')
+    return "\n".join(scripts)

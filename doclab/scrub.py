@@ -116,6 +116,11 @@ _RULES: tuple[tuple[re.Pattern, str], ...] = (
 )
 
 
+def volatile_rules_for_browser() -> list[list[str]]:
+    """``_RULES`` as the page's compare-your-output applies them to each line (lesson.js): one rule set."""
+    return [[pattern.pattern, replacement] for pattern, replacement in _RULES]
+
+
 #: Fields whose value belongs to the host the daemon runs on (labels as ``docker info`` prints them).
 MACHINE_LABELS = (
     "Kernel Version", "Storage Driver", "Cgroup Driver", "Cgroup Version", "CPUs", "Total Memory",

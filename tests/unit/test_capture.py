@@ -213,3 +213,13 @@ def test_a_socket_that_is_not_a_docker_daemon_is_an_error_not_a_recorded_output(
     engine.store.save(record_for(page))
     with pytest.raises(CaptureError, match=r"docs/p.md: the Docker daemon at .* cannot be used: .*; or build with DOCLAB_RECORDED=1"):
         engine.resolve(page)
+
+
+def test_strict_never_reuses_a_record_even_a_current_one(tmp_path, snippets):
+    page = parse_page(PAGE, "p.md", snippets)
+    record = record_for(page, key="current")
+    assert offline_engine(tmp_path)._reusable(record, "current", force=False) is True
+    assert offline_engine(tmp_path, strict=True)._reusable(record, "current", force=False) is False
+    assert offline_engine(tmp_path)._reusable(record, "current", force=True) is False
+    record.intact = False
+    assert offline_engine(tmp_path)._reusable(record, "current", force=False) is False
