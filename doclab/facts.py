@@ -184,6 +184,27 @@ _READERS = {
 }
 
 
+def across_versions(facts: dict) -> dict:
+    """The facts every supported Docker prints alike: what a build, pull or push did, not how it words it
+    (Engine 23+ builds with BuildKit where 20.10 used the classic builder; the containerd store lists images
+    in other columns). A run on another Engine than the record's is compared on these."""
+    kind = facts.get("kind") or ""
+    kept: dict = {"exit_code": facts.get("exit_code"), "failed": bool(facts.get("errors"))}
+    if kind.startswith("build-"):
+        kept["kind"] = "build"
+        kept["base_image"] = facts.get("base_image")
+        kept["tags"] = sorted({tag if ":" in tag.rsplit("/", 1)[-1] else f"{tag}:latest" for tag in facts.get("tags") or []})
+    elif kind in ("pull", "push", "image-ls"):
+        kept["kind"] = kind
+        if kind == "pull":
+            kept["image"] = facts.get("image")
+        elif kind == "push":
+            kept.update(repository=facts.get("repository"), pushed_tag=facts.get("pushed_tag"))
+        else:
+            kept["images"] = sorted(f"{row['repository']}:{row['tag']}" for row in facts.get("images") or [])
+    return kept
+
+
 @dataclass(frozen=True)
 class FactChange:
     fact: str
