@@ -476,7 +476,8 @@ class CaptureEngine:
             stamp = {
                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
                 "client": {"version": run.client.version},
-                "server": {"version": run.facts.server_version, "api": run.facts.api_version},
+                "server": {"version": run.facts.server_version, "api": run.facts.api_version,
+                           "image_store": run.facts.image_store},
                 "owned_daemon": run.facts.owned,
                 "base_images": run.base_image_origins(),
                 "seconds": round(time.monotonic() - started, 2),

@@ -55,6 +55,8 @@ class DaemonFacts:
     host: str = ""
     #: A daemon is there but doclab may not talk to it (permission denied, not the Engine API): an error, not "no daemon".
     broken: bool = False
+    #: Where it keeps images: "containerd" (the containerd image store, Engine 29's default) or its graph driver.
+    image_store: str = ""
     #: What the daemon held when asked: a daemon that is not ours is clean for a page only when it holds nothing.
     images: int = 0
     containers: int = 0
@@ -193,7 +195,15 @@ def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
         host=host_label,
         images=int(info.get("Images") or 0),
         containers=int(info.get("Containers") or 0),
+        image_store=image_store(info),
     )
+
+
+def image_store(info: dict) -> str:
+    """ "containerd" when the daemon keeps images in containerd's store (its driver status names the snapshotter),
+    else its graph driver (``overlay2``)."""
+    status = " ".join(str(value) for pair in info.get("DriverStatus") or [] for value in pair)
+    return "containerd" if "containerd.snapshotter" in status else str(info.get("Driver") or "unknown")
 
 
 def ping(docker_host: str, timeout: float = 3) -> bool:

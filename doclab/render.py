@@ -32,6 +32,8 @@ def stamp_text(record: PageRecord, state: str, why_recorded: str = "") -> str:
     """The page's one stamp: when, with which versions, and where the base image came from (no paths)."""
     stamp = record.stamp
     parts = [f"client Docker {page_client_version(record)}", f"Engine {stamp['server']['version']}"]
+    if stamp["server"].get("image_store") == "containerd":  # a reader's `docker image ls` and pulls then look otherwise
+        parts.append("the containerd image store")
     for base in stamp.get("base_images", []):
         parts.append(f"{base['image']} {base['source']} ({base['digest']})")
     if state == "recorded":

@@ -100,3 +100,11 @@ def test_the_daemon_is_docker_host_then_the_current_context_then_the_default_soc
 ])
 def test_ports_are_checked_only_where_the_daemon_publishes_them_here(host, here):
     assert on_this_machine(host) is here
+
+
+def test_the_image_store_is_read_from_the_daemons_driver_status():
+    from doclab.daemon import image_store
+
+    # moby daemon/containerd ImageService.LayerStoreStatus: {"driver-type", plugins.SnapshotPlugin}; 20.10: overlay2.
+    assert image_store({"Driver": "overlayfs", "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}) == "containerd"
+    assert image_store({"Driver": "overlay2", "DriverStatus": [["Backing Filesystem", "extfs"]]}) == "overlay2"
