@@ -80,6 +80,9 @@ REGRESSIONS = [
     (TYPO, sub(r"unknown instruction: FORM", "unknown instruction: FROMM"), "errors"),
     (TYPO, lambda text: text, "exit_code", 0),
     (CACHED, sub(r"^ ---> Using cache\n", "", count=1), "cached_steps"),
+    (BUILDKIT, sub(r"^(#4 extracting sha256:\w+)$", r"#4 0.512 error: failed to fetch layer, retrying in 5s\n\1", count=1), "errors"),
+    (CLASSIC, sub(r"^(Successfully tagged .*)$", r"\1\n\1"), "tags"),
+    (CLASSIC, sub(r"^Step 1/1 : FROM alpine:3\.18$", "Step 1/1 : FROM alpine:3.18\nStep 1/1 : FROM alpine:3.18"), "steps"),
 ]
 
 
