@@ -287,6 +287,12 @@ class Lab:
                 handle.close()
                 continue
             break
+        if not (self.dir / MARKER).is_file():  # taken down between the check and the lock: leave no lease behind
+            lease.unlink(missing_ok=True)
+            handle.close()
+            with suppress(OSError):
+                self.dir.rmdir()  # if `down` found this lease in the way, the folder it left is empty now
+            self.require_up()
         try:
             if not self.registry_up():  # it died mid-build: a page would wait minutes for Docker Hub instead
                 raise LabError(f"the lab's registry on {self.registry_url} does not answer (its log: {self.registry_log}); "
@@ -549,6 +555,9 @@ class Lab:
         """Stop every daemon and the registry; return the lab processes still alive (should be none)."""
         from concurrent.futures import ThreadPoolExecutor
 
+        own = self.dir.is_dir() and ((self.dir / MARKER).is_file() or not self._foreign_entries())
+        # The marker goes first: a build running meanwhile then starts or leases no daemon of this lab any more.
+        (self.dir / MARKER).unlink(missing_ok=True)
         names = self.daemon_names()
         with ThreadPoolExecutor(max_workers=max(1, len(names))) as threads:  # each waits a second or so for dockerd
             list(threads.map(self.stop_daemon, names))
@@ -565,7 +574,8 @@ class Lab:
         leftovers = lab_processes(self.dir)
         for pid in leftovers:
             _kill(pid, signal.SIGKILL)
-        self._remove_own_entries()
+        if own:
+            self._remove_own_entries()
         return [f"{pid}" for pid in lab_processes(self.dir)]
 
     def _foreign_entries(self) -> list[str]:
@@ -576,8 +586,6 @@ class Lab:
     def _remove_own_entries(self) -> None:
         """Remove what the lab put in its folder, and the folder if nothing else is left; never a folder
         the lab did not claim, never a mount it did not make."""
-        if not self.dir.is_dir() or not ((self.dir / MARKER).is_file() or not self._foreign_entries()):
-            return
         data = self.dir / "data"
         if os.path.ismount(data) and _mount_source(data) == DATA_TMPFS:
             subprocess.run(["umount", "-l", str(data)], capture_output=True)
