@@ -26,7 +26,7 @@ _LAYER_STATUS = re.compile(r"^(?P<layer>[0-9a-f]{12}): (?P<status>Pull complete|
 #: A layer's last word: what the reader is told happened to it (the statuses before it are progress).
 _FINAL = ("Pull complete", "Already exists", "Pushed", "Layer already exists", "Mounted from")
 _ERROR = re.compile(r"(?:^|\s)(?:Error response from daemon|ERROR:|error:|failed to |unable to |unknown instruction|denied:)"
-                    r"|^#\d+ ERROR\b")
+                    r"|^#\d+ ERROR\b|\bnot found$")
 _VOLATILE = (
     (re.compile(r"sha256:[0-9a-f]{12,64}"), "sha256:<digest>"),
     (re.compile(r"\b[0-9a-f]{12,64}\b"), "<id>"),
@@ -44,7 +44,7 @@ def _stable(text: str) -> str:
 
 def kind_of(output: str, command: str = "") -> str | None:
     """Which of the outputs this site teaches ``output`` is, or None."""
-    if re.search(r"^#\d+ \[", output, re.MULTILINE) or re.search(r"^\[\+\] Building", output, re.MULTILINE):
+    if re.search(r"^#\d+ \[|^\[\+\] Building|^#\d+ (?:exporting to image|naming to)|^#0 building with", output, re.MULTILINE):
         return "build-buildkit"
     if re.search(r"^Step \d+/\d+ : |^Sending build context to Docker daemon", output, re.MULTILINE):
         return "build-classic"
@@ -52,8 +52,10 @@ def kind_of(output: str, command: str = "") -> str | None:
         return "push"
     if re.search(r": Pulling from |^Status: (?:Downloaded newer image|Image is up to date)", output, re.MULTILINE):
         return "pull"
-    if re.search(r"^REPOSITORY\s+TAG\s+IMAGE ID", output, re.MULTILINE):
+    if re.search(r"^REPOSITORY\s+TAG\s+IMAGE ID|^IMAGE\s+ID\s+DISK USAGE", output, re.MULTILINE):
         return "image-ls"
+    if re.search(r"^\s*Server Version: ", output, re.MULTILINE):
+        return "info"  # `docker info` also starts with a Client: section
     if re.search(r"^Client:.*\n(?:.*\n)*?\s*Version:", output, re.MULTILINE) and "Server:" in output:
         return "version"
     if re.search(r"\bdocker\b.*\b(?:build|pull|push|run|image|images|rmi|tag)\b", command) and _errors(output):
@@ -128,12 +130,14 @@ def _buildkit_build(output: str) -> dict:
         if tty:
             steps[_stable(tty[2])] = (tty[1] or "DONE ").strip()
     base = _first(r"\[(?:\S+ )?\d+/\d+\] FROM (?:docker\.io/library/)?([^@\s]+)", output)
-    tags = re.findall(r"naming to (?:docker\.io/library/)?(\S+?)(?: done)?$", output, re.MULTILINE)
+    tags = re.findall(r"naming to (?:docker\.io/library/)?(\S+)", output)
     return {
         "builder": "buildkit",
         # Sent only when the Dockerfile uses it (COPY, ADD): "load .dockerignore" transfers a context of its own.
-        "context_size": _first(r"\[internal\] load build context\n(?:#\d+ .*\n)*?#\d+ transferring context: (\S+)", output),
-        "dockerfile_size": _first(r"transferring dockerfile: (\S+?)(?: \d+(?:\.\d+)?s)? done$", output),
+        "context_size": _first(r"\[internal\] load build context\n(?:#\d+ .*\n)*?#\d+ transferring context: (\S+)", output)
+        or _first(r"=> \[internal\] load build context.*\n *=> => transferring context: (\S+)", output),
+        "dockerfile_size": _first(r"transferring dockerfile: (\S+?)(?: \d+(?:\.\d+)?s)? done$", output)
+        or _first(r"=> => transferring dockerfile: (\S+)", output),
         "steps": dict(sorted(steps.items())),
         "base_image": base,
         "layers_extracted": len(set(re.findall(r"extracting (sha256:[0-9a-f]+)", output))),
@@ -160,11 +164,17 @@ def _push(output: str) -> dict:
 
 def _image_ls(output: str) -> dict:
     lines = output.splitlines()
-    header = next(index for index, line in enumerate(lines) if re.match(r"^REPOSITORY\s+TAG\s+IMAGE ID", line))
+    header = next(index for index, line in enumerate(lines) if re.match(r"^(?:REPOSITORY\s+TAG|IMAGE\s+ID)\s", line))
+    containerd_view = lines[header].startswith("IMAGE")
     rows = []
     for line in lines[header + 1:]:
         fields = re.split(r"\s{2,}", line.strip())
-        if len(fields) >= 5:
+        if containerd_view and len(fields) >= 3:
+            # Engine 29's view: IMAGE (name:tag, or name@digest), ID, DISK USAGE, CONTENT SIZE, EXTRA.
+            name, _, digest = fields[0].partition("@")
+            repository, _, tag = name.rpartition(":") if not digest and ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+            rows.append({"repository": repository, "tag": tag or _stable(f"@{digest}"), "size": fields[2]})
+        elif len(fields) >= 5:
             rows.append({"repository": fields[0], "tag": fields[1], "size": fields[-1]})
     return {"images": sorted(rows, key=lambda row: (row["repository"], row["tag"]))}
 

@@ -29,6 +29,8 @@ RULES: tuple[Rule, ...] = (
     _rule(r"^\s+Install the buildx component", (CLIENT,),
           "The client says how to get BuildKit: install buildx, the client plugin that drives the daemon's BuildKit."),
     _rule(r"^\s+https://docs\.docker\.com/go/buildx", (CLIENT,), "Where the client points you to install buildx."),
+    _rule(r"^\s+BuildKit is currently disabled|^\s+environment-variable\.$", (CLIENT,),
+          "The client has BuildKit but DOCKER_BUILDKIT=0 turned it off, so the daemon's classic builder runs."),
     # The classic builder (DOCKER_BUILDKIT=0, or a 20.10 client's default).
     _rule(r"^Sending build context to Docker daemon", (CLIENT, DAEMON),
           "The client packs the build context (the folder `.`, here just the Dockerfile) into a tar and uploads it to the daemon through the Engine API."),
@@ -57,11 +59,18 @@ RULES: tuple[Rule, ...] = (
     _rule(r"^ ---> Using cache", (DAEMON,), "The daemon reuses the result of an earlier identical step."),
     _rule(r"^ ---> [0-9a-f]{12}$", (DAEMON,),
           "The ID of the image this step left behind (the start of the SHA-256 of the image's configuration)."),
-    _rule(r"^Removing intermediate container ", (DAEMON,), "The daemon removes the step's temporary container."),
+    _rule(r"^Removing intermediate container |^ ---> Removed intermediate container ", (DAEMON,),
+          "The daemon removes the step's temporary container."),
+    _rule(r"^Using default tag: ", (CLIENT,), "The client adds the tag `latest` to a name given without one."),
     _rule(r"^Successfully built ", (DAEMON,), "The daemon finished the build: the ID of the new image."),
     _rule(r"^Successfully tagged ", (DAEMON,),
           "The daemon names the image with the tag the client passed with `-t` (`:latest` when no tag is given)."),
     # BuildKit (Docker Desktop, Engine 23 and later, or DOCKER_BUILDKIT=1): numbered steps, printed as they end.
+    _rule(r"^\[\+\] Building ", (CLIENT,),
+          "In a terminal the client (buildx) draws BuildKit's progress live: time so far, steps done of all, the builder."),
+    _rule(r"^#0 building with \".*\" instance using \S+ driver$", (CLIENT,),
+          "The client (buildx) says which builder runs the build: `default` is the daemon's own BuildKit."),
+    _rule(r"^View build details: docker-desktop://", (CLIENT,), "Docker Desktop's client links the build's record in its dashboard."),
     _rule(_STEP + r"\[internal\] load build definition", (CLIENT, DAEMON),
           "BuildKit step 1: the daemon asks the client for the Dockerfile."),
     _rule(_STEP + r"transferring dockerfile", (CLIENT, DAEMON), "The client sends the Dockerfile; the size is what crossed the socket."),
@@ -86,13 +95,20 @@ RULES: tuple[Rule, ...] = (
     _rule(_STEP + r"sha256:[0-9a-f]{64}$", (DAEMON,),
           "The step's own ID: a digest of what the step does, used to find it in the build cache."),
     _rule(_STEP + r"DONE ", (DAEMON,), "The step ended, and how long it took."),
-    _rule(_STEP + r"CACHED$", (DAEMON,), "The step's result was in the build cache: nothing ran."),
+    _rule(_STEP + r"CACHED$|" + _STEP + r"CACHED \[", (DAEMON,), "The step's result was in the build cache: nothing ran."),
+    _rule(_STEP + r"exporting (?:manifest|config|attestation manifest|manifest list) sha256:", (DAEMON,),
+          "With the containerd image store, the daemon writes the image as content: its manifest, configuration and index."),
+    _rule(_STEP + r"unpacking to ", (DAEMON,), "With the containerd image store, the daemon unpacks the new image for containers to use."),
+    _rule(_STEP + r"WARN: ", (DAEMON, CLIENT), "BuildKit checked the Dockerfile and warns; the build goes on."),
     # Failures: who reports them.
     _rule(r"^Error response from daemon: ", (DAEMON, CLIENT), "The daemon refused or failed the request, and the client prints why."),
     _rule(r"^ERROR: |^#\d+ ERROR: |^error: ", (DAEMON, CLIENT), "The build failed in the daemon; the client prints the error it reported."),
     _rule(r"^Cannot connect to the Docker daemon|^error during connect", (CLIENT,),
           "The client found no daemon at the address it uses (DOCKER_HOST or its context)."),
     _rule(r"^unable to prepare context", (CLIENT,), "The client could not pack the build context (e.g. there is no Dockerfile)."),
+    _rule(r": not found$", (DAEMON, CLIENT), "The daemon could not find what the step needs, and the client prints its error."),
+    _rule(r"^(?:[\w.-]+(?::\d+)?/)?[\w./-]+(?::[\w.-]+|@sha256:[0-9a-f]{64})$", (CLIENT,),
+          "The client prints the full name of what it pulled: registry, repository and tag (or digest)."),
 )
 #: A blob line of a BuildKit pull: ``#4 sha256:DIGEST 3.40MB / 3.40MB 0.1s done``.
 _BLOB = re.compile(_STEP + r"sha256:(?P<digest>[0-9a-f]{64}) \S+ / \S+")
@@ -104,9 +120,17 @@ _DOCUMENT_BLOB = Rule(_BLOB, (REGISTRY, DAEMON),
 _QUIET = re.compile(r"^\s*$")
 
 
+def _as_plain(line: str) -> str:
+    """A line of BuildKit's tty view (`` => [1/2] FROM …  0.3s``, `` => => naming to …``) in its plain form, so one
+    set of rules explains both."""
+    if not re.match(r"^ *=> ", line):
+        return line
+    return re.sub(r"\s+\d+(?:\.\d+)?s$", "", re.sub(r"^ *=> (?:=> )?", "#0 ", line.rstrip()))
+
+
 def builder_of(output: str) -> str | None:
     """Which builder printed a ``docker build`` output, or None when it is not one."""
-    if re.search(r"^#\d+ \[", output, re.MULTILINE):
+    if re.search(r"^#\d+ (?:\[|exporting to image)|^\[\+\] Building |^#0 building with ", output, re.MULTILINE):
         return "BuildKit"
     if re.search(r"^(Sending build context to Docker daemon|Step \d+/\d+ : )", output, re.MULTILINE):
         return "classic builder"
@@ -127,11 +151,12 @@ def explain(output: str) -> tuple[list[Explained], list[str]]:
     for line in output.splitlines():
         if _QUIET.match(line):
             continue
-        blob = _BLOB.search(line)
+        plain = _as_plain(line)
+        blob = _BLOB.search(plain)
         if blob:
             rule = _LAYER_BLOB if blob["digest"] in extracted else _DOCUMENT_BLOB
         else:
-            rule = next((rule for rule in RULES if rule.pattern.search(line)), None)
+            rule = next((rule for rule in RULES if rule.pattern.search(plain)), None)
         if rule is None:
             unknown.append(line)
         else:
