@@ -25,12 +25,13 @@ _STEP = r"^#\d+ "
 RULES: tuple[Rule, ...] = (
     # A client newer than 23 without the buildx plugin, talking to an older Engine's classic builder.
     _rule(r"^DEPRECATED: The legacy builder", (CLIENT,),
-          "The client has no BuildKit plugin (buildx), so it falls back to the daemon's classic builder and warns that this builder will be removed."),
+          "The client uses the daemon's classic builder (it has no BuildKit plugin, buildx, or DOCKER_BUILDKIT=0 asks for it) "
+          "and warns that this builder will be removed."),
     _rule(r"^\s+Install the buildx component", (CLIENT,),
           "The client says how to get BuildKit: install buildx, the client plugin that drives the daemon's BuildKit."),
     _rule(r"^\s+https://docs\.docker\.com/go/buildx", (CLIENT,), "Where the client points you to install buildx."),
     _rule(r"^\s+BuildKit is currently disabled|^\s+environment-variable\.$", (CLIENT,),
-          "The client has BuildKit but DOCKER_BUILDKIT=0 turned it off, so the daemon's classic builder runs."),
+          "DOCKER_BUILDKIT=0 asked for the classic builder; the client says how to have BuildKit again."),
     # The classic builder (DOCKER_BUILDKIT=0, or a 20.10 client's default).
     _rule(r"^Sending build context to Docker daemon", (CLIENT, DAEMON),
           "The client packs the build context (the folder `.`, here just the Dockerfile) into a tar and uploads it to the daemon through the Engine API."),
