@@ -267,8 +267,15 @@
     return text.replace(/^#\d+ /, "#N ").replace(/ <duration> done$/, " done");
   }
 
+  // BuildKit's terminal view (" => [1/2] FROM …  0.3s", " => => naming to …") in its plain form, as
+  // doclab.walkthrough._as_plain reads it: one set of rules explains and compares both.
+  function asPlain(line) {
+    if (!/^ *=> /.test(line)) return line;
+    return line.replace(/\s+$/, "").replace(/^ *=> (?:=> )?/, "#0 ").replace(/\s+\d+(?:\.\d+)?s$/, "");
+  }
+
   function builderOf(text) {
-    if (/^#\d+ \[/m.test(text)) return "BuildKit";
+    if (/^#\d+ (?:\[|exporting to image)|^\[\+\] Building |^#0 building with /m.test(text)) return "BuildKit";
     if (/^(Sending build context to Docker daemon|Step \d+\/\d+ : )/m.test(text)) return "classic builder";
     return null;
   }
@@ -327,17 +334,19 @@
             ": compare with the “" + tab + "” tab.");
       }
       if (/^DEPRECATED: The legacy builder/m.test(text)) {
-        say("Your client is Docker 23 or newer without its buildx plugin, so it asked the daemon's classic builder and printed a deprecation notice first.");
+        say("Your client asked the daemon's classic builder (it has no buildx plugin, or DOCKER_BUILDKIT=0 was set) and printed a deprecation notice first.");
       }
-      var pulled = builder === "BuildKit" ? /^#\d+ extracting sha256:/m.test(text) : /: Pulling from /m.test(text);
+      var plainText = lines.map(asPlain).join("\n");
+      var pulled = builder === "BuildKit" ? /^#\d+ extracting sha256:/m.test(plainText) : /: Pulling from /m.test(text);
       if (builder && !pulled && !trouble) {
         say("Your daemon already had the base image, so there are no pull lines: as on any second run (the captured output shows a first pull).");
       }
       var list = element("ol", "doclab-compare__lines");
       var differing = 0;
       lines.forEach(function (line) {
-        var rule = rules.filter(function (candidate) { return candidate.pattern.test(line); })[0];
-        var normal = normalizeLine(line);
+        var plain = asPlain(line);
+        var rule = rules.filter(function (candidate) { return candidate.pattern.test(plain); })[0];
+        var normal = normalizeLine(plain);
         var progress = PROGRESS.test(normal);
         var same = reference && reference.lines.indexOf(normal) >= 0;
         if (!same && !progress) differing++;

@@ -510,3 +510,16 @@ def test_search_and_dark_mode_work_offline(page, site):
     scheme = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
     page.locator("form[data-md-component='palette'] label:not([hidden])").first.click()
     assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") != scheme
+
+
+def test_compare_your_output_reads_docker_desktops_terminal_view(page, site):
+    """The `[+] Building … => …` view a Desktop terminal shows (a real one: tests/fixtures/docker, docs.docker.com)."""
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "docker" / "desktop-unknown-build-buildkit-tty-docs.txt"
+    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.check("input[data-step='4']")
+    page.fill("#doclab-compare-input", fixture.read_text())
+    page.click(".doclab-compare__run")
+    findings = page.locator(".doclab-compare__findings").inner_text()
+    assert "BuildKit builder" in findings and "does not look like a docker build output" not in findings, findings
+    labels = page.locator(".doclab-compare__line .doclab-part").all_inner_texts()
+    assert labels.count("?") == 0, labels
