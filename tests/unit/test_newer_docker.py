@@ -103,3 +103,17 @@ def test_a_newer_buildkit_build_and_our_classic_record_agree_on_what_every_docke
     tty, source = fixture("engine-28-build-buildkit-plain-export-step")
     assert across_versions(facts_of(tty, source["command"]))["tags"] == ["quay.io/jupyter/docker-stacks-foundation:latest"]
     assert across_versions(facts_of(*fixture("engine-29.0-image-ls-default-view")[:1]))["images"] == ["redis:7.4-alpine"]
+
+
+def test_across_versions_a_real_change_is_still_caught():
+    from doclab.facts import compare
+
+    lesson = CaptureStore(ROOT / "captures").load_intact("mini-project.md").captures
+    classic = across_versions(facts_of(lesson["build-classic"].output, lesson["build-classic"].command, 0))
+    buildkit = lesson["build-buildkit"].output
+    for edit, fact in [(buildkit.replace("my-alpine-image", "other-image"), "tags"),
+                       (buildkit.replace("alpine:3.18", "alpine:3.19"), "base_image"),
+                       (buildkit + "ERROR: failed to solve: process did not complete successfully\n", "failed")]:
+        changes = compare(classic, across_versions(facts_of(edit, lesson["build-buildkit"].command, 0)))
+        assert [change.fact for change in changes] == [fact], changes
+    assert compare(classic, across_versions(facts_of(buildkit, "", 1))) != []
