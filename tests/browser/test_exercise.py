@@ -210,3 +210,14 @@ def test_inside_a_step_card_the_solution_folds_within_the_card(page, site):
     type_into(page, "1", "content", "FROM alpine:3.18")
     assert check_with_keyboard(page, "1") == "Right — step 1 is done."
     assert solution.is_visible() and card.locator(".lesson-check .doclab-output").is_visible() and progress(page) == "1 / 4 steps"
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (375, 812)])
+def test_a_hint_reached_by_its_link_is_not_under_the_sticky_progress_header(page, site, width, height):
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(site[1] + LESSON)
+    box(page, "2").get_by_role("link", name="Need a hint?").click()
+    page.wait_for_timeout(300)  # the jump to the anchor
+    hint = page.locator("details.tip").nth(1).bounding_box()
+    header = page.locator(".lesson-progress").bounding_box()
+    assert hint["y"] >= header["y"] + header["height"], (hint, header)
