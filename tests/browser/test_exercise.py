@@ -221,3 +221,13 @@ def test_a_hint_reached_by_its_link_is_not_under_the_sticky_progress_header(page
     hint = page.locator("details.tip").nth(1).bounding_box()
     header = page.locator(".lesson-progress").bounding_box()
     assert hint["y"] >= header["y"] + header["height"], (hint, header)
+
+
+def test_a_focused_check_button_keeps_its_text_readable(page, site):
+    page.goto(site[1] + LESSON)
+    button = box(page, "1").get_by_role("button", name="Check")
+    page.keyboard.press("Tab")  # into the page, then to the button as a keyboard user gets there
+    button.focus()
+    page.wait_for_timeout(400)  # the theme's colour transition
+    colours = button.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
+    assert colours == ["rgb(255, 255, 255)", "rgb(63, 81, 216)"], colours  # 6.2:1 (Material's accent gave 4.26:1)
