@@ -54,6 +54,8 @@ def kind_of(output: str, command: str = "") -> str | None:
         return "pull"
     if re.search(r"^REPOSITORY\s+TAG\s+IMAGE ID|^IMAGE\s+ID\s+DISK USAGE", output, re.MULTILINE):
         return "image-ls"
+    if re.search(r"^IMAGE\s+CREATED\s+CREATED BY\s+SIZE", output, re.MULTILINE):
+        return "history"
     if re.search(r"^\s*Server Version: ", output, re.MULTILINE):
         return "info"  # `docker info` also starts with a Client: section
     if re.search(r"^Client:.*\n(?:.*\n)*?\s*Version:", output, re.MULTILINE) and "Server:" in output:
@@ -179,6 +181,17 @@ def _image_ls(output: str) -> dict:
     return {"images": sorted(rows, key=lambda row: (row["repository"], row["tag"]))}
 
 
+def _history(output: str) -> dict:
+    """Each layer of ``docker history``: what made it and its size (the lesson's layers are the same bytes every run)."""
+    lines = output.splitlines()
+    header = next(line for line in lines if re.match(r"^IMAGE\s+CREATED\s+CREATED BY\s+SIZE", line))
+    # By the header's columns: CREATED BY itself holds runs of spaces ("#(nop)  CMD …").
+    by, size, comment = (header.index(name) for name in ("CREATED BY", "SIZE", "COMMENT"))
+    rows = [{"created_by": _stable(line[by:size]), "size": line[size:comment].strip()}
+            for line in lines[lines.index(header) + 1:] if line.strip()]
+    return {"layers": rows}
+
+
 def _version(output: str) -> dict:
     return {"client_shown": "Client:" in output, "server_shown": bool(re.search(r"^Server:", output, re.MULTILINE)),
             "api_version_lines": len(re.findall(r"API version:", output))}
@@ -190,6 +203,7 @@ _READERS = {
     "pull": _pull,
     "push": _push,
     "image-ls": _image_ls,
+    "history": _history,
     "version": _version,
 }
 
@@ -246,7 +260,8 @@ def compare(expected: dict, actual: dict, prefix: str = "") -> list[FactChange]:
         left, right = expected.get(fact), actual.get(fact)
         if isinstance(left, dict) and isinstance(right, dict):
             changes += compare(left, right, f"{name}.")
-        elif fact == "images" and isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        elif (isinstance(left, list) and isinstance(right, list) and len(left) == len(right)
+              and all(isinstance(row, dict) for row in left + right)):
             for index, (one, other) in enumerate(zip(left, right, strict=True)):
                 changes += compare(one, other, f"{name}[{index}].")
         elif not _same(fact, left, right):

@@ -80,6 +80,8 @@ REGRESSIONS = [
     (TYPO, sub(r"unknown instruction: FORM", "unknown instruction: FROMM"), "errors"),
     (TYPO, lambda text: text, "exit_code", 0),
     (CACHED, sub(r"^ ---> Using cache\n", "", count=1), "cached_steps"),
+    ("architecture/daemon.md#history", sub(r"7\.35MB", "73.5MB"), "layers[3].size"),
+    ("architecture/daemon.md#history", sub(r"baked by the daemon", "baked by someone"), "layers[1].created_by"),
     (BUILDKIT, sub(r"^(#4 extracting sha256:\w+)$", r"#4 0.512 error: failed to fetch layer, retrying in 5s\n\1", count=1), "errors"),
     (CLASSIC, sub(r"^(Successfully tagged .*)$", r"\1\n\1"), "tags"),
     (CLASSIC, sub(r"^Step 1/1 : FROM alpine:3\.18$", "Step 1/1 : FROM alpine:3.18\nStep 1/1 : FROM alpine:3.18"), "steps"),
@@ -138,7 +140,7 @@ VARIATIONS = [
     (UNREACHABLE, sub(r"127\.0\.0\.1", "[::1]")),
     (HEADERS, sub(r"^Date: .*$", "Date: Wed, 02 Dec 2026 08:00:00 GMT")),
     (PS, sub(r"Exited \(0\) .* ago", "Exited (0) 3 seconds ago")),
-    (HISTORY, sub(r"Less than a second ago", "2 seconds ago")),
+    (HISTORY, sub(r"2 years ago", "3 years ago")),  # docker aligns its columns to their widest cell: same width
     (CACHED, hexes(12)),
     (INSPECT, hexes(64)),
 ]
