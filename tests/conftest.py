@@ -34,6 +34,12 @@ def build_site(site: Path, env: dict[str, str], config: Path = ROOT / "mkdocs.ym
     return BuildResult(done.returncode, done.stdout + done.stderr, time.monotonic() - started, site)
 
 
+def lab_command(action: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python -m doclab.lab ACTION`` in a child process, as an author runs it."""
+    return subprocess.run([sys.executable, "-m", "doclab.lab", action], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
 @pytest.fixture
 def lab_daemon(request):
     """A fresh lab daemon (empty image store, the lab registry as mirror) for this test only."""

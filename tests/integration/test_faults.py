@@ -14,13 +14,8 @@ import pytest
 from doclab.capture import CaptureStore
 from doclab.lab import POOL_PREFIX, Lab, lab_processes
 from doclab.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, lab_command
 from tests.docker_env import running_lab, unavailable
-
-
-def lab_command(action: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "doclab.lab", action], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
 def page_folders_of(pid: int) -> list[Path]:

@@ -14,13 +14,8 @@ import requests
 from doclab import daemon
 from doclab.lab import Lab, LabError, lab_processes, running
 from doclab.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, lab_command
 from tests.docker_env import running_lab, unavailable
-
-
-def lab_command(action: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "doclab.lab", action], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.docker
