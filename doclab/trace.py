@@ -123,6 +123,7 @@ class UnixSocketRecorder:
         self._server.listen(16)
         self._threads: list[threading.Thread] = []
         self._sockets: list[socket.socket] = []
+        self._connections: list[tuple[list[dict], threading.Thread]] = []  # each one's open requests, response pump
         self._accepting = threading.Thread(target=self._accept, daemon=True)
         self._accepting.start()
 
@@ -149,8 +150,10 @@ class UnixSocketRecorder:
         pending: list[dict] = []  # this connection's requests still waiting for their response
         requests = _HttpFramer(lambda line, headers, raw: self._on_request(line, headers, raw, pending))
         responses = _HttpFramer(lambda line, headers, raw: self._on_response(line, pending), lambda: self._finish(pending))
-        for source, target, framer in ((client, upstream, requests), (upstream, client, responses)):
-            thread = threading.Thread(target=self._pump, args=(source, target, framer, pending), daemon=True)
+        pumps = [threading.Thread(target=self._pump, args=(source, target, framer, pending), daemon=True)
+                 for source, target, framer in ((client, upstream, requests), (upstream, client, responses))]
+        self._connections.append((pending, pumps[1]))  # before any byte flows: so_far must see the connection
+        for thread in pumps:
             thread.start()
             self._threads.append(thread)
 
@@ -204,10 +207,18 @@ class UnixSocketRecorder:
         except OSError:
             pass
 
-    def so_far(self) -> list[Exchange]:
-        """The exchanges finished until now (the proxy keeps recording)."""
+    def so_far(self, settle: float = 5.0) -> list[Exchange]:
+        """The exchanges until now, the proxy recording on. A command that has just exited may have its last
+        response still in this proxy's hands (a loaded machine): wait up to ``settle`` s for open connections to
+        end, then count a request still open once its answer's status has arrived."""
+        deadline = time.monotonic() + settle
+        for _, responses in list(self._connections):
+            responses.join(timeout=max(0.0, deadline - time.monotonic()))
         with self._lock:
-            return sorted(self.exchanges, key=lambda exchange: exchange.started)
+            still_open = [Exchange("client", "daemon", request["method"], request["path"], request["status"],
+                                   request["started"], time.time())
+                          for pending, _ in self._connections for request in list(pending) if "status" in request]
+            return sorted(self.exchanges + still_open, key=lambda exchange: exchange.started)
 
     def close(self) -> list[Exchange]:
         try:

@@ -59,6 +59,40 @@ def test_recorder_forwards_requests_and_tags_the_user_agent(tmp_path):
     assert [(e.method, e.path, e.status) for e in exchanges] == [("GET", "/version", 200)]
 
 
+def test_a_request_whose_client_has_just_exited_is_counted_before_its_response_ends(tmp_path):
+    """A ``docker build`` that exits while its stream's end is still in the proxy (a loaded machine): the next
+    block's ``fresh=true`` must know the build's tag, or it leaves the image and the next pull says "Already exists"."""
+    upstream_path = tmp_path / "upstream.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(upstream_path))
+    server.listen(1)
+    release = threading.Event()
+
+    def answer():
+        connection, _ = server.accept()
+        while b"\r\n\r\n" not in connection.recv(1024):
+            pass
+        connection.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+        release.wait(10)  # the daemon's last chunk comes late
+        connection.sendall(b"0\r\n\r\n")
+        connection.close()
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    recorder = UnixSocketRecorder(tmp_path / "proxy.sock", upstream_path)
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.connect(str(recorder.listen))
+    client.sendall(b"POST /v1.41/build?t=my-alpine-image HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert client.recv(1024).startswith(b"HTTP/1.1 200 OK")
+    client.close()
+    threading.Timer(0.3, release.set).start()
+    made = [(e.method, e.path, e.status) for e in recorder.so_far()]
+    thread.join()
+    recorder.close()
+    server.close()
+    assert made == [("POST", "/v1.41/build?t=my-alpine-image", 200)]
+
+
 def test_sequence_diagram_has_an_arrow_per_request_and_response():
     exchanges = [
         {"source": "client", "target": "daemon", "method": "POST", "path": "/build", "status": 200, "started": 0, "finished": 3},
