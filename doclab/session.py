@@ -49,11 +49,6 @@ class BlockResult:
     trace: dict = field(default_factory=dict)
 
 
-def page_slug(page: str) -> str:
-    """The name of the page's folder, as a reader would name it: ``docs/a/b.md`` → ``b``."""
-    return page.removesuffix(".md").rsplit("/", 1)[-1]
-
-
 def shown_command(block: Block) -> str:
     return block.source.rstrip("\n")
 
@@ -133,7 +128,7 @@ class PageRun:
         self.root = Path(tempfile.mkdtemp(prefix=PAGE_RUN_PREFIX))
         (self.root / "owner").write_text(f"{os.getpid()}\n")  # `lab prune` removes it once this process is gone
         self.home = self.root / "home"
-        self.workdir = self.home / page_slug(page.path)
+        self.workdir = self.home  # a reader's terminal opens in their home: `mkdir docker-architecture` goes there
         self.workdir.mkdir(parents=True)
         control = self.root / "control"
         control.mkdir()
@@ -155,7 +150,7 @@ class PageRun:
             env.pop("DOCKER_CERT_PATH", None)
         self.machine = MachineFacts(
             workdirs=(
-                (str(self.workdir), f"~/{self.workdir.name}"), (str(self.home), "~"), (str(self.root), "<page-run>"),
+                (str(self.home), "~"), (str(self.root), "<page-run>"),
                 (str(PROJECT_ROOT), "<project>"), (sys.prefix, "<venv>"), (str(settings.lab_dir), "<lab>"),
             ),
             home=os.path.expanduser("~"),
@@ -364,7 +359,10 @@ class PageRun:
             if self.base_present.get(ref):
                 source = "already present on the daemon"
             elif self.facts.mirrors:
-                source = "pulled through the registry mirror " + ", ".join(self.facts.mirrors)
+                # Why a mirror, where the page says "a real registry": one clause, on the lab's own daemons.
+                source = "pulled through the registry mirror " + ", ".join(self.facts.mirrors) + (
+                    ", the lab's own Distribution registry standing in for Docker Hub, which the build machine "
+                    "cannot reach," if self.facts.owned else "")
             else:
                 source = "pulled from its registry"
             origins.append({"image": ref, "digest": digest or "unknown", "source": source})
