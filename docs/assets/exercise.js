@@ -5,6 +5,25 @@
 // Without JavaScript nothing is folded. Loaded with `defer`, after lesson.js has set up progress.
 (function () {
   "use strict";
+
+  // A one-line answer box behaves as a text field (Enter checks, a pasted line break is dropped, as an
+  // <input> drops it) and grows a row whenever its text wraps.
+  function oneLine(input, form) {
+    input.classList.add("exercise__input--line");
+    input.setAttribute("enterkeyhint", "done");
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    window.addEventListener("resize", function () { fit(input); });
+  }
+
+  function fit(input) {
+    input.style.height = "auto";
+    input.style.height = input.scrollHeight + input.offsetHeight - input.clientHeight + "px";  // border-box: borders too
+  }
   var STORE_PREFIX = "doclab-exercise:";
   var WHO = {shell: "the shell", client: "the client", daemon: "the daemon", registry: "the registry"};
 
@@ -119,15 +138,20 @@
       var id = "exercise-" + step + "-" + field.name;
       var label = form.appendChild(element("label", "exercise__label", field.label));
       label.htmlFor = id;
-      var input = form.appendChild(element(field.lines > 1 ? "textarea" : "input", "exercise__input"));
-      if (field.lines > 1) input.rows = field.lines; else input.type = "text";
+      // A textarea even for a one-line answer: on a phone it wraps, so the end of a command (its " .") stays in view.
+      var input = form.appendChild(element("textarea", "exercise__input"));
+      input.rows = field.lines;
+      if (field.lines === 1) oneLine(input, form);
       input.id = id;
       input.name = field.name;
       input.setAttribute("autocomplete", "off");
       input.setAttribute("autocapitalize", "off");
       input.spellcheck = false;
       input.value = state.answers[field.name] || "";
+      if (field.lines === 1) window.requestAnimationFrame(function () { fit(input); });
       input.addEventListener("input", function () {
+        if (field.lines === 1 && /[\r\n]/.test(input.value)) input.value = input.value.replace(/[\r\n]+/g, "");
+        if (field.lines === 1) fit(input);
         state.answers[field.name] = input.value;
         save(storeKey, store);
       });

@@ -67,11 +67,60 @@
         if (complete && !complete.hidden && box.checked) complete.scrollIntoView({block: "nearest"});
       });
     });
-    panel.querySelector(".lesson-progress__reset").addEventListener("click", function () {
+    // Reset clears every tick at once: Undo (shown, and focused, until the next tick) puts them back.
+    var reset = panel.querySelector(".lesson-progress__reset");
+    var undo = panel.querySelector(".lesson-progress__undo");
+    var cleared = null;
+    reset.addEventListener("click", function () {
+      var done = load(key, []);
+      if (!done.length) return;
+      cleared = done;
       save(key, []);
       show();
+      undo.hidden = false;
+      undo.focus();
+    });
+    undo.addEventListener("click", function () {
+      if (cleared) save(key, cleared);
+      cleared = null;
+      undo.hidden = true;
+      show();
+      reset.focus();
+    });
+    boxes.forEach(function (box) {
+      box.addEventListener("change", function () { cleared = null; undo.hidden = true; });
     });
     show();
+  }
+
+  // The quiz answers a question as soon as an option is chosen (mkdocs-quiz's auto-submit), and arrow keys
+  // choose the next radio: so on a quiz they move the focus only, and Space or Enter answers.
+  function setupQuizKeys() {
+    var STEP = {ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1};
+    document.addEventListener("keydown", function (event) {
+      var radio = event.target;
+      if (!(radio instanceof HTMLInputElement) || radio.type !== "radio" || !radio.closest("div.quiz")) return;
+      if (event.key === "Enter") {
+        event.preventDefault();
+        if (!radio.checked) radio.click();
+        return;
+      }
+      if (!(event.key in STEP)) return;
+      event.preventDefault();
+      var options = Array.prototype.slice.call(radio.form.querySelectorAll("input[type='radio']:not(:disabled)"));
+      options[(options.indexOf(radio) + STEP[event.key] + options.length) % options.length].focus();
+    }, true);
+    // Answered, the question's options are disabled and the focus would fall to the page: it goes to the feedback.
+    document.addEventListener("change", function (event) {
+      var radio = event.target;
+      if (!(radio instanceof HTMLInputElement) || radio.type !== "radio" || !radio.closest("div.quiz")) return;
+      var feedback = radio.closest("div.quiz").querySelector(".quiz-feedback");
+      window.setTimeout(function () {
+        if (!feedback || !(document.activeElement === document.body || document.activeElement.disabled)) return;
+        feedback.tabIndex = -1;
+        feedback.focus();
+      }, 0);
+    });
   }
 
   // Landing page: steps ticked in the mini project and the quiz score (stored by mkdocs-quiz).
@@ -162,6 +211,7 @@
       var parts = rows[next].cells[1].textContent.split("→").map(function (part) { return part.trim(); })
         .filter(function (part) { return PARTS.indexOf(part) >= 0; });
       line.classList.add("doclab-line", "doclab-line--" + (parts[0] || "unknown"));
+      if (parts[1]) line.classList.add("doclab-line--to-" + parts[1]);  // "daemon → registry": both colours, as the table
       pairs.push({line: line, row: rows[next], parts: parts, meaning: rows[next].cells[2].textContent.trim()});
       next++;
     });
@@ -178,6 +228,7 @@
     code.tabIndex = 0;
     code.setAttribute("aria-label", "Output: use the up and down arrow keys to explain it line by line");
     var current = -1;
+    var answers = exerciseAnswers(block);
 
     function show(index) {
       if (current >= 0) {
@@ -188,10 +239,11 @@
       var pair = pairs[index];
       pair.line.classList.add("doclab-line--active");
       pair.row.classList.add("doclab-row--active");
-      if (table.closest("[hidden]")) {
-        // The walk-through is part of a step's folded solution (exercise.js): do not give it away here.
+      var lineText = pair.line.textContent.replace(/\n$/, "");
+      if (table.closest("[hidden]") && answers.some(function (answer) { return answer.test(lineText); })) {
+        // The walk-through is part of a step's folded solution (exercise.js): the lines that answer it stay closed.
         panel.querySelectorAll(".doclab-part").forEach(function (chip) { chip.classList.remove("doclab-part--active"); });
-        text.textContent = "Each line's explanation opens with this step's solution: answer the question below, or show the solution.";
+        text.textContent = "This line answers a question of this step: its explanation opens when you answer it below, or show the solution (line " + (index + 1) + " of " + pairs.length + ").";
         return;
       }
       panel.querySelectorAll(".doclab-part").forEach(function (chip, at) {
@@ -231,6 +283,16 @@
 
   // Each line of an output in a span of its own (wrapped with a mark by lesson.css, annotated below);
   // done here rather than in the HTML, where a span a line would weigh on every page.
+  // The patterns a step's answer box accepts (exercise.js's rules): the lines that would give the answer away.
+  function exerciseAnswers(block) {
+    var card = block.closest("[data-step-card]"), data = document.getElementById("exercise-rules");
+    var step = card && data ? JSON.parse(data.textContent).steps[card.dataset.stepCard] : null;
+    if (!step) return [];
+    return [].concat.apply([], step.fields.map(function (field) {
+      return field.accept.map(function (rule) { return new RegExp("^(?:" + rule.pattern + ")$"); });
+    }));
+  }
+
   function splitOutputLines(block) {
     var code = block.querySelector("pre > code");
     if (!code || code.querySelector(".doclab-out-line")) return;
@@ -399,6 +461,7 @@
     setupScriptCopy();
     setupAnnotations();
     setupCompare();
+    setupQuizKeys();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup);

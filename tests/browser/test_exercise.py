@@ -199,6 +199,28 @@ def test_boxes_work_at_phone_width_with_no_horizontal_scroll(browser, site):
     assert all(left >= 0 and right <= widths[1] and height >= 24 for left, right, height in inputs), inputs
 
 
+def test_on_a_phone_a_long_command_stays_in_view_and_enter_checks_it(browser, site):
+    """The end of a command (where a missing ``.`` would be) is never scrolled out of a one-line box."""
+    context = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2)
+    phone = context.new_page()
+    phone.goto(site[1] + LESSON, wait_until="networkidle")
+    command = "sudo DOCKER_BUILDKIT=1 docker build --progress=plain --tag \"$IMAGE_NAME\" --file ./Dockerfile ."
+    type_into(phone, "3", "command", command)
+    answer = field(phone, "3", "command")
+    sizes = answer.evaluate("e => [e.scrollWidth, e.clientWidth, e.scrollHeight, e.clientHeight]")
+    phone.keyboard.press("Enter")
+    status = box(phone, "3").locator(".exercise__status").inner_text()
+    typed = answer.input_value()
+    site_suite.ARTIFACTS.mkdir(exist_ok=True)
+    box(phone, "3").screenshot(path=str(site_suite.ARTIFACTS / "exercise-long-command-375px.png"))
+    context.close()
+    scroll_width, client_width, scroll_height, client_height = sizes
+    assert scroll_width <= client_width and scroll_height <= client_height + 1, sizes
+    assert client_height > 40, "the box did not grow a row for the wrapped command"
+    assert typed == command, "Enter must check the answer, not add a line"
+    assert status, "Enter did not check the answer"
+
+
 def test_inside_a_step_card_the_solution_folds_within_the_card(page, site):
     """The lesson wraps each step in a card (data-step-card), its tick box last in the card: fold inside the card."""
     page.goto(site[1] + LESSON)

@@ -421,7 +421,7 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     by_tap = explain.locator(".doclab-explain__text").inner_text()
     highlighted = tab.locator("tr.doclab-row--active").all_inner_texts()  # one a table: each output keeps its own
     context.close()
-    assert "opens with this step's solution" in folded  # the annotation does not give away step 4's answer
+    assert "opens when you answer it" in folded  # the annotation does not give away step 4's answer
     assert by_keyboard.startswith("daemon → registry:") and "line 3 of" in by_keyboard, by_keyboard
     assert active_parts == ["daemon", "registry"]
     assert by_tap.startswith("daemon:") and "layer store" in by_tap
@@ -437,8 +437,80 @@ def test_annotated_output_follows_the_mouse(page, site):
     page.mouse.move(box["x"] + 30, box["y"] + 5, steps=3)
     shown = page.locator(".doclab-explain__text").first.inner_text()
     assert shown.startswith("daemon → registry:") and "which manifest" in shown, shown
-    assert "doclab-line--registry" not in line.get_attribute("class")  # coloured by the first part: the daemon
-    assert "doclab-line--daemon" in line.get_attribute("class")
+    classes = line.get_attribute("class").split()
+    assert "doclab-line--daemon" in classes and "doclab-line--to-registry" in classes  # both parts, as the table says
+
+
+def test_before_step_4_is_solved_only_the_lines_that_answer_it_stay_closed(page, site):
+    """A line no answer box of step 4 accepts is explained at once; a line that answers one stays closed."""
+    step = json.loads((ROOT / "snippets" / "mini-project" / "answers.json").read_text())["steps"]["4"]
+    accepted = [rule["pattern"] for field in step["fields"] for rule in field["accept"]]
+    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.locator(".tabbed-labels label", has_text="Classic builder").first.click()
+    output = page.locator(".doclab-output[data-capture='build-classic']")
+    lines = output.locator("code > span.doclab-line")
+    texts = [text.rstrip("\n") for text in lines.all_text_contents()]
+    answering = next(i for i, text in enumerate(texts) if any(re.fullmatch(p, text) for p in accepted))
+    plain = next(i for i, text in enumerate(texts) if not any(re.fullmatch(p, text) for p in accepted))
+    explain = page.locator(".doclab-explain", has=page.locator(".doclab-explain__text")).nth(1)
+    lines.nth(plain).click()
+    told = explain.locator(".doclab-explain__text").inner_text()
+    lines.nth(answering).click()
+    withheld = explain.locator(".doclab-explain__text").inner_text()
+    assert re.match(r"^(client|daemon|registry)( → \w+)?: ", told) and "opens when you answer" not in told, (texts[plain], told)
+    assert "opens when you answer it" in withheld, (texts[answering], withheld)
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (375, 812)])
+def test_the_explanation_stays_in_view_while_the_top_of_a_tall_output_is_pointed_at(browser, site, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    tab = context.new_page()
+    tab.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    tab.check("input[data-step='4']")
+    first = tab.locator(".doclab-output[data-capture='build-buildkit'] code > span.doclab-line").first
+    first.scroll_into_view_if_needed()
+    first.hover()
+    panel = tab.locator(".doclab-explain").first.bounding_box()
+    line = first.bounding_box()
+    context.close()
+    assert 0 <= panel["y"] and panel["y"] + panel["height"] <= height + 1, (panel, height)
+    assert panel["y"] >= line["y"] + line["height"] - 1  # beside the output, never over the line pointed at
+
+
+def test_the_quiz_is_answered_with_space_or_enter_and_arrow_keys_only_move(page, site):
+    page.goto(site[1] + "/learn/quiz/", wait_until="networkidle")
+    first = page.locator("#quiz-0 input[type='radio']").first
+    first.focus()
+    page.keyboard.press("ArrowDown")
+    moved_to = page.evaluate("document.activeElement.id")
+    checked_after_arrow = page.locator("#quiz-0 input[type='radio']:checked").count()
+    feedback_after_arrow = page.locator("#quiz-0 .quiz-feedback").is_visible()
+    page.keyboard.press("Space")
+    page.locator("#quiz-0 .quiz-feedback").wait_for(state="visible")
+    focused = page.evaluate("document.activeElement.closest('#quiz-0') !== null")
+    page.locator("#quiz-1 input[type='radio']").first.focus()
+    page.keyboard.press("Enter")
+    page.locator("#quiz-1 .quiz-feedback").wait_for(state="visible")
+    assert moved_to == page.locator("#quiz-0 input[type='radio']").nth(1).get_attribute("id")
+    assert checked_after_arrow == 0 and not feedback_after_arrow, "an arrow key answered the question"
+    assert focused, "after answering, the focus fell out of the question"
+    assert page.locator(".quiz-results-answered").inner_text() == "2"
+
+
+def test_reset_can_be_undone(page, site):
+    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.check("input[data-step='1']")
+    page.check("input[data-step='2']")
+    page.click(".lesson-progress__reset")
+    cleared = page.locator(".lesson-progress__label").inner_text()
+    undo = page.locator(".lesson-progress__undo")
+    undo_focused = page.evaluate("document.activeElement.classList.contains('lesson-progress__undo')")
+    undo.click()
+    restored = page.locator(".lesson-progress__label").inner_text()
+    assert cleared == "0 / 4 steps" and undo_focused
+    assert restored == "2 / 4 steps" and undo.is_hidden()
+    page.reload()
+    assert page.locator(".lesson-progress__label").inner_text() == "2 / 4 steps"
 
 
 @pytest.mark.parametrize("case, output, says", [
