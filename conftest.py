@@ -13,7 +13,7 @@ from sybil import Region, Sybil
 from doclab import daemon, facts
 from doclab.capture import CaptureStore
 from doclab.lab import MAIN_DAEMON, Lab
-from doclab.pages import DIAGRAM_LANGUAGES, RUNNABLE_LANGUAGES, Page, PageError, page_name, parse_page
+from doclab.pages import BlockKind, Page, PageError, page_name, parse_page
 from doclab.quotes import check_quote
 from doclab.scrub import normalize
 from doclab.session import BlockFailed, PageRun
@@ -71,9 +71,9 @@ def evaluate_block(example) -> None:
     block = example.parsed
     if block.skip_reason:
         pytest.skip(f"{block.where}: {block.skip_reason}")
-    if block.language in DIAGRAM_LANGUAGES:
+    if block.kind is BlockKind.DIAGRAM:
         pytest.skip(f"{block.where}: a {block.language} diagram, checked by the site build that renders it")
-    if block.language not in RUNNABLE_LANGUAGES:
+    if block.kind is None:
         raise AssertionError(
             f"{block.where}: the suite cannot run '{block.language}' blocks; make it runnable or mark it "
             '<!-- skip: next "why" -->'

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .capture import CaptureEngine, CaptureError, PageDaemons, PageRecord, Resolved
 from .daemon import daemon_facts
+from .errors import DoclabError
 from .facts import facts_of
 from .guard import HOW_TO_RUN_LIVE, NotClean
 from .pages import Page, PageError, page_name, parse_page
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "capture":
         try:
             return capture(args.pages, args.force)
-        except (CaptureError, ValueError) as error:
+        except (DoclabError, ValueError) as error:
             print(error, file=sys.stderr)
             return 2
         except KeyboardInterrupt:

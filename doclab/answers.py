@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import DoclabError
+
 PARTS = ("shell", "client", "daemon", "registry")
 _QUOTES = (("\u201c\u201d\u201e", '"'), ("\u2018\u2019\u201a", "'"))
 _LINE_BREAK = re.compile("\r\n|[\r\n\u2028\u2029]")
@@ -35,7 +37,7 @@ _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _ALLOWED_ESCAPES = set("n123456789") | set(".^$*+?()[]{}|\\/-\"'")
 
 
-class AnswerRulesError(ValueError):
+class AnswerRulesError(DoclabError, ValueError):
     """A rules file doclab cannot use; the message names the file, the rule and the fix."""
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .daemon import daemon_facts
+from .errors import DoclabError
 from .settings import CAPTURES_DIR, JOBS, PROJECT_ROOT
 
 FIGURES = ("warm", "cold", "serve", "doctests")
@@ -51,7 +52,7 @@ _SERVE_ERROR = re.compile(r"^(ERROR|Aborted)", re.MULTILINE)
 _TIMEOUT = 900
 
 
-class BenchError(RuntimeError):
+class BenchError(DoclabError, RuntimeError):
     """A measured command failed; the message carries its output's tail."""
 
 

@@ -31,7 +31,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import daemon, guard
-from .pages import Page
+from .errors import DoclabError
+from .pages import BlockKind, Page
 from .settings import RECORDED, STRICT, Settings
 
 #: Bump when the record's meaning changes, so every capture is made again.
@@ -52,7 +53,7 @@ ENGINE_SOURCE_HASH = hashlib.sha256(
 ).hexdigest()
 
 
-class CaptureError(RuntimeError):
+class CaptureError(DoclabError, RuntimeError):
     """A capture that cannot be shown; the message names the page, the capture and the fix."""
 
 
@@ -303,7 +304,7 @@ class CaptureEngine:
     def environment(self, page: Page) -> dict:
         facts = self.facts
         client = daemon.client_facts(self.settings.docker_cli)
-        dockerfiles = [b.source for b in page.blocks if b.language == "dockerfile"]
+        dockerfiles = [b.source for b in page.blocks if b.kind is BlockKind.FILE]
         return {
             "engine": ENGINE_SOURCE_HASH,
             "client": client.version,

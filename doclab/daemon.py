@@ -23,6 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .errors import DoclabError
+
 if TYPE_CHECKING:
     import docker
 
@@ -127,7 +129,7 @@ def resolve_docker_host(environ: dict[str, str], config_dir: Path | None = None)
                       "run `docker context use default` or set DOCKER_HOST") from error
 
 
-class EngineAPIError(OSError):
+class EngineAPIError(DoclabError, OSError):
     """The daemon's socket answered something that is not an Engine API response."""
 
 

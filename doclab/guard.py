@@ -17,6 +17,7 @@ import urllib.parse
 from pathlib import Path
 
 from .daemon import DaemonFacts
+from .errors import DoclabError
 
 #: ``-p 5000:5000``, ``--publish=127.0.0.1:8080:80``: the host port is the part before the container's.
 _PUBLISH = re.compile(r"(?:^|\s)(?:-p|--publish)(?:\s+|=)(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]*\]):)?(?P<port>\d+):\d+")
@@ -30,7 +31,7 @@ HOW_TO_RUN_LIVE = (
 )
 
 
-class NotClean(Exception):
+class NotClean(DoclabError):
     """The daemon holds something that would change the page's outputs: the message says what (for the build
     log), ``public`` says it without the author's paths (for the page's stamp)."""
 

@@ -46,8 +46,9 @@ import requests
 from . import authz
 from . import daemon as engine
 from .daemon import OWNED_LABEL, ping
-from .rootfs import RootfsError, ensure_rootfs, fetch_enabled
-from .seed import SeedError, push_alpine, push_registry_image, served_images, verify_checksum
+from .errors import DoclabError
+from .rootfs import ensure_rootfs, fetch_enabled
+from .seed import push_alpine, push_registry_image, served_images, verify_checksum
 from .guard import port_holder
 from .settings import ALPINE_ROOTFS, JOBS, LAB_DIR, REGISTRY_PORT, Settings
 
@@ -68,8 +69,8 @@ MAX_READY = 8
 RESTART = "to be started again"
 
 
-class LabError(RuntimeError):
-    pass
+class LabError(DoclabError, RuntimeError):
+    """The lab cannot do what was asked; the message says what is in the way and how to clear it."""
 
 
 #: Written by ``up`` into a lab folder it made or found empty: only such a folder is ever used or cleaned.
@@ -863,7 +864,7 @@ def main(argv: list[str] | None = None) -> int:
                     why = lease.read_text().strip() if state == "stopped" else "abandoned"
                     print(f"daemon {lease.stem}: down ({why}; started again when next leased)")
             return 0 if running and lab.registry_up() else 1
-    except (LabError, SeedError, RootfsError, OSError) as error:  # OSError: a full disk, a folder gone read-only
+    except (DoclabError, OSError) as error:  # OSError: a full disk, a folder gone read-only
         print(f"doclab.lab {args.action}: {error}", file=sys.stderr)
         return 2
     return 0

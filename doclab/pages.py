@@ -27,14 +27,34 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
-SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
-FILE_LANGUAGES = {"dockerfile"}
-PYTHON_LANGUAGES = {"python", "py"}
-#: Blocks that are drawn, not run: checked by the site build that renders them.
-DIAGRAM_LANGUAGES = {"mermaid"}
-RUNNABLE_LANGUAGES = SHELL_LANGUAGES | FILE_LANGUAGES | PYTHON_LANGUAGES
+from .errors import DoclabError
+
+class BlockKind(Enum):
+    """What doclab does with a fenced block: its language's entry in LANGUAGES."""
+
+    SHELL = "shell"  # run as typed, in the page's shell
+    CONSOLE = "console"  # "$ command" lines, each with the output it must print
+    FILE = "file"  # written to a file of the reader's project (a Dockerfile)
+    PYTHON = "python"  # run with the page's python3
+    DIAGRAM = "diagram"  # drawn, not run: checked by the site build that renders it
+
+    @property
+    def runs(self) -> bool:
+        return self is not BlockKind.DIAGRAM
+
+
+#: Every block language doclab knows. A new one: its entry here, its runner in ``session.PageRun.RUNNERS`` and its
+#: line in the reader's one-script copy (``render.SCRIPT_LINES``); a test holds the three together.
+LANGUAGES: dict[str, BlockKind] = {
+    "bash": BlockKind.SHELL, "sh": BlockKind.SHELL, "shell": BlockKind.SHELL,
+    "console": BlockKind.CONSOLE,
+    "dockerfile": BlockKind.FILE,
+    "python": BlockKind.PYTHON, "py": BlockKind.PYTHON,
+    "mermaid": BlockKind.DIAGRAM,
+}
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
 _MARKER = re.compile(r"<!--\s*(?P<name>[a-z][a-z-]*):\s*(?P<args>.*?)\s*-->")
@@ -51,7 +71,7 @@ _ENV_ITEM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=\S*$")
 
 
 
-class PageError(ValueError):
+class PageError(DoclabError, ValueError):
     """A page doclab cannot read; the message names the page, the line and the fix."""
 
 
@@ -74,6 +94,11 @@ class Block:
     fresh: bool = False
     hide_reason: str | None = None
     skip_reason: str | None = None
+
+    @property
+    def kind(self) -> BlockKind | None:
+        """What doclab does with this block; None for a language it does not know."""
+        return LANGUAGES.get(self.language)
 
     @property
     def where(self) -> str:
@@ -293,7 +318,7 @@ def _read_block(result, lines, offsets, index, opening, pending, snippets_dir, l
         snippets=snippets,
         **options,
     )
-    if block.language == "console":
+    if block.kind is BlockKind.CONSOLE:
         try:
             split_console(source)
         except PageError as error:

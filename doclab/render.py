@@ -9,7 +9,7 @@ import re
 
 from .capture import Capture, CaptureError, PageRecord, Resolved
 from . import fences, sequence
-from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Page, split_console
+from .pages import BlockKind, Page, split_console
 from .scrub import volatile_rules_for_browser
 from .walkthrough import builder_of, render_table, rules_for_browser
 
@@ -140,15 +140,17 @@ def reader_script(page: Page, title: str, before: int | None = None) -> str:
         seen.add(block.source)
         if block.expected_exit != 0:
             raise CaptureError(f"docs/{block.where}: a page with a one-script copy cannot have a block that must fail")
-        if block.language in FILE_LANGUAGES:
-            steps.append(_heredoc(f"cat > '{block.attrs.get('title', 'Dockerfile')}'", block.source))
-        elif block.language in PYTHON_LANGUAGES:
-            steps.append(_heredoc("python3 -", block.source))
-        elif block.language == "console":
-            steps.extend(command for command, _ in split_console(block.source))
-        elif block.language in SHELL_LANGUAGES:
-            steps.append(block.source.rstrip("\n"))
+        steps.extend(SCRIPT_LINES.get(block.kind, lambda _: [])(block))
     return "\n".join(["#!/usr/bin/env bash", _SCRIPT_HEAD.format(title=title), "(", "set -e", *steps, ")"]) + "\n"
+
+
+#: Each kind of block as the reader's one-script copy types it (a diagram adds nothing).
+SCRIPT_LINES = {
+    BlockKind.FILE: lambda block: [_heredoc(f"cat > '{block.attrs.get('title', 'Dockerfile')}'", block.source)],
+    BlockKind.PYTHON: lambda block: [_heredoc("python3 -", block.source)],
+    BlockKind.CONSOLE: lambda block: [command for command, _ in split_console(block.source)],
+    BlockKind.SHELL: lambda block: [block.source.rstrip("\n")],
+}
 
 
 def render_script(page: Page, title: str, before: int) -> str:

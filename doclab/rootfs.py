@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .errors import DoclabError
 from .seed import sha256_file
 from .settings import ALPINE_ROOTFS, Settings
 
@@ -32,7 +33,7 @@ def fetch_enabled() -> bool:
     return os.environ.get(ALPINE_FETCH, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-class RootfsError(RuntimeError):
+class RootfsError(DoclabError, RuntimeError):
     """The minirootfs cannot be had; the message says what to set or what went wrong."""
 
 

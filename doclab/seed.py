@@ -26,14 +26,16 @@ from pathlib import Path
 
 import requests
 
+from .errors import DoclabError
+
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 CONFIG_V1 = "application/vnd.docker.container.image.v1+json"
 LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 ALPINE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-class SeedError(RuntimeError):
-    pass
+class SeedError(DoclabError, RuntimeError):
+    """The lab registry could not be seeded with the lesson's base image; the message says why."""
 
 
 @dataclass(frozen=True)

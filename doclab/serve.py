@@ -28,8 +28,8 @@ import sys
 from dataclasses import dataclass
 
 from .daemon import daemon_facts
-from .lab import MAIN_DAEMON, Lab, LabError
-from .seed import SeedError
+from .errors import DoclabError
+from .lab import MAIN_DAEMON, Lab
 from .settings import Settings
 
 #: The engine's switch for "show recorded outputs, never contact Docker".
@@ -40,7 +40,7 @@ NO_DAEMON_HOST = "unix:///dev/null/doclab-recorded-outputs-only.sock"
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-class NoLiveDocker(RuntimeError):
+class NoLiveDocker(DoclabError, RuntimeError):
     """Live outputs were required, and neither a daemon nor the lab is available."""
 
 
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     except NoLiveDocker as error:
         print(f"doclab.serve: live outputs are required (--live), but {error}", file=sys.stderr)
         return 2
-    except (LabError, SeedError) as error:
+    except DoclabError as error:  # the lab's, its seed's and its minirootfs's: one family
         print(f"doclab.serve: the lab did not start: {error}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, _Interrupted) as error:

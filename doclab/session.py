@@ -15,11 +15,14 @@ import socket
 import sys
 import tempfile
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from . import daemon
-from .pages import FILE_LANGUAGES, PYTHON_LANGUAGES, SHELL_LANGUAGES, Block, Page, split_console
+from .errors import DoclabError
+from .pages import BlockKind, Block, Page, split_console
 from .scrub import MachineFacts, normalize, scrub
 from .settings import PROJECT_ROOT, Settings
 from .shell import CommandResult, ShellSession
@@ -36,7 +39,7 @@ _LAB_FAULT = re.compile(r"/overlay2/|failed to register layer|error creating ove
                         r"containerd\.sock|OCI runtime create failed.*(?:no such file|permission denied)")
 
 
-class BlockFailed(AssertionError):
+class BlockFailed(DoclabError, AssertionError):
     """A block ended with another exit code than declared, or ran out of time."""
 
 
@@ -186,7 +189,7 @@ class PageRun:
 
     @property
     def base_images(self) -> list[str]:
-        return daemon.base_images([b.source for b in self.page.blocks if b.language in FILE_LANGUAGES])
+        return daemon.base_images([b.source for b in self.page.blocks if b.kind is BlockKind.FILE])
 
     @property
     def commands_run(self) -> int:
@@ -205,21 +208,23 @@ class PageRun:
         self._last_block = block
         if block.fresh and self._api is not None:
             self._first_pull_again(block)
-        if block.language in FILE_LANGUAGES:
-            result = self.shell.run(write_file_script(block), timeout)
-        elif block.language in PYTHON_LANGUAGES:
-            script = self.root / "control" / f"block-{block.line}.py"
-            script.write_text(block.source)
-            result = self.shell.run(self._scoped(block, f"python3 {script}"), timeout)
-        elif block.language == "console":
-            result = self._run_console(block, timeout)
-        elif block.language in SHELL_LANGUAGES and block.trace:
+        if block.kind is BlockKind.SHELL and block.trace:
             return self._run_traced(block, timeout)
-        elif block.language in SHELL_LANGUAGES:
-            result = self.shell.run(self._scoped(block, block.source), timeout)
-        else:
+        runner = self.RUNNERS.get(block.kind)
+        if runner is None:
             raise BlockFailed(f"{block.label}: doclab does not know how to run '{block.language}' blocks")
-        return self._checked(block, result, timeout)
+        return self._checked(block, runner(self, block, timeout), timeout)
+
+    def _run_file(self, block: Block, timeout: float) -> CommandResult:
+        return self.shell.run(write_file_script(block), timeout)
+
+    def _run_python(self, block: Block, timeout: float) -> CommandResult:
+        script = self.root / "control" / f"block-{block.line}.py"
+        script.write_text(block.source)
+        return self.shell.run(self._scoped(block, f"python3 {script}"), timeout)
+
+    def _run_shell(self, block: Block, timeout: float) -> CommandResult:
+        return self.shell.run(self._scoped(block, block.source), timeout)
 
     def _first_pull_again(self, block: Block) -> None:
         """``fresh=true``: the daemon as before the page, so the block pulls again. A lab daemon is emptied; on
@@ -394,6 +399,14 @@ class PageRun:
 
     def __exit__(self, *exc_info) -> None:
         self.leftovers = self.close()
+
+    #: How each kind of block runs (a traced shell block goes through the recorder first; a diagram does not run).
+    RUNNERS: ClassVar[dict[BlockKind, Callable[["PageRun", Block, float], CommandResult]]] = {
+        BlockKind.FILE: _run_file,
+        BlockKind.PYTHON: _run_python,
+        BlockKind.CONSOLE: _run_console,
+        BlockKind.SHELL: _run_shell,
+    }
 
 
 def write_file_script(block: Block) -> str:

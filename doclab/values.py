@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .errors import DoclabError
 
-class LessonValueError(ValueError):
-    pass
+
+class LessonValueError(DoclabError, ValueError):
+    """A lesson value file (lesson.yml and the snippets it names) that cannot be read; the message says which."""
 
 
 def _read(path: Path) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from doclab.capture import CaptureEngine, CaptureError
+from doclab.capture import CaptureEngine
+from doclab.errors import DoclabError
 from doclab.guard import HOW_TO_RUN_LIVE
 from doclab.pages import PageError, parse_page
 from doclab.quotes import check_quotes, replace_quotes
@@ -85,7 +86,7 @@ def on_page_markdown(markdown, page, config, files):
         return replace_quotes(markdown, parsed, engine.record_of)
     except PageError as error:
         raise PluginError(f"docs/{error}") from None
-    except CaptureError as error:
+    except DoclabError as error:
         raise PluginError(str(error)) from None
 
 
@@ -97,5 +98,5 @@ def on_page_content(html, page, config, files):
         return replace_quotes(html, parse_file(page.file), engine.record_of)
     except PageError as error:
         raise PluginError(f"docs/{error}") from None
-    except CaptureError as error:
+    except DoclabError as error:
         raise PluginError(str(error)) from None

@@ -9,7 +9,7 @@ from sybil import Sybil
 
 import conftest as docs_suite
 from doclab.capture import CaptureStore, inputs_key
-from doclab.pages import DIAGRAM_LANGUAGES, RUNNABLE_LANGUAGES, page_name, parse_page
+from doclab.pages import page_name, parse_page
 from doclab.settings import Settings
 from tests.conftest import ROOT
 
@@ -44,7 +44,7 @@ def test_every_block_is_collected_and_run_or_skipped(path: Path):
     assert len(checked) == len(foreign), f"{path}: every quote of another page's output is checked"
     for example in examples:
         block = example.parsed
-        runs = block.language in RUNNABLE_LANGUAGES | DIAGRAM_LANGUAGES
+        runs = block.kind is not None
         assert runs or block.skip_reason, f"{block.where}: '{block.language}' blocks are neither run nor skipped"
 
 
