@@ -233,57 +233,6 @@ def test_every_page_loads_with_no_request_outside_127_0_0_1(page, site):
     assert outside == {}
 
 
-def axe_violations(tab) -> list[dict]:
-    tab.add_script_tag(path=str(AXE))
-    return tab.evaluate("async () => (await axe.run(document)).violations"
-                        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,"
-                        " targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))")
-
-
-def open_hints(tab) -> None:
-    tab.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
-
-
-def answer_quiz(tab) -> None:
-    """Answer every question of the page, right and wrong, so both kinds of feedback are shown."""
-    for index, quiz in enumerate(tab.locator("div.quiz").all()):
-        quiz.locator("label[for]").nth(index % 2).click()
-
-
-STATES = {
-    "initial": ({"color_scheme": "light"}, None),
-    "hints open": ({"color_scheme": "light"}, open_hints),
-    "quiz answered": ({"color_scheme": "light"}, answer_quiz),
-    "dark": ({"color_scheme": "dark"}, None),
-    "375 px": ({"color_scheme": "light", "viewport": {"width": 375, "height": 812}}, None),
-}
-
-
-def test_axe_finds_no_serious_or_critical_violation_on_any_page_in_any_state(browser, site):
-    """Every page: initial, all hints open, the quiz answered, dark mode, and at phone width."""
-    if not AXE.exists():
-        unavailable(f"{AXE} is missing (npm ci in tests/browser)")
-    counts, serious = {}, {}
-    for state, (options, act) in STATES.items():
-        context = browser.new_context(**options)
-        tab = context.new_page()
-        for path in all_pages(site[0]):
-            tab.goto(site[1] + path, wait_until="networkidle")
-            if act:
-                act(tab)
-            violations = axe_violations(tab)
-            counts.setdefault(path, {})[state] = {v["id"]: v["impact"] for v in violations}
-            bad = [v for v in violations if v["impact"] in ("serious", "critical")]
-            if bad:
-                serious[f"{path} ({state})"] = bad
-        context.close()
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "axe-summary.json").write_text(json.dumps(counts, indent=2) + "\n")
-    (ARTIFACTS / "axe-serious.json").write_text(json.dumps(serious, indent=2) + "\n")
-    print("\naxe, violations by state:", {state: sum(len(page[state]) for page in counts.values()) for state in STATES})
-    assert serious == {}
-
-
 def test_at_phone_width_no_page_scrolls_sideways_and_outputs_wrap_clear_of_the_copy_button(browser, site):
     context = browser.new_context(viewport={"width": 375, "height": 812})
     tab = context.new_page()
@@ -472,6 +421,8 @@ def test_the_explanation_stays_in_view_while_the_top_of_a_tall_output_is_pointed
     first.hover()
     panel = tab.locator(".doclab-explain").first.bounding_box()
     line = first.bounding_box()
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"explain-sticky-{width}px.png"))
     context.close()
     assert 0 <= panel["y"] and panel["y"] + panel["height"] <= height + 1, (panel, height)
     assert panel["y"] >= line["y"] + line["height"] - 1  # beside the output, never over the line pointed at
@@ -488,6 +439,8 @@ def test_the_quiz_is_answered_with_space_or_enter_and_arrow_keys_only_move(page,
     page.keyboard.press("Space")
     page.locator("#quiz-0 .quiz-feedback").wait_for(state="visible")
     focused = page.evaluate("document.activeElement.closest('#quiz-0') !== null")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#quiz-0").screenshot(path=str(ARTIFACTS / "quiz-answered-with-the-keyboard.png"))
     page.locator("#quiz-1 input[type='radio']").first.focus()
     page.keyboard.press("Enter")
     page.locator("#quiz-1 .quiz-feedback").wait_for(state="visible")
@@ -505,6 +458,8 @@ def test_reset_can_be_undone(page, site):
     cleared = page.locator(".lesson-progress__label").inner_text()
     undo = page.locator(".lesson-progress__undo")
     undo_focused = page.evaluate("document.activeElement.classList.contains('lesson-progress__undo')")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".lesson-progress").screenshot(path=str(ARTIFACTS / "reset-undo.png"))
     undo.click()
     restored = page.locator(".lesson-progress__label").inner_text()
     assert cleared == "0 / 4 steps" and undo_focused
