@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from sybil import Region, Sybil
 
-from doclab import daemon, facts
-from doclab.capture import CaptureStore
-from doclab.lab import MAIN_DAEMON, Lab
-from doclab.pages import BlockKind, Page, PageError, page_name, parse_page
-from doclab.quotes import check_quote
-from doclab.scrub import normalize
-from doclab.session import BlockFailed, PageRun
+from doclab.engine import daemon
+from doclab.capture import facts
+from doclab.capture.engine import CaptureStore
+from doclab.lab.control import MAIN_DAEMON, Lab
+from doclab.page.parse import BlockKind, Page, PageError, page_name, parse_page
+from doclab.render.quotes import check_quote
+from doclab.run.scrub import normalize
+from doclab.run.session import BlockFailed, PageRun
 from doclab.settings import Settings
 from tests.docker_env import HOW_TO_START, page_daemon
 
@@ -136,7 +137,7 @@ def _compare_with_recorded(block, output: str, exit_code: int, engine_version: s
         )
         raise AssertionError(
             f"{block.where}: '{block.capture_id}' prints other output than the page shows "
-            f"(after normalization, see doclab/scrub.py):\n{diff}\nRebuild the site with the lab up to record it again."
+            f"(after normalization, see doclab/run/scrub.py):\n{diff}\nRebuild the site with the lab up to record it again."
         )
 
 

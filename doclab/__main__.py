@@ -14,15 +14,15 @@ import sys
 import time
 from pathlib import Path
 
-from .capture import CaptureEngine, CaptureError, PageDaemons, PageRecord, Resolved
-from .daemon import daemon_facts
-from .errors import DoclabError
-from .facts import facts_of
-from .guard import HOW_TO_RUN_LIVE, NotClean
-from .pages import Page, PageError, page_name, parse_page
-from .quotes import check_quotes
-from .session import BlockFailed, PageRun
-from .settings import PROJECT_ROOT, Settings
+from doclab.capture.engine import CaptureEngine, CaptureError, PageDaemons, PageRecord, Resolved
+from doclab.engine.daemon import daemon_facts
+from doclab.errors import DoclabError
+from doclab.capture.facts import facts_of
+from doclab.engine.guard import HOW_TO_RUN_LIVE, NotClean
+from doclab.page.parse import Page, PageError, page_name, parse_page
+from doclab.render.quotes import check_quotes
+from doclab.run.session import BlockFailed, PageRun
+from doclab.settings import PROJECT_ROOT, Settings
 
 DOCS = PROJECT_ROOT / "docs"
 

@@ -1,5 +1,5 @@
 """One family of errors for everything doclab cannot do, caught once at each front door (the MkDocs hook, the
-CLIs, ``doclab.serve``, the Sybil parser). Each message already says what went wrong and what to do; a
+CLIs, ``doclab.tools.serve``, the Sybil parser). Each message already says what went wrong and what to do; a
 ``DoclabError`` may also carry the file and line it is about and the command that reproduces it, which its
 text then shows. Imports nothing of doclab: every module may raise these."""
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from doclab.capture import CaptureEngine
+from doclab.capture.engine import CaptureEngine
 from doclab.errors import DoclabError
-from doclab.guard import HOW_TO_RUN_LIVE
-from doclab.pages import PageError, parse_page
-from doclab.quotes import check_quotes, replace_quotes
-from doclab.render import replace_markers
+from doclab.engine.guard import HOW_TO_RUN_LIVE
+from doclab.page.parse import PageError, parse_page
+from doclab.render.quotes import check_quotes, replace_quotes
+from doclab.render.markers import replace_markers
 from doclab.settings import Settings
 
 log = logging.getLogger("mkdocs.hooks.captures")

@@ -6,24 +6,37 @@ import json
 import posixpath
 from pathlib import Path
 
-from doclab.answers import AnswerRules, load_rules
-from doclab.pages import parse_page
-from doclab.values import lesson_values
+from doclab.lesson.answers import AnswerRules, load_rules
+from doclab.page.parse import parse_page
+from doclab.lesson.values import lesson_values
 
 WHO = {"shell": "the shell", "client": "the client", "daemon": "the daemon", "registry": "the registry"}
 
 
+#: The project's snippets and pages, beside hooks/ (MkDocs and Zensical hand this module different objects).
+SNIPPETS = Path(__file__).resolve().parent.parent / "snippets"
+DOCS = SNIPPETS.parent / "docs"
+
+
+def page_as_written(page) -> tuple[str, str]:
+    """The page's path under docs/ and its text as written: MkDocs names it ``page.file.src_uri``, Zensical ``page.path``."""
+    file = getattr(page, "file", None)
+    path = file.src_uri if file is not None else page.path
+    return path, (DOCS / path).read_text()
+
+
 def define_env(env):
-    snippets = Path(env.conf.config_file_path).parent / "snippets"
+    snippets = SNIPPETS
     env.variables.update(lesson_values(snippets))
     rules_file = snippets / "mini-project" / "answers.json"
 
     def page_outputs() -> tuple[AnswerRules, dict]:
         """The rules and their outputs with the exit codes this page declares (an output it does not run fails the build)."""
         rules = load_rules(rules_file)
-        page = parse_page(env.markdown, env.page.file.src_uri, snippets)
+        path, text = page_as_written(env.page)
+        page = parse_page(text, path, snippets)
         declared = {name: block.expected_exit for name, block in page.captures.items()}
-        return rules, rules.outputs_with_exit_codes(declared, env.page.file.src_uri)
+        return rules, rules.outputs_with_exit_codes(declared, path)
 
     @env.macro
     def mistake(name: str) -> str:

@@ -39,7 +39,7 @@ default_alpine_rootfs() {  # DOCLAB_ALPINE_ROOTFS, when unset: ../shared/alpine/
     export DOCLAB_ALPINE_ROOTFS="$PWD/$shared"
     say "DOCLAB_ALPINE_ROOTFS not set: using $DOCLAB_ALPINE_ROOTFS"
   elif [ "${DOCLAB_ALPINE_FETCH:-}" = 1 ]; then
-    DOCLAB_ALPINE_ROOTFS=$(.venv/bin/python -m doclab.rootfs)
+    DOCLAB_ALPINE_ROOTFS=$(.venv/bin/python -m doclab.lab.rootfs)
     export DOCLAB_ALPINE_ROOTFS
     say "DOCLAB_ALPINE_ROOTFS not set: using $DOCLAB_ALPINE_ROOTFS (downloaded, SHA-256 checked)"
   fi

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from doclab.capture import reads_event_history
-from doclab.lab import MAIN_DAEMON, Lab
+from doclab.capture.engine import reads_event_history
+from doclab.lab.control import MAIN_DAEMON, Lab
 from doclab.settings import Settings
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}

@@ -1,7 +1,7 @@
 // The mini project's answer boxes. Each `.exercise[data-step]` placeholder becomes a form; the
 // step's solution (what follows it, up to the step's tick box) stays folded until the answer is
 // right or the reader asks. Answers are checked with the rules hooks/macros.py inlines from
-// snippets/mini-project/answers.json, evaluated exactly as doclab/answers.py does (see there).
+// snippets/mini-project/answers.json, evaluated exactly as doclab/lesson/answers.py does (see there).
 // Without JavaScript nothing is folded. Loaded with `defer`, after lesson.js has set up progress.
 (function () {
   "use strict";

@@ -311,7 +311,7 @@
     document.querySelectorAll(".doclab-output[data-capture]").forEach(annotate);
   }
 
-  // Compare your output: the reader's lines, cleaned up with doclab.scrub's own rules (the page carries
+  // Compare your output: the reader's lines, cleaned up with doclab.run.scrub's own rules (the page carries
   // them, as the tests use them), labelled with the walk-through's rules and lined up with the captured output.
   var VOLATILE = [];
   var PROGRESS = /^(<id>|[0-9a-f]{12}): (Pulling fs layer|Waiting|Downloading|Verifying Checksum|Download complete|Extracting)\b/;
@@ -330,7 +330,7 @@
   }
 
   // BuildKit's terminal view (" => [1/2] FROM …  0.3s", " => => naming to …") in its plain form, as
-  // doclab.walkthrough._as_plain reads it: one set of rules explains and compares both.
+  // doclab.render.walkthrough._as_plain reads it: one set of rules explains and compares both.
   function asPlain(line) {
     if (!/^ *=> /.test(line)) return line;
     return line.replace(/\s+$/, "").replace(/^ *=> (?:=> )?/, "#0 ").replace(/\s+\d+(?:\.\d+)?s$/, "");

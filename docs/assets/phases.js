@@ -3,7 +3,7 @@
   "use strict";
 
   // Visual walkthrough: the build's phases one at a time, each lighting up its recorded requests
-  // in the sequence diagram (arrows carry data-phase, see doclab/sequence.py) and in its table.
+  // in the sequence diagram (arrows carry data-phase, see doclab/render/sequence.py) and in its table.
   function setupPhases() {
     var list = document.querySelector("ol.doclab-phases");
     var figure = document.querySelector(".doclab-trace");

@@ -1,5 +1,5 @@
 """The mini project's answer boxes in Chromium: the page's JavaScript gives every answer of
-tests/answer_cases.json the verdict doclab/answers.py gives it, answers typed with the keyboard
+tests/answer_cases.json the verdict doclab/lesson/answers.py gives it, answers typed with the keyboard
 tick the steps and survive a reload, each mistake shows the output captured for it, and the
 boxes pass axe and work at phone width. The fixtures are the site suite's (built site, served)."""
 
@@ -10,7 +10,7 @@ import json
 import pytest
 
 import tests.browser.test_site_in_browser as site_suite
-from doclab.capture import CaptureStore
+from doclab.capture.engine import CaptureStore
 from doclab.settings import Settings
 from tests.conftest import ROOT
 from tests.docker_env import unavailable

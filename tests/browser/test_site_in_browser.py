@@ -18,8 +18,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from doclab.capture import CaptureStore
-from doclab.scrub import as_terminal_shows
+from doclab.capture.engine import CaptureStore
+from doclab.run.scrub import as_terminal_shows
 from doclab.settings import Settings
 from tests.conftest import ROOT, build_site
 from tests.docker_env import fresh_daemon, unavailable
@@ -288,7 +288,7 @@ def lesson_weight(tab) -> dict:
     }""")
 
 
-def test_every_pages_weight_and_the_lesson_under_410_kb(browser, site):
+def test_every_pages_weight_and_the_lesson_under_420_kb(browser, site):
     weights = {}
     for path in all_pages(site[0]):
         context = browser.new_context()  # a new cache a page: each page's weight as a first visit
@@ -299,9 +299,10 @@ def test_every_pages_weight_and_the_lesson_under_410_kb(browser, site):
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "page-weights.json").write_text(json.dumps(weights, indent=2) + "\n")
     print("\npage weights:", json.dumps(weights))
-    # 402 KB at the last count: Material's CSS and JS 264 KB, the page 92 KB (outputs, walk-throughs, the answers'
-    # rules and captured mistakes, the compare rule sets), lesson.js, exercise.js and their CSS 45 KB.
-    assert weights["/mini-project/"]["bytes"] <= 410_000, weights["/mini-project/"]
+    # 411 KB at the last count (uncompressed, as this test's server sends it): Material's CSS and JS 264 KB, the page
+    # 92 KB (outputs, walk-throughs, the answers' rules and captured mistakes, the compare rule sets), lesson.js,
+    # exercise.js and their CSS 49 KB (the quiz's keys, Reset's undo, the sticky explanation, wrapping answer boxes).
+    assert weights["/mini-project/"]["bytes"] <= 420_000, weights["/mini-project/"]
 
 
 def test_progress_header_stays_visible_ticks_show_in_the_toc_and_4_of_4_completes(page, site):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from doclab import daemon
-from doclab.capture import CaptureStore
+from doclab.engine import daemon
+from doclab.capture.engine import CaptureStore
 from tests.conftest import ROOT
 from tests.docker_env import running_lab
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from doclab.capture import CaptureStore
-from doclab.lab import POOL_PREFIX, Lab, lab_processes
+from doclab.capture.engine import CaptureStore
+from doclab.lab.control import POOL_PREFIX, Lab, lab_processes
 from doclab.settings import Settings
 from tests.conftest import ROOT, lab_command
 from tests.docker_env import running_lab, unavailable
@@ -146,8 +146,8 @@ def test_lab_down_during_a_build_fails_the_build_with_one_reason_and_leaves_noth
 
 
 def test_a_block_that_kills_its_shell_is_the_one_blamed(tmp_path):
-    from doclab.pages import parse_page
-    from doclab.session import BlockFailed, PageRun
+    from doclab.page.parse import parse_page
+    from doclab.run.session import BlockFailed, PageRun
 
     page = parse_page("```bash\necho one\n```\n\n```bash\nkill -9 $PPID\n```\n\n```bash\necho three\n```\n", "demo.md", tmp_path)
     with PageRun(page, Settings.from_env({}), docker_host="unix:///nonexistent/doclab.sock") as run:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from doclab import daemon
-from doclab.lab import Lab, LabError, lab_processes, running
+from doclab.engine import daemon
+from doclab.lab.control import Lab, LabError, lab_processes, running
 from doclab.settings import Settings
 from tests.conftest import ROOT, lab_command
 from tests.docker_env import running_lab, unavailable
@@ -100,7 +100,7 @@ def test_a_pooled_page_daemon_is_given_back_empty_and_kept_running():
 
 LEASE_THEN_DIE = """
 import os, signal, subprocess
-from doclab.lab import Lab
+from doclab.lab.control import Lab
 from doclab.settings import Settings
 with Lab(Settings.from_env()).lease_daemon() as leased:
     subprocess.Popen(["ip", "netns", "exec", leased.netns, "sleep", "600"], start_new_session=True,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from doclab.pages import parse_page
-from doclab.session import BlockFailed, PageRun
+from doclab.page.parse import parse_page
+from doclab.run.session import BlockFailed, PageRun
 from doclab.settings import Settings
 
 DEAD = "unix:///nonexistent/doclab-dead.sock"

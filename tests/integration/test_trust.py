@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from doclab import facts
-from doclab.capture import CaptureStore
-from doclab.lab import processes_mentioning
-from doclab.pages import parse_page
-from doclab.scrub import normalize
-from doclab.session import BlockFailed, DaemonDied, PageRun
+from doclab.capture import facts
+from doclab.capture.engine import CaptureStore
+from doclab.lab.control import processes_mentioning
+from doclab.page.parse import parse_page
+from doclab.run.scrub import normalize
+from doclab.run.session import BlockFailed, DaemonDied, PageRun
 from doclab.settings import Settings
 from tests.conftest import ROOT
 from tests.docker_env import running_lab

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from doclab.lab import bridge_name, lab_processes
-from doclab.serve import NO_DAEMON_HOST
+from doclab.lab.control import bridge_name, lab_processes
+from doclab.tools.serve import NO_DAEMON_HOST
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_ROOTFS = ROOT.parent / "shared" / "alpine" / "alpine-minirootfs-3.18.9-x86_64.tar.gz"

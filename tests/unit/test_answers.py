@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from doclab.answers import AnswerRulesError, AnswerRules, load_rules, normalise
-from doclab.pages import page_name, parse_page
+from doclab.lesson.answers import AnswerRulesError, AnswerRules, load_rules, normalise
+from doclab.page.parse import page_name, parse_page
 from doclab.settings import Settings
-from doclab.values import lesson_values
+from doclab.lesson.values import lesson_values
 from tests.conftest import ROOT
 
 RULES_FILE = ROOT / "snippets" / "mini-project" / "answers.json"

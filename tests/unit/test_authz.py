@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from doclab.authz import decide, refusal
+from doclab.lab.authz import decide, refusal
 
 PAGE_FOLDER = str(Path(tempfile.gettempdir()).resolve() / "doclab-page-abc123" / "home" / "demo")
 

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from doclab.bench import (
+from doclab.tools.bench import (
     SERVE_SNIPPET, Stats, abab, capture_seconds, cpu_floor, machine_busy_seconds, paired_ratio, report, table, without_hooks,
 )
 from doclab.settings import PROJECT_ROOT

@@ -1,4 +1,4 @@
-"""The page's compare-your-output cleans lines with doclab.scrub's own rules (the page carries them): run under
+"""The page's compare-your-output cleans lines with doclab.run.scrub's own rules (the page carries them): run under
 Node, as the browser runs them, they give every line of every record what Python gives it."""
 
 import json
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from doclab.capture import CaptureStore
-from doclab.render import explain_rules_script
-from doclab.scrub import _RULES, volatile_rules_for_browser
+from doclab.capture.engine import CaptureStore
+from doclab.render.markers import explain_rules_script
+from doclab.run.scrub import _RULES, volatile_rules_for_browser
 
 CAPTURES = CaptureStore(Path(__file__).resolve().parents[2] / "captures")
 #: The browser's way: each rule as a global JavaScript RegExp, applied in order to one line.
@@ -75,7 +75,7 @@ process.stdout.write(JSON.stringify(lines.map((line) => {
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node runs the browser's rules outside a browser")
 def test_the_page_labels_every_line_of_newer_dockers_builds_as_the_walkthrough_does():
-    from doclab.walkthrough import explain, rules_for_browser
+    from doclab.render.walkthrough import explain, rules_for_browser
 
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "docker"
     newer = [line for path in sorted(fixtures.glob("*build*.txt")) for line in path.read_text().splitlines() if line.strip()]

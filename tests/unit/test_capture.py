@@ -4,13 +4,13 @@ import threading
 
 import pytest
 
-from doclab.capture import (
+from doclab.capture.engine import (
     Capture, CaptureEngine, CaptureError, CaptureStore, PageRecord, capture_key, inputs_key, reads_event_history,
 )
-from doclab.daemon import DaemonFacts, daemon_facts
-from doclab.guard import HELD_PUBLICLY, HOW_TO_RUN_LIVE
-from doclab.render import stamp_text
-from doclab.pages import parse_page
+from doclab.engine.daemon import DaemonFacts, daemon_facts
+from doclab.engine.guard import HELD_PUBLICLY, HOW_TO_RUN_LIVE
+from doclab.render.markers import stamp_text
+from doclab.page.parse import parse_page
 from doclab.settings import Settings
 
 PAGE = '<!-- exec: id=hello -->\n```bash\n--8<-- "demo/hello.sh"\n```\n<!-- output: hello -->\n'
@@ -132,7 +132,7 @@ def test_no_daemon_and_an_edited_record_fails_the_build_naming_the_file(tmp_path
 
 
 def test_recorded_mode_never_asks_docker(tmp_path, snippets, monkeypatch):
-    monkeypatch.setattr("doclab.daemon.daemon_facts", lambda *a: pytest.fail("DOCLAB_RECORDED=1 must not contact Docker"))
+    monkeypatch.setattr("doclab.engine.daemon.daemon_facts", lambda *a: pytest.fail("DOCLAB_RECORDED=1 must not contact Docker"))
     settings = Settings.from_env({"DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), "DOCLAB_RECORDED": "1"})
     engine = CaptureEngine(settings)
     page = parse_page(PAGE, "p.md", snippets)

@@ -8,8 +8,8 @@ import pytest
 from sybil import Sybil
 
 import conftest as docs_suite
-from doclab.capture import CaptureStore, inputs_key
-from doclab.pages import page_name, parse_page
+from doclab.capture.engine import CaptureStore, inputs_key
+from doclab.page.parse import page_name, parse_page
 from doclab.settings import Settings
 from tests.conftest import ROOT
 

@@ -1,10 +1,10 @@
-"""doclab.fences writes an output exactly as pymdownx.highlight writes a plain-text fence, so the
+"""doclab.render.fences writes an output exactly as pymdownx.highlight writes a plain-text fence, so the
 theme's styles, copy button and lesson.js cannot tell them apart (only faster, without Pygments)."""
 
 import markdown
 import pytest
 
-from doclab import fences
+from doclab.render import fences
 
 OUTPUT = 'Step 1/1 : FROM alpine:3.18\n <a & "b">\nSuccessfully tagged my-alpine-image:latest'
 

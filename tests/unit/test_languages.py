@@ -1,8 +1,8 @@
 """One registry of block languages: each kind that runs has its runner and its line in the reader's script."""
 
-from doclab.pages import LANGUAGES, BlockKind, parse_page
-from doclab.render import SCRIPT_LINES
-from doclab.session import PageRun
+from doclab.page.parse import LANGUAGES, BlockKind, parse_page
+from doclab.render.markers import SCRIPT_LINES
+from doclab.run.session import PageRun
 from tests.conftest import ROOT
 
 

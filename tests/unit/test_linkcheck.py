@@ -1,6 +1,6 @@
 import pytest
 
-from doclab.linkcheck import check_site, main, parse_html
+from doclab.tools.linkcheck import check_site, main, parse_html
 
 
 @pytest.fixture

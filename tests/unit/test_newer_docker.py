@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from doclab.capture import CaptureStore
-from doclab.facts import across_versions, facts_of
-from doclab.walkthrough import builder_of, explain
+from doclab.capture.engine import CaptureStore
+from doclab.capture.facts import across_versions, facts_of
+from doclab.render.walkthrough import builder_of, explain
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "docker"
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,7 +106,7 @@ def test_a_newer_buildkit_build_and_our_classic_record_agree_on_what_every_docke
 
 
 def test_across_versions_a_real_change_is_still_caught():
-    from doclab.facts import compare
+    from doclab.capture.facts import compare
 
     lesson = CaptureStore(ROOT / "captures").load_intact("mini-project.md").captures
     classic = across_versions(facts_of(lesson["build-classic"].output, lesson["build-classic"].command, 0))

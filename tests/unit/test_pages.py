@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from doclab.pages import PageError, parse_page, split_console
+from doclab.page.parse import PageError, parse_page, split_console
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from doclab.capture import Capture, CaptureError, PageRecord
-from doclab.pages import PageError, parse_page
-from doclab.quotes import replace_quotes
+from doclab.capture.engine import Capture, CaptureError, PageRecord
+from doclab.page.parse import PageError, parse_page
+from doclab.render.quotes import replace_quotes
 
 PAGE = ('<!-- exec: id=build -->\n```bash\necho hi\n```\n<!-- output: build -->\n'
         'The line <!-- quote: build "Successfully tagged" --> names the image; see also '

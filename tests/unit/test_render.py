@@ -2,9 +2,9 @@ import base64
 import re
 
 
-from doclab.capture import Capture, PageRecord, Resolved
-from doclab.pages import parse_page
-from doclab.render import output_note, reader_script, replace_markers, stamp_text
+from doclab.capture.engine import Capture, PageRecord, Resolved
+from doclab.page.parse import parse_page
+from doclab.render.markers import output_note, reader_script, replace_markers, stamp_text
 
 STAMP = {
     "date": "2026-11-28",
@@ -30,7 +30,7 @@ def test_page_stamp_names_versions_date_and_base_image_but_no_path():
     text = stamp_text(resolved("x\n").record, "live")
     assert text.startswith("Every output on this page was captured on 2026-11-28 from a real run")
     for part in ("client Docker 28.2.2", "Engine 20.10.24+dfsg1",
-                 "alpine:3.18 pulled through the registry mirror http://127.0.0.1:5555/ (sha256:abc)"):
+                 "alpine:3.18 pulled through the registry mirror http://127.0.0.1:5555/ (digest sha256:abc)"):
         assert part in text
     assert "/usr/" not in text
 

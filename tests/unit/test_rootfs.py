@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from doclab.rootfs import RootfsError, ensure_rootfs
+from doclab.lab.rootfs import RootfsError, ensure_rootfs
 from doclab.settings import Settings
 
 TARBALL = b"\x1f\x8b not really alpine, only bytes to checksum"

@@ -1,6 +1,6 @@
 import pytest
 
-from doclab.scrub import MachineFacts, as_terminal_shows, normalize, scrub
+from doclab.run.scrub import MachineFacts, as_terminal_shows, normalize, scrub
 
 FACTS = MachineFacts(
     workdirs=(("/tmp/doclab-x1/home/demo", "~/demo"), ("/tmp/doclab-x1", "~")),

@@ -6,7 +6,7 @@ import tarfile
 
 import pytest
 
-from doclab.seed import SeedError, describe_rootfs, image_config, image_manifest, verify_checksum
+from doclab.lab.seed import SeedError, describe_rootfs, image_config, image_manifest, verify_checksum
 
 
 @pytest.fixture

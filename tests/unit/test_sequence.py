@@ -1,6 +1,6 @@
 import re
 
-from doclab.sequence import phase_of, render_svg, render_table
+from doclab.render.sequence import phase_of, render_svg, render_table
 
 BUILD = [
     {"source": "client", "target": "daemon", "method": "POST", "path": "/v1.41/build?t=x", "status": 200, "started": 0, "finished": 5},

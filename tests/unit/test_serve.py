@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from doclab.lab import Lab
-from doclab.serve import NO_DAEMON_HOST, NoLiveDocker, Plan, choose, environment
+from doclab.lab.control import Lab
+from doclab.tools.serve import NO_DAEMON_HOST, NoLiveDocker, Plan, choose, environment
 from doclab.settings import Settings
 
 NO_DAEMON = "no Docker daemon answers at the default socket: /var/run/docker.sock does not exist"

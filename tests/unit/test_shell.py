@@ -1,4 +1,4 @@
-from doclab.shell import ShellSession
+from doclab.run.shell import ShellSession
 
 
 def session(tmp_path) -> ShellSession:

@@ -1,8 +1,8 @@
 import socket
 import threading
 
-from doclab.sequence import render_svg, render_table
-from doclab.trace import UnixSocketRecorder, _HttpFramer, registry_exchanges
+from doclab.render.sequence import render_svg, render_table
+from doclab.run.trace import UnixSocketRecorder, _HttpFramer, registry_exchanges
 
 
 def test_framer_follows_length_chunked_and_bodiless_messages():

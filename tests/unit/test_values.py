@@ -1,7 +1,7 @@
 import pytest
 
 from doclab.settings import Settings
-from doclab.values import LessonValueError, lesson_values
+from doclab.lesson.values import LessonValueError, lesson_values
 
 
 def test_values_come_from_the_snippets_that_run():

@@ -1,8 +1,8 @@
 import pytest
 
-from doclab.capture import CaptureStore
+from doclab.capture.engine import CaptureStore
 from doclab.settings import Settings
-from doclab.walkthrough import builder_of, explain, render_table
+from doclab.render.walkthrough import builder_of, explain, render_table
 
 
 def recorded_output(capture_id: str) -> str:

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DoclabError
+from doclab.errors import DoclabError
 
 PARTS = ("shell", "client", "daemon", "registry")
 _QUOTES = (("\u201c\u201d\u201e", '"'), ("\u2018\u2019\u201a", "'"))
@@ -57,7 +57,7 @@ def normalise(text: str) -> str:
 
 
 def _check_pattern(pattern: str, where: str) -> re.Pattern:
-    fix = "use the subset described in doclab/answers.py"
+    fix = "use the subset described in doclab/lesson/answers.py"
     if not pattern.isascii():
         raise AnswerRulesError(f"{where}: pattern {pattern!r} has a non-ASCII character; {fix}")
     for escape in _ESCAPE.finditer(pattern):

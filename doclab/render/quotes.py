@@ -10,8 +10,8 @@ import html
 import re
 from typing import Callable
 
-from .capture import CaptureError, PageRecord
-from .pages import Page, QuoteMarker
+from doclab.capture.engine import CaptureError, PageRecord
+from doclab.page.parse import Page, QuoteMarker
 
 
 def check_quote(quote: QuoteMarker, output: str) -> None:

@@ -1,6 +1,6 @@
 """What an output means: the facts a reader learns from it, read from the text and compared exactly.
 
-Normalization (``doclab.scrub``) lets two correct runs compare equal as text; it masks sizes,
+Normalization (``doclab.run.scrub``) lets two correct runs compare equal as text; it masks sizes,
 IDs and progress, and so it would also let a real regression through. The facts are compared
 besides it: the build context's size, the base image, the layers pulled or pushed and the final
 status of each, the steps and whether each was cached, the tag, the pull's status line, the

@@ -39,14 +39,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .daemon import daemon_facts
-from .errors import DoclabError
-from .settings import CAPTURES_DIR, JOBS, PROJECT_ROOT
+from doclab.engine.daemon import daemon_facts
+from doclab.errors import DoclabError
+from doclab.settings import CAPTURES_DIR, JOBS, PROJECT_ROOT
 
 FIGURES = ("warm", "cold", "serve", "doctests")
 #: The snippet ``serve`` edits: used by one page only, its commands quick.
 SERVE_SNIPPET = Path("snippets/cheat-sheet/version.sh")
-SERVE_EDIT = "# edited by doclab.bench, and restored when it ends\n"
+SERVE_EDIT = "# edited by doclab.tools.bench, and restored when it ends\n"
 _REBUILT = re.compile(r"Reloading browsers|Documentation built")
 _SERVE_ERROR = re.compile(r"^(ERROR|Aborted)", re.MULTILINE)
 _TIMEOUT = 900
@@ -285,17 +285,17 @@ def report(samples: dict[str, list[float]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m doclab.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m doclab.tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs (pairs) of each build figure and of serve (default 5)")
     parser.add_argument("--test-runs", type=int, default=1, help="runs of the doc-test suite, the slowest figure (default 1)")
     parser.add_argument("--only", action="append", choices=FIGURES, help="measure only this figure (repeatable)")
     args = parser.parse_args(argv)
     facts = daemon_facts()
     if not facts.reachable:
-        print(f"doclab.bench: {facts.reason}; run it as scripts/bench, which starts the lab", file=sys.stderr)
+        print(f"doclab.tools.bench: {facts.reason}; run it as scripts/bench, which starts the lab", file=sys.stderr)
         return 2
     figures = args.only or list(FIGURES)
-    print(f"doclab.bench: {', '.join(figures)} against {facts.host} (Engine {facts.server_version}), "
+    print(f"doclab.tools.bench: {', '.join(figures)} against {facts.host} (Engine {facts.server_version}), "
           f"{os.cpu_count()} cores", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench-of-doclab-") as work:
         bench = Bench(PROJECT_ROOT, Path(work), dict(os.environ))
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             if "doctests" in figures:
                 bench.doctests(args.test_runs)
         except BenchError as error:
-            print(f"doclab.bench: {error}\n(the figures measured before it follow)", file=sys.stderr)
+            print(f"doclab.tools.bench: {error}\n(the figures measured before it follow)", file=sys.stderr)
             print(report(bench.samples))
             return 1
     print(report(bench.samples))

@@ -7,11 +7,12 @@ import html
 import json
 import re
 
-from .capture import Capture, CaptureError, PageRecord, Resolved
-from . import fences, sequence
-from .pages import BlockKind, Page, split_console
-from .scrub import volatile_rules_for_browser
-from .walkthrough import builder_of, render_table, rules_for_browser
+from doclab.capture.engine import Capture, CaptureError, PageRecord, Resolved
+from doclab.render import fences
+from doclab.render import sequence
+from doclab.page.parse import BlockKind, Page, split_console
+from doclab.run.scrub import volatile_rules_for_browser
+from doclab.render.walkthrough import builder_of, render_table, rules_for_browser
 
 
 #: A capture whose command runs the Docker client (its versions matter); ``cat`` or ``echo docker …`` do not.
@@ -35,7 +36,7 @@ def stamp_text(record: PageRecord, state: str, why_recorded: str = "") -> str:
     if stamp["server"].get("image_store") == "containerd":  # a reader's `docker image ls` and pulls then look otherwise
         parts.append("the containerd image store")
     for base in stamp.get("base_images", []):
-        parts.append(f"{base['image']} {base['source']} ({base['digest']})")
+        parts.append(f"{base['image']} {base['source']} (digest {base['digest']})")
     if state == "recorded":
         lead = (
             f"Recorded on {stamp['date']} with Engine {stamp['server']['version']} — "
@@ -169,7 +170,7 @@ def render_script(page: Page, title: str, before: int) -> str:
 
 def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str:
     """Replace every placement marker of ``page`` (parsed from ``markdown``): outputs, walk-throughs, traces
-    and the script (quotes are doclab.quotes'). The page's one stamp goes under its first output (or at its end)."""
+    and the script (quotes are doclab.render.quotes'). The page's one stamp goes under its first output (or at its end)."""
     # A lesson folds each step's outputs into the step's solution (exercise.js): its stamp goes at the end,
     # where it is always visible.
     pieces, position, stamped = [], 0, "data-step-card=" in markdown

@@ -7,7 +7,7 @@ refused with the reason: a bind mount from anywhere but a page's own folder, ``-
 the host's process, IPC, UTS, user or cgroup namespace, added capabilities, devices, unconfined
 security profiles, volumes backed by a host path, and plugins (which run as root on the machine).
 
-    python -m doclab.authz SOCKET      # serve the plugin on SOCKET (``lab up`` does it)
+    python -m doclab.lab.authz SOCKET      # serve the plugin on SOCKET (``lab up`` does it)
 """
 
 from __future__ import annotations

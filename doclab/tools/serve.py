@@ -1,7 +1,7 @@
 """Run a site command (``mkdocs serve``, ``mkdocs build``) against the Docker a reader has, or
 the lab when there is none: the command behind ``scripts/serve`` and ``scripts/publish``.
 
-    python -m doclab.serve [--recorded | --live] -- mkdocs serve ...
+    python -m doclab.tools.serve [--recorded | --live] -- mkdocs serve ...
 
 Where the outputs come from, first match wins:
 
@@ -27,10 +27,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from .daemon import daemon_facts
-from .errors import DoclabError
-from .lab import MAIN_DAEMON, Lab
-from .settings import Settings
+from doclab.engine.daemon import daemon_facts
+from doclab.errors import DoclabError
+from doclab.lab.control import MAIN_DAEMON, Lab
+from doclab.settings import Settings
 
 #: The engine's switch for "show recorded outputs, never contact Docker".
 RECORDED = "DOCLAB_RECORDED"
@@ -126,7 +126,7 @@ def _interrupted(signum, _frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m doclab.serve", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m doclab.tools.serve", description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--recorded", action="store_true", help="recorded outputs only; never contact Docker")
     source.add_argument("--live", action="store_true", help="fail unless every output can be captured live")
@@ -158,13 +158,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"==> lab up: {lab.daemon(MAIN_DAEMON).docker_host}, registry {lab.registry_url}", file=sys.stderr)
         return run_command(command, environment(plan, lab, dict(os.environ)))
     except NoLiveDocker as error:
-        print(f"doclab.serve: live outputs are required (--live), but {error}", file=sys.stderr)
+        print(f"doclab.tools.serve: live outputs are required (--live), but {error}", file=sys.stderr)
         return 2
     except DoclabError as error:  # the lab's, its seed's and its minirootfs's: one family
-        print(f"doclab.serve: the lab did not start: {error}", file=sys.stderr)
+        print(f"doclab.tools.serve: the lab did not start: {error}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, _Interrupted) as error:
-        print(f"doclab.serve: interrupted ({error or 'SIGINT'})", file=sys.stderr)
+        print(f"doclab.tools.serve: interrupted ({error or 'SIGINT'})", file=sys.stderr)
         return 130
     finally:
         if started_lab:

@@ -16,8 +16,8 @@ import socket
 import urllib.parse
 from pathlib import Path
 
-from .daemon import DaemonFacts
-from .errors import DoclabError
+from doclab.engine.daemon import DaemonFacts
+from doclab.errors import DoclabError
 
 #: ``-p 5000:5000``, ``--publish=127.0.0.1:8080:80``: the host port is the part before the container's.
 _PUBLISH = re.compile(r"(?:^|\s)(?:-p|--publish)(?:\s+|=)(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]*\]):)?(?P<port>\d+):\d+")

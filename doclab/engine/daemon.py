@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import DoclabError
+from doclab.errors import DoclabError
 
 if TYPE_CHECKING:
     import docker

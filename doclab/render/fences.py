@@ -9,7 +9,7 @@ so ``mkdocs.yml`` can name it at no cost. Registered in ``mkdocs.yml``:
         custom_fences:
           - name: doclab-output
             class: doclab-output
-            format: !!python/name:doclab.fences.output
+            format: !!python/name:doclab.render.fences.output
 """
 
 from __future__ import annotations

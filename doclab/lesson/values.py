@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import DoclabError
+from doclab.errors import DoclabError
 
 
 class LessonValueError(DoclabError, ValueError):

@@ -2,7 +2,7 @@
 DOCLAB_ALPINE_FETCH=1, on a machine with internet access such as a hosted CI runner) a download
 from Alpine's own mirror, checked against the SHA-256 kept here before anything uses it.
 
-    DOCLAB_ALPINE_FETCH=1 python -m doclab.rootfs     # prints the tarball's path (downloads once)
+    DOCLAB_ALPINE_FETCH=1 python -m doclab.lab.rootfs     # prints the tarball's path (downloads once)
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .errors import DoclabError
-from .seed import sha256_file
-from .settings import ALPINE_ROOTFS, Settings
+from doclab.errors import DoclabError
+from doclab.lab.seed import sha256_file
+from doclab.settings import ALPINE_ROOTFS, Settings
 
 #: Set to 1 to let doclab download the minirootfs when DOCLAB_ALPINE_ROOTFS is not set.
 ALPINE_FETCH = "DOCLAB_ALPINE_FETCH"
@@ -74,7 +74,7 @@ def ensure_rootfs(
         partial.unlink(missing_ok=True)
         raise RootfsError(
             f"refused {url}: its SHA-256 is {actual}, but doclab expects {sha256} "
-            f"(ALPINE_ROOTFS_SHA256 in doclab/rootfs.py); the download was deleted. "
+            f"(ALPINE_ROOTFS_SHA256 in doclab/lab/rootfs.py); the download was deleted. "
             "A damaged download: run again. A changed file on the mirror: do not use it."
         )
     partial.replace(target)
@@ -100,7 +100,7 @@ def main() -> int:
     try:
         print(ensure_rootfs(Settings.from_env()))
     except RootfsError as error:
-        print(f"doclab.rootfs: {error}", file=sys.stderr)
+        print(f"doclab.lab.rootfs: {error}", file=sys.stderr)
         return 2
     return 0
 

@@ -1,7 +1,7 @@
 """Check a built site before it is published: every internal link and anchor resolves, and no
 page makes the reader's browser fetch anything from another host.
 
-    python -m doclab.linkcheck site/ [--base-path /repo/]
+    python -m doclab.tools.linkcheck site/ [--base-path /repo/]
 
 Internal links are the ones without a scheme or host; each must name a file of the site (a folder
 means its ``index.html``) and, with ``#anchor``, an ``id`` in that page. Root-relative links
@@ -186,12 +186,12 @@ def check_site(site: Path, base_path: str = "/") -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m doclab.linkcheck", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m doclab.tools.linkcheck", description=__doc__.split("\n\n")[0])
     parser.add_argument("site", type=Path, help="the built site (mkdocs build -d SITE)")
     parser.add_argument("--base-path", default="/", help="the path of the site's URL, e.g. /repo/ (default /)")
     args = parser.parse_args(argv)
     if not (args.site / "index.html").is_file():
-        print(f"doclab.linkcheck: {args.site} has no index.html: build the site first", file=sys.stderr)
+        print(f"doclab.tools.linkcheck: {args.site} has no index.html: build the site first", file=sys.stderr)
         return 2
     problems = check_site(args.site, args.base_path)
     for problem in problems:

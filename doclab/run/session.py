@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from . import daemon
-from .errors import DoclabError
-from .pages import BlockKind, Block, Page, split_console
-from .scrub import MachineFacts, normalize, scrub
-from .settings import PROJECT_ROOT, Settings
-from .shell import CommandResult, ShellSession
-from .guard import port_taken_hint
-from .trace import UnixSocketRecorder, registry_exchanges
+from doclab.engine import daemon
+from doclab.errors import DoclabError
+from doclab.page.parse import BlockKind, Block, Page, split_console
+from doclab.run.scrub import MachineFacts, normalize, scrub
+from doclab.settings import PROJECT_ROOT, Settings
+from doclab.run.shell import CommandResult, ShellSession
+from doclab.engine.guard import port_taken_hint
+from doclab.run.trace import UnixSocketRecorder, registry_exchanges
 
 
 #: What a daemon prints when the registry (the lab's, then Docker Hub) has no such image.
@@ -261,12 +261,12 @@ class PageRun:
         """On the offline lab, an image it does not serve fails with Docker Hub's error: say what it serves."""
         if not self.facts.owned or not _PULL_FAILED.search(output):
             return ""
-        from .lab import Lab  # only on this failure path: the lab pulls in requests
+        from doclab.lab.control import Lab  # only on this failure path: the lab pulls in requests
 
         served = ", ".join(Lab(self.settings).served_images()) or "nothing (is its registry up?)"
         return (
             f"\n--- note ---\nThis ran on the offline lab, whose registry serves only the images it seeded: {served}. "
-            "Use one of those, add the image to the lab (doclab/seed.py, then python -m doclab.lab up), "
+            "Use one of those, add the image to the lab (doclab/lab/seed.py, then python -m doclab.lab up), "
             "or build against a Docker daemon that can reach Docker Hub."
         )
 
@@ -367,7 +367,7 @@ class PageRun:
                 # Why a mirror, where the page says "a real registry": one clause, on the lab's own daemons.
                 source = "pulled through the registry mirror " + ", ".join(self.facts.mirrors) + (
                     ", the lab's own Distribution registry standing in for Docker Hub, which the build machine "
-                    "cannot reach," if self.facts.owned else "")
+                    "cannot reach" if self.facts.owned else "")
             else:
                 source = "pulled from its registry"
             origins.append({"image": ref, "digest": digest or "unknown", "source": source})

@@ -14,7 +14,7 @@ The registry serves ``library/alpine:3.18`` (from Alpine's minirootfs) and ``lib
 (Debian's Distribution registry, the program the lab itself runs). Page daemons (every daemon
 but "main") run in a network namespace of their own: ``localhost`` and published ports are the
 page's own, so two pages can both run ``docker run -p 5000:5000 registry:2`` at the same time.
-They reach the lab registry through ``doclab.forward`` on 127.0.0.1:MIRROR_PORT of their namespace.
+They reach the lab registry through ``doclab.lab.forward`` on 127.0.0.1:MIRROR_PORT of their namespace.
 
 Page daemons are a pool (``pool-0``, ``pool-1`` …) kept running between pages and between builds:
 a page leases one (a lock), runs on it, and gives it back empty. Starting a daemon costs more CPU
@@ -43,14 +43,14 @@ from pathlib import Path
 
 import requests
 
-from . import authz
-from . import daemon as engine
-from .daemon import OWNED_LABEL, ping
-from .errors import DoclabError
-from .rootfs import ensure_rootfs, fetch_enabled
-from .seed import push_alpine, push_registry_image, served_images, verify_checksum
-from .guard import port_holder
-from .settings import ALPINE_ROOTFS, JOBS, LAB_DIR, REGISTRY_PORT, Settings
+from doclab.lab import authz
+from doclab.engine import daemon as engine
+from doclab.engine.daemon import OWNED_LABEL, ping
+from doclab.errors import DoclabError
+from doclab.lab.rootfs import ensure_rootfs, fetch_enabled
+from doclab.lab.seed import push_alpine, push_registry_image, served_images, verify_checksum
+from doclab.engine.guard import port_holder
+from doclab.settings import ALPINE_ROOTFS, JOBS, LAB_DIR, REGISTRY_PORT, Settings
 
 MAIN_DAEMON = "main"
 #: The host name page daemons and page shells have: the machine's own never reaches an output.
@@ -137,7 +137,7 @@ class Lab:
                 problems.append(f"{binary}: apt-get install {package}")
         rootfs = self.settings.alpine_rootfs
         if rootfs is None and fetch_enabled():
-            pass  # downloaded and checked by ``up`` (doclab.rootfs)
+            pass  # downloaded and checked by ``up`` (doclab.lab.rootfs)
         elif rootfs is None:
             problems.append(
                 f"{ALPINE_ROOTFS}: set it to the path of alpine-minirootfs-3.18.9-x86_64.tar.gz "
@@ -179,7 +179,7 @@ class Lab:
 
     @property
     def authz_plugin(self) -> str:
-        """The name the lab's daemons know their authorization plugin by (doclab.authz), one per lab folder."""
+        """The name the lab's daemons know their authorization plugin by (doclab.lab.authz), one per lab folder."""
         return f"{self.netns_prefix}authz"
 
     @property
@@ -191,11 +191,11 @@ class Lab:
         return authz.answers(self.authz_socket)
 
     def start_authz(self) -> None:
-        """What a page's commands may not do to the machine (doclab.authz): every lab daemon asks it first."""
+        """What a page's commands may not do to the machine (doclab.lab.authz): every lab daemon asks it first."""
         if self.authz_up():
             return
         log = self.dir / "authz.log"
-        pid = self._spawn([sys.executable, "-m", "doclab.authz", str(self.authz_socket)], log, self.dir / "authz.pid")
+        pid = self._spawn([sys.executable, "-m", "doclab.lab.authz", str(self.authz_socket)], log, self.dir / "authz.pid")
         self._wait(self.authz_up, 10, f"the authorization plugin on {self.authz_socket}", log, pid)
 
     def seed(self) -> dict[str, str]:
@@ -255,7 +255,7 @@ class Lab:
         if isolated:
             netns = self.netns(name)
             _create_netns(netns)
-            self._spawn([sys.executable, "-m", "doclab.forward", netns, str(MIRROR_PORT), str(self.settings.registry_port)],
+            self._spawn([sys.executable, "-m", "doclab.lab.forward", netns, str(MIRROR_PORT), str(self.settings.registry_port)],
                         paths["log"], paths["forwarder"])
             command = [*netns_command(netns), *command, "--registry-mirror", f"http://127.0.0.1:{MIRROR_PORT}"]
         else:
@@ -774,7 +774,7 @@ def processes_mentioning(text: str, whole: bool = True, lab_programs_only: bool 
 
 
 def _is_lab_program(arguments: list[bytes]) -> bool:
-    return arguments[0].rsplit(b"/", 1)[-1] in LAB_PROGRAMS or b"doclab.forward" in arguments or b"doclab.authz" in arguments
+    return arguments[0].rsplit(b"/", 1)[-1] in LAB_PROGRAMS or b"doclab.lab.forward" in arguments or b"doclab.lab.authz" in arguments
 
 
 def _mount_source(path: Path) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from .errors import DoclabError
+from doclab.errors import DoclabError
 
 MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 CONFIG_V1 = "application/vnd.docker.container.image.v1+json"
@@ -245,7 +245,7 @@ def push_registry_image(binary: Path, registry_url: str, repository: str = "libr
             "Volumes": {"/var/lib/registry": {}},
         },
         "rootfs": {"type": "layers", "diff_ids": [f"sha256:{diff_id}"]},
-        "history": [{"created": stamp, "created_by": f"doclab.seed: {binary} with its libraries and the official config.yml"}],
+        "history": [{"created": stamp, "created_by": f"doclab.lab.seed: {binary} with its libraries and the official config.yml"}],
     }, sort_keys=True, separators=(",", ":")).encode()
     digest = _push_image(registry_url.rstrip("/"), repository, tag, layer, layer_digest, len(layer), config)
     return SeededImage(repository, tag, digest, f"sha256:{layer_digest}", "")

@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import daemon, guard
-from .errors import DoclabError
-from .pages import BlockKind, Page
-from .settings import RECORDED, STRICT, Settings
+from doclab.engine import daemon
+from doclab.engine import guard
+from doclab.errors import DoclabError
+from doclab.page.parse import BlockKind, Page
+from doclab.settings import RECORDED, STRICT, Settings
 
 #: Bump when the record's meaning changes, so every capture is made again.
 FORMAT = 2
@@ -47,8 +48,8 @@ GENERATED_NOTE = (
 #: The code that shapes an output; a change to it makes every capture run again (when a daemon is there).
 ENGINE_SOURCE_HASH = hashlib.sha256(
     b"".join(
-        (Path(__file__).parent / name).read_bytes()
-        for name in ("capture.py", "session.py", "shell.py", "scrub.py", "trace.py")
+        (Path(__file__).parent.parent / name).read_bytes()
+        for name in ("capture/engine.py", "run/session.py", "run/shell.py", "run/scrub.py", "run/trace.py")
     )
 ).hexdigest()
 
@@ -190,7 +191,7 @@ class PageDaemons:
     """Where a page runs: a lab daemon of its own, or the one daemon there is, held under a lock."""
 
     def __init__(self, settings: Settings, facts: daemon.DaemonFacts):
-        from .lab import Lab  # only when pages must run: a warm rebuild loads neither the lab nor requests
+        from doclab.lab.control import Lab  # only when pages must run: a warm rebuild loads neither the lab nor requests
 
         self.settings = settings
         self.facts = facts
@@ -210,6 +211,18 @@ class PageDaemons:
     @property
     def isolated(self) -> bool:
         return self.lab is not None
+
+    def lab_down(self) -> str:
+        """Why the lab's daemons are gone, when the lab was taken down meanwhile; else nothing."""
+        from doclab.lab.control import LabError
+
+        if self.lab is None:
+            return ""
+        try:
+            self.lab.require_up()
+        except LabError as error:
+            return str(error)
+        return ""
 
     @contextmanager
     def daemon_for(self, page: Page):
@@ -408,9 +421,16 @@ class CaptureEngine:
         except (OSError, RuntimeError) as error:
             if isinstance(error, CaptureError):
                 raise
-            raise CaptureError(f"docs/{page.path}: could not run the page: {error}") from error
+            # A connection refused because the lab was taken down meanwhile says so, not what the socket said.
+            raise CaptureError(f"docs/{page.path}: could not run the page: {daemons.lab_down() or error}") from error
         self.store.save(record)
         return Resolved(record, "live")
+
+    def recorded_for(self, page: Page, public: str) -> Resolved:
+        """For a front door that never runs a page (another site generator): the page's last clean record,
+        the stamp saying ``public``; an error when there is none, or it is of an earlier version of the page."""
+        return self._recorded(page, self.store.load(page.path), inputs_key(page), public, public,
+                              "build with MkDocs against a daemon (scripts/serve, or the lab) to record them")
 
     def _recorded(
         self, page: Page, recorded: PageRecord | None, inputs: str, reason: str = "", public: str = "", how: str = ""
@@ -437,7 +457,7 @@ class CaptureEngine:
 
     def _run_block(self, page: Page, run, block):
         """One block of a running page; an interrupted build stops it (and so the page) with that reason."""
-        from .session import BlockFailed
+        from doclab.run.session import BlockFailed
 
         stopped = f"docs/{page.path}: stopped at {block.label}: the build was interrupted, nothing of this page was recorded"
         if self._interrupted.is_set():
@@ -449,7 +469,7 @@ class CaptureEngine:
 
     def run_page(self, page: Page, key: str, inputs: str, daemons: PageDaemons | None = None) -> PageRecord:
         """Run every block of the page for real; raise CaptureError naming the block that failed."""
-        from .session import PageRun, shown_command  # running pages only: a warm rebuild never loads it
+        from doclab.run.session import PageRun, shown_command  # running pages only: a warm rebuild never loads it
 
         daemons = daemons or self._daemons()
         captures: dict[str, Capture] = {}

@@ -5,7 +5,7 @@ Markers are HTML comments, so a page read by anything else shows none of them:
 - ``<!-- exec: id=build exit=0 timeout=120 client=/usr/bin/docker -->`` before a block: its
   capture name, the exit code it is declared to end with (default 0), its time limit in seconds,
   the docker client that runs it when not the page's (default: DOCLAB_DOCKER_CLI),
-  ``trace=true`` to record the block's HTTP requests (see ``doclab.trace``),
+  ``trace=true`` to record the block's HTTP requests (see ``doclab.run.trace``),
   ``env="DOCKER_BUILDKIT=1"`` (variables set for this block only), ``fresh=true`` (the page's
   lab daemon is emptied first, so the block shows a first-time pull again) and
   ``hide="why"`` (a capture no output marker shows, on purpose).
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from .errors import DoclabError
+from doclab.errors import DoclabError
 
 class BlockKind(Enum):
     """What doclab does with a fenced block: its language's entry in LANGUAGES."""

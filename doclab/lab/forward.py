@@ -4,7 +4,7 @@ A lab daemon in a namespace of its own reaches the lab registry through this: th
 socket is made inside the namespace, every connection is made from the host's, and bytes are
 copied both ways. Traffic stays on loopback on both sides.
 
-    python -m doclab.forward NETNS LISTEN_PORT TARGET_PORT
+    python -m doclab.lab.forward NETNS LISTEN_PORT TARGET_PORT
 """
 
 from __future__ import annotations
