@@ -59,6 +59,15 @@ def define_env(env):
         )
 
     @env.macro
+    def architecture_picture() -> str:
+        """The architecture diagram: side by side, or stacked on a narrow screen where its labels would be ~7 px."""
+        assets = html.escape(posixpath.relpath("assets", env.page.url or "."))
+        alt = ("The client sends commands to the daemon over the Engine API; the daemon pulls images from the "
+               "registry over the Registry API.")
+        return (f'<picture><source media="(max-width: 40em)" srcset="{assets}/architecture-narrow.svg">'
+                f'<img class="doclab-architecture" src="{assets}/architecture.svg" alt="{html.escape(alt)}"></picture>')
+
+    @env.macro
     def page_assets(name: str) -> str:
         """docs/assets/NAME.css and NAME.js, which only this page needs (the site-wide ones are in mkdocs.yml)."""
         assets = html.escape(posixpath.relpath("assets", env.page.url or "."))

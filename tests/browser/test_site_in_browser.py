@@ -553,3 +553,23 @@ def test_compare_your_output_reads_docker_desktops_terminal_view(page, site):
     assert "BuildKit builder" in findings and "does not look like a docker build output" not in findings, findings
     labels = page.locator(".doclab-compare__line .doclab-part").all_inner_texts()
     assert labels.count("?") == 0, labels
+
+
+@pytest.mark.parametrize("width, drawing", [(1280, "architecture.svg"), (375, "architecture-narrow.svg")])
+def test_the_architecture_diagram_is_drawn_for_the_screen_with_labels_of_9_px_or_more(browser, site, width, drawing):
+    """Side by side on a desktop; stacked on a phone, where the wide drawing's 14 px labels would shrink to ~6 px."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    tab = context.new_page()
+    sizes = {}
+    for path in ("/learn/concept/", "/learn/visual/", "/architecture/trace/"):
+        tab.goto(site[1] + path, wait_until="load")
+        image = tab.locator("img.doclab-architecture")
+        image.scroll_into_view_if_needed()
+        sizes[path] = image.evaluate("""img => ({src: img.currentSrc.split('/').pop(), shown: img.getBoundingClientRect().width,
+                                                 drawn: img.naturalWidth})""")
+    context.close()
+    # The drawings' smallest labels: 11 px in the wide one (760 wide), 14 px in the narrow one (360 wide).
+    smallest = {"architecture.svg": (11, 760), "architecture-narrow.svg": (14, 360)}[drawing]
+    for path, size in sizes.items():
+        assert size["src"] == drawing, (path, size)
+        assert smallest[0] * size["shown"] / smallest[1] >= 9, (path, size)
