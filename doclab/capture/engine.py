@@ -49,7 +49,7 @@ GENERATED_NOTE = (
 ENGINE_SOURCE_HASH = hashlib.sha256(
     b"".join(
         (Path(__file__).parent.parent / name).read_bytes()
-        for name in ("capture/engine.py", "run/session.py", "run/shell.py", "run/scrub.py", "run/trace.py")
+        for name in ("capture/engine.py", "run/session.py", "run/shell.py", "run/scrub.py", "run/trace.py", "run/terminal.py")
     )
 ).hexdigest()
 
@@ -61,7 +61,7 @@ class CaptureError(DoclabError, RuntimeError):
 def inputs_key(page: Page) -> str:
     blocks = [
         [b.language, sorted(b.attrs.items()), b.source, b.capture_id, b.expected_exit, b.client, b.skip_reason,
-         list(b.env), b.fresh, b.trace]
+         list(b.env), b.fresh, b.trace, b.terminal]
         for b in page.blocks
     ]
     return _sha256([FORMAT, blocks])
@@ -335,19 +335,12 @@ class CaptureEngine:
 
     def resolve(self, page: Page, force: bool = False) -> Resolved:
         """The page's captures: reused when nothing changed, run when something did."""
-        inputs = inputs_key(page)
         done = self._resolved.get(page.path)
-        if done is not None and done[0] == inputs and not force:
-            if isinstance(done[1], CaptureError):
-                raise done[1]
-            return done[1]
-        recorded = self.store.load(page.path)
-        if not self.facts.reachable:
-            return self._recorded(page, recorded, inputs)
-        key = capture_key(inputs, self.environment(page))
-        if self._reusable(recorded, key, force):
-            return Resolved(recorded, "cached")
-        return self._run_and_save(page, key, inputs, self._daemons())
+        outcome = done[1] if done is not None and done[0] == inputs_key(page) and not force else (
+            self.resolve_all([page], force)[page.path])
+        if isinstance(outcome, CaptureError):
+            raise outcome
+        return outcome
 
     def resolve_all(self, pages: list[Page], force: bool = False) -> dict[str, Resolved | CaptureError]:
         """Resolve every page; the pages that must run do so at the same time (up to DOCLAB_JOBS)."""

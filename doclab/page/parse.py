@@ -7,7 +7,9 @@ Markers are HTML comments, so a page read by anything else shows none of them:
   the docker client that runs it when not the page's (default: DOCLAB_DOCKER_CLI),
   ``trace=true`` to record the block's HTTP requests (see ``doclab.run.trace``),
   ``env="DOCKER_BUILDKIT=1"`` (variables set for this block only), ``fresh=true`` (the page's
-  lab daemon is emptied first, so the block shows a first-time pull again) and
+  lab daemon is emptied first, so the block shows a first-time pull again),
+  ``terminal=100x30`` (the block runs in a pseudo-terminal of that size, as in a reader's
+  terminal, and its output is the screen it leaves, as a terminal emulator draws it) and
   ``hide="why"`` (a capture no output marker shows, on purpose).
 - ``<!-- skip: next "reason" -->`` before a block: it is not run, and says why.
 - ``<!-- output: build -->``: replaced by the captured output of the block named ``build``.
@@ -65,7 +67,8 @@ PLACEMENT_MARKERS = {"output", "walkthrough", "trace", "script"}
 SHOWING_MARKERS = {"output", "walkthrough", "trace"}
 #: The longest a block may be allowed to run (an hour): a limit must stay a limit.
 MAX_TIMEOUT = 3600
-EXEC_OPTIONS = ("id", "exit", "timeout", "client", "trace", "env", "fresh", "hide")
+EXEC_OPTIONS = ("id", "exit", "timeout", "client", "trace", "env", "fresh", "terminal", "hide")
+_TERMINAL = re.compile(r"^(\d{2,3})x(\d{1,3})$")
 _QUOTE_ARGS = re.compile(r'^(?:(?P<page>[\w./-]+\.md)#)?(?P<capture>[\w.-]+)\s+"(?P<phrase>[^"]+)"$')
 _ENV_ITEM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=\S*$")
 
@@ -92,6 +95,7 @@ class Block:
     trace: bool = False
     env: tuple[tuple[str, str], ...] = ()
     fresh: bool = False
+    terminal: tuple[int, int] | None = None  # (columns, rows) of the pseudo-terminal the block runs in
     hide_reason: str | None = None
     skip_reason: str | None = None
 
@@ -214,6 +218,12 @@ def _marker_options(marker: re.Match, page: str, line: int) -> dict:
             if not items or bad:
                 raise PageError(f'{page}:{line}: env="{value}": write env="NAME=value NAME2=value2" (no spaces in values)')
             options["env"] = tuple(tuple(item.split("=", 1)) for item in items)
+        elif key == "terminal":
+            size = _TERMINAL.match(value)
+            if not size or not (40 <= int(size[1]) <= 300 and 5 <= int(size[2]) <= 200):
+                raise PageError(f"{page}:{line}: terminal={value}: write COLUMNSxROWS, 40 to 300 columns and 5 to 200 rows, "
+                                "e.g. terminal=100x30")
+            options["terminal"] = (int(size[1]), int(size[2]))
         elif key == "hide":
             if not value.strip():
                 raise PageError(f'{page}:{line}: hide needs a reason: hide="why this output is not shown"')

@@ -83,7 +83,10 @@ def render_capture(page: Page, capture: Capture, resolved: Resolved, indent: str
     command = capture.command.strip()
     title = f"$ {command}" if "\n" not in command and '"' not in command else "Output"
     builder = builder_of(capture.output)
-    classes = f".{fences.LANGUAGE}" + (f" data-builder=\"{builder}\"" if builder else "")
+    block = page.captures.get(capture.capture_id)
+    terminal = f"{block.terminal[0]}x{block.terminal[1]}" if block is not None and block.terminal else None
+    classes = (f".{fences.LANGUAGE}" + (f" data-builder=\"{builder}\"" if builder else "")
+               + (f" data-terminal=\"{terminal}\"" if terminal else ""))  # a terminal's screen: its grid kept (lesson.css)
     lines = [f'{fence}{{{classes} data-capture="{html.escape(capture.capture_id)}" title="{title}"}}']
     output = capture.output if capture.output.endswith("\n") or not capture.output else capture.output + "\n"
     lines += [*output.splitlines(), fence]

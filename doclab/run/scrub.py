@@ -198,7 +198,22 @@ def normalize(text: str) -> str:
         text = pattern.sub(replacement, text)
     text = _canonical_buildkit(text)
     text = re.sub(r"(?<=\S) {2,}(?=\S)", "  ", text)
-    return _sorted_image_lists(re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE))
+    return _sorted_terminal_steps(_sorted_image_lists(re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)))
+
+
+def _sorted_terminal_steps(text: str) -> str:
+    """BuildKit's terminal view lists a step's parts (" => => sha256:…", "extracting …") as they happen: sorted,
+    under their step."""
+    lines = text.split("\n")
+    start = 0
+    while start < len(lines):
+        end = start
+        while end < len(lines) and lines[end].startswith(" => => "):
+            end += 1
+        if end - start > 1:
+            lines[start:end] = sorted(lines[start:end])
+        start = end + 1
+    return "\n".join(lines)
 
 
 def _sorted_image_lists(text: str) -> str:

@@ -6,6 +6,7 @@ one set of rules for where files go, how state carries and what gets cleaned up.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import getpass
 import os
@@ -25,6 +26,7 @@ from doclab.errors import DoclabError
 from doclab.page.parse import BlockKind, Block, Page, split_console
 from doclab.run.scrub import MachineFacts, normalize, scrub
 from doclab.settings import PROJECT_ROOT, Settings
+from doclab.run import terminal
 from doclab.run.shell import CommandResult, ShellSession
 from doclab.engine.guard import port_taken_hint
 from doclab.run.trace import UnixSocketRecorder, registry_exchanges
@@ -224,7 +226,11 @@ class PageRun:
         return self.shell.run(self._scoped(block, f"python3 {script}"), timeout)
 
     def _run_shell(self, block: Block, timeout: float) -> CommandResult:
-        return self.shell.run(self._scoped(block, block.source), timeout)
+        if block.terminal is None:
+            return self.shell.run(self._scoped(block, block.source), timeout)
+        script = terminal.wrapped(block.source, self.root / "control", block.line, block.terminal)
+        result = self.shell.run(self._scoped(block, script), timeout)
+        return dataclasses.replace(result, output=terminal.screen(result.output, block.terminal))
 
     def _first_pull_again(self, block: Block) -> None:
         """``fresh=true``: the daemon as before the page, so the block pulls again. A lab daemon is emptied; on

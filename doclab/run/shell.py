@@ -46,7 +46,7 @@ umount -l "$keep" && rmdir "$keep"
 """
 
 #: Then, for a root shell, nothing of the machine's to read or write: home folders and the files of
-#: /etc only root may read are hidden, devices are only the harmless ones, host-wide kernel settings
+#: /etc only root may read are hidden, devices are only the harmless ones (and pseudo-terminals of its own), host-wide kernel settings
 #: and every other mount are read-only, and /run (the machine's Docker socket) is empty.
 _NOTHING_OF_THE_MACHINE = r"""stash=$(mktemp -d /run/doclab-stash.XXXXXX)
 count=0
@@ -60,6 +60,8 @@ mount --rbind /dev "$dev"
 mount -t tmpfs -o mode=0755 doclab-dev /dev
 for node in null zero full random urandom tty; do : > "/dev/$node"; mount --bind "$dev/$node" "/dev/$node"; done
 mkdir /dev/shm && mount -t tmpfs -o mode=1777 doclab-shm /dev/shm
+# Pseudo-terminals of the sandbox's own (a block with terminal=…): a new devpts instance, none of the machine's.
+mkdir /dev/pts && mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 doclab-pts /dev/pts && ln -s pts/ptmx /dev/ptmx
 ln -s /proc/self/fd /dev/fd && ln -s fd/0 /dev/stdin && ln -s fd/1 /dev/stdout && ln -s fd/2 /dev/stderr
 umount -l "$dev" && rmdir "$dev"
 for folder in /root /home /srv /mnt /media; do [ ! -d "$folder" ] || mount -t tmpfs -o mode=0755 doclab-empty "$folder"; done

@@ -438,11 +438,11 @@
   // A table wider than the screen scrolls sideways inside the theme's wrapper: a keyboard must be
   // able to reach it to scroll it, so a wrapper that does scroll joins the tab order, named.
   function focusableScrollers() {
-    document.querySelectorAll(".md-typeset__scrollwrap").forEach(function (wrapper) {
+    document.querySelectorAll(".md-typeset__scrollwrap, .doclab-output[data-terminal] pre > code").forEach(function (wrapper) {
       if (wrapper.scrollWidth > wrapper.clientWidth + 1) {
         wrapper.tabIndex = 0;
         wrapper.setAttribute("role", "region");
-        wrapper.setAttribute("aria-label", "Table (scrolls sideways)");
+        wrapper.setAttribute("aria-label", wrapper.matches("code") ? "Terminal screen (scrolls sideways)" : "Table (scrolls sideways)");
       } else {
         wrapper.removeAttribute("tabindex");
         wrapper.removeAttribute("role");

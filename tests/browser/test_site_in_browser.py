@@ -242,8 +242,11 @@ def test_at_phone_width_no_page_scrolls_sideways_and_outputs_wrap_clear_of_the_c
         width = tab.evaluate("document.documentElement.scrollWidth")
         if width > 375:
             wide[path] = width
+        # A terminal's screen keeps its grid and scrolls sideways, focusable; every other output wraps.
         hidden = tab.evaluate("""() => [...document.querySelectorAll('.doclab-output pre > code')]
-            .filter(code => code.scrollWidth > code.clientWidth + 1).map(code => code.textContent.slice(0, 40))""")
+            .filter(code => code.scrollWidth > code.clientWidth + 1)
+            .filter(code => !code.closest('[data-terminal]') || code.tabIndex !== 0 || !code.getAttribute('aria-label'))
+            .map(code => code.textContent.slice(0, 40))""")
         if hidden:
             scrolling[path] = hidden
     tab.goto(site[1] + "/architecture/troubleshooting/", wait_until="networkidle")
@@ -341,7 +344,7 @@ def test_step_4_shows_both_builders_buildkit_first(page, site):
     assert card.locator(".tabbed-set").first.locator(".tabbed-labels label").all_inner_texts() == ["BuildKit", "Classic builder"]
     assert card.locator(".tabbed-set").nth(1).locator(".tabbed-labels label").all_inner_texts() == ["BuildKit", "Classic builder"]
     builders = card.locator(".doclab-output[data-builder]").evaluate_all("blocks => blocks.map(b => b.dataset.builder)")
-    assert builders == ["BuildKit", "classic builder"]
+    assert builders == ["BuildKit", "BuildKit", "classic builder"]  # the plain form, the terminal's screen, classic
     assert "DEPRECATED" not in card.inner_text()
     assert page.locator(".doclab-stamp").count() == 1 and "/usr/" not in page.locator(".doclab-stamp").inner_text()
 
@@ -573,3 +576,19 @@ def test_the_architecture_diagram_is_drawn_for_the_screen_with_labels_of_9_px_or
     for path, size in sizes.items():
         assert size["src"] == drawing, (path, size)
         assert smallest[0] * size["shown"] / smallest[1] >= 9, (path, size)
+
+
+def test_the_terminal_screen_keeps_its_grid_and_fits_a_desktop_column(browser, site):
+    """Step 4's build run in an 80-column terminal: one row per line as the terminal drew it, no wrapping."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.goto(site[1] + "/mini-project/", wait_until="load")
+    tab.locator("summary", has_text="The same build in a terminal").first.click()
+    code = tab.locator(".doclab-output[data-terminal='80x24'] pre > code")
+    shown = code.evaluate("""c => ({rows: Math.round(c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).lineHeight)),
+                                    lines: c.textContent.replace(/\\n$/, '').split('\\n').length,
+                                    fits: c.scrollWidth <= c.clientWidth + 1, text: c.textContent})""")
+    context.close()
+    assert shown["text"].startswith("[+] Building ") and "FINISHED" in shown["text"].splitlines()[0]
+    assert shown["fits"], "an 80-column screen must fit the desktop's column"
+    assert abs(shown["rows"] - shown["lines"]) <= 2, shown  # the code box's padding adds at most a row

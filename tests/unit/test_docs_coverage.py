@@ -68,7 +68,7 @@ def test_the_lesson_has_the_expected_blocks():
     mistakes = ["dockerfile-txt", "lowercase-dockerfile", "spaces-around-equals", "no-context", "new-shell", "upper-case-name", "no-name"]
     assert [(e.parsed.language, e.parsed.capture_id) for e in examples] == [
         ("bash", None), ("dockerfile", None), ("bash", "check-dockerfile"), ("bash", None), ("bash", "check-image-name"),
-        ("bash", None), ("bash", "check-build-command"), ("bash", "build-buildkit"), ("bash", "build-classic"),
+        ("bash", None), ("bash", "check-build-command"), ("bash", "build-buildkit"), ("bash", "build-buildkit-terminal"), ("bash", "build-classic"),
         ("bash", "check-image"),
         *[block for name in mistakes for block in [("bash", name)] + [("bash", None)] * (name != "spaces-around-equals")]]
 

@@ -121,7 +121,7 @@ VARIATIONS = [
     (BUILDKIT, hexes(64)),
     (BUILDKIT, lambda text: re.sub(r"(#1 .*?\n\n)(#2 .*?\n\n)", r"\2\1", text, count=1, flags=re.DOTALL)),
     (BUILDKIT, sub(r"^(#4 extracting sha256:\w+)(?: \d+(?:\.\d+)?s)?$", r"\1 0.1s\n\1", count=1)),
-    (BUILDKIT, sub(r"transferring dockerfile: 54B( 0\.0s)? done", "transferring dockerfile: 54B 0.0s done")),
+    (BUILDKIT, sub(r"transferring dockerfile: 54B(?: \d+(?:\.\d+)?s)? done", "transferring dockerfile: 54B 1.7s done")),
     (BUILDKIT, sub(r"writing image sha256:\w+", "writing image sha256:" + "e" * 64)),
     (PUSH, hexes(64)),
     (PUSH, hexes(12)),

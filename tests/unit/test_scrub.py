@@ -172,3 +172,12 @@ def test_images_listed_in_another_order_compare_equal():
     two = "REPOSITORY   TAG   IMAGE ID   CREATED   SIZE\nalpine   3.18   682eb95e98b9   2 years ago   7.35MB\nmy-alpine-image   latest   682eb95e98b9   2 years ago   7.35MB\n"
     assert normalize(one) == normalize(two)
     assert normalize(one) != normalize(two.replace("3.18", "3.19"))
+
+
+def test_the_terminal_views_downloads_compare_in_any_order():
+    one = (" => [1/1] FROM docker.io/library/alpine:3.18  0.2s\n => => extracting sha256:aaa  0.1s\n"
+           " => => sha256:bbb 562B / 562B  0.0s\n => => sha256:aaa 3.29MB / 3.29MB  0.1s\n => exporting to image  0.0s\n")
+    other = (" => [1/1] FROM docker.io/library/alpine:3.18  0.3s\n => => sha256:aaa 3.29MB / 3.29MB  0.0s\n"
+             " => => sha256:bbb 562B / 562B  0.0s\n => => extracting sha256:aaa  0.2s\n => exporting to image  0.0s\n")
+    assert normalize(one) == normalize(other)
+    assert normalize(one) != normalize(one.replace("sha256:bbb", "sha256:ccc"))
