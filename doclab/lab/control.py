@@ -752,6 +752,9 @@ def processes_in_cgroups_of(container_ids: list[str]) -> list[int]:
 #: ``tail -f`` of a lab log is not).
 LAB_PROGRAMS = frozenset({b"dockerd", b"containerd", b"containerd-shim", b"containerd-shim-runc-v2", b"docker-proxy",
                           b"docker-registry", b"runc"})
+#: The lab's own Python services (``python -m …``); the last two are their names before the stage packages, so a
+#: lab started by an earlier checkout is still ended by ``lab down``.
+LAB_MODULES = (b"doclab.lab.forward", b"doclab.lab.authz", b"doclab.forward", b"doclab.authz")
 
 
 def processes_mentioning(text: str, whole: bool = True, lab_programs_only: bool = False) -> list[int]:
@@ -774,7 +777,7 @@ def processes_mentioning(text: str, whole: bool = True, lab_programs_only: bool 
 
 
 def _is_lab_program(arguments: list[bytes]) -> bool:
-    return arguments[0].rsplit(b"/", 1)[-1] in LAB_PROGRAMS or b"doclab.lab.forward" in arguments or b"doclab.lab.authz" in arguments
+    return arguments[0].rsplit(b"/", 1)[-1] in LAB_PROGRAMS or any(module in arguments for module in LAB_MODULES)
 
 
 def _mount_source(path: Path) -> str:
