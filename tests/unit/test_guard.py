@@ -108,4 +108,3 @@ def test_the_image_store_is_read_from_the_daemons_driver_status():
     # moby daemon/containerd ImageService.LayerStoreStatus: {"driver-type", plugins.SnapshotPlugin}; 20.10: overlay2.
     assert image_store({"Driver": "overlayfs", "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}) == "containerd"
     assert image_store({"Driver": "overlay2", "DriverStatus": [["Backing Filesystem", "extfs"]]}) == "overlay2"
-
