@@ -234,6 +234,7 @@
     if (state.revealed || (tick && tick.checked)) show.hidden = true; else fold();
 
     return {
+      name: step,
       reset: function () {
         store[step] = state = {answers: {}};
         Object.keys(inputs).forEach(function (name) { inputs[name].value = ""; });
@@ -241,6 +242,15 @@
         results.textContent = "";
         if (hint) hint.open = false;
         fold();
+      },
+      restore: function (saved) {  // Undo of Reset: the answers, their verdicts and the opened solution come back
+        store[step] = state = saved || {answers: {}};
+        Object.keys(inputs).forEach(function (name) {
+          inputs[name].value = state.answers[name] || "";
+          if (inputs[name].classList.contains("exercise__input--line")) fit(inputs[name]);
+        });
+        if (state.checked) render(evaluate());
+        if (state.revealed || (tick && tick.checked)) reveal();
       },
       holds: function (target) {
         return solution.some(function (node) { return node.hidden && node.contains(target); });
@@ -273,10 +283,21 @@
       if (step) steps.push(step);
     });
     var reset = document.querySelector(".lesson-progress__reset");
+    var undo = document.querySelector(".lesson-progress__undo");
+    var before = null;
     if (reset) {
       reset.addEventListener("click", function () {
+        before = JSON.parse(JSON.stringify(store));
         steps.forEach(function (step) { step.reset(); });
         save(storeKey, store);
+      });
+    }
+    if (undo) {
+      undo.addEventListener("click", function () {  // after lesson.js has put the ticks back (its listener came first)
+        if (!before) return;
+        steps.forEach(function (step) { step.restore(before[step.name]); });
+        save(storeKey, store);
+        before = null;
       });
     }
     showTarget(steps);

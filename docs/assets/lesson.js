@@ -72,11 +72,11 @@
     var undo = panel.querySelector(".lesson-progress__undo");
     var cleared = null;
     reset.addEventListener("click", function () {
-      var done = load(key, []);
-      if (!done.length) return;
+      var done = load(key, []);  // even with no tick: Reset also clears the typed answers (exercise.js), Undo keeps them
       cleared = done;
       save(key, []);
       show();
+      reset.hidden = true;  // Undo takes Reset's place: the header keeps one row on a phone
       undo.hidden = false;
       undo.focus();
     });
@@ -84,11 +84,12 @@
       if (cleared) save(key, cleared);
       cleared = null;
       undo.hidden = true;
+      reset.hidden = false;
       show();
       reset.focus();
     });
     boxes.forEach(function (box) {
-      box.addEventListener("change", function () { cleared = null; undo.hidden = true; });
+      box.addEventListener("change", function () { cleared = null; undo.hidden = true; reset.hidden = false; });
     });
     show();
   }
@@ -277,6 +278,8 @@
       if (!step) return;
       event.preventDefault();
       show(Math.min(pairs.length - 1, Math.max(0, current + step)));
+      // The panel sticks to the window's bottom: the line comes into view above it, never under it.
+      pairs[current].line.style.scrollMarginBottom = panel.offsetHeight + 8 + "px";
       pairs[current].line.scrollIntoView({block: "nearest"});
     });
   }
@@ -421,7 +424,7 @@
           reference ? "not in the captured output" : "no captured output of this builder"));
         list.appendChild(item);
       });
-      say(reference ? (differing ? differing + " of your " + lines.length + " lines are not in the captured output (after clean-up)."
+      say(reference ? (differing ? differing + " of your " + lines.length + (differing === 1 ? " lines is" : " lines are") + " not in the captured output (after clean-up)."
                                  : "Every line of yours is in the captured output (after clean-up).")
                     : "This does not look like a docker build output: no line from either builder.");
       result.appendChild(findings);

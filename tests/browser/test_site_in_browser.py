@@ -358,7 +358,8 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     tab = context.new_page()
     tab.goto(site[1] + "/mini-project/", wait_until="networkidle")
     idle = tab.locator(".doclab-explain__text").first
-    tab.locator(".doclab-output[data-capture='build-buildkit'] code > span").first.click()
+    # A line that answers step 4 (BuildKit prints its first steps in either order: found by its text).
+    tab.locator(".doclab-output[data-capture='build-buildkit'] code > span", has_text="load build definition").first.click()
     folded = idle.inner_text()
     tab.check("input[data-step='4']")  # ticking step 4 opens its solution (exercise.js), walk-throughs included
     output = tab.locator(".doclab-output[data-capture='build-classic']")
@@ -458,16 +459,24 @@ def test_reset_can_be_undone(page, site):
     page.goto(site[1] + "/mini-project/", wait_until="networkidle")
     page.check("input[data-step='1']")
     page.check("input[data-step='2']")
+    page.fill("#exercise-3-command", "docker build -t $IMAGE_NAME")  # a draft, not yet checked
     page.click(".lesson-progress__reset")
+    draft_cleared = page.input_value("#exercise-3-command") == ""
     cleared = page.locator(".lesson-progress__label").inner_text()
     undo = page.locator(".lesson-progress__undo")
     undo_focused = page.evaluate("document.activeElement.classList.contains('lesson-progress__undo')")
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator(".lesson-progress").screenshot(path=str(ARTIFACTS / "reset-undo.png"))
+    reset_hidden = page.locator(".lesson-progress__reset").is_hidden()  # Undo takes its place
     undo.click()
     restored = page.locator(".lesson-progress__label").inner_text()
+    draft = page.input_value("#exercise-3-command")
+    solution_1_open = page.evaluate("""[...document.querySelectorAll('[data-exercise-fold="1"]')].every(n => !n.hidden)""")
     assert cleared == "0 / 4 steps" and undo_focused
     assert restored == "2 / 4 steps" and undo.is_hidden()
+    assert draft_cleared and reset_hidden
+    assert draft == "docker build -t $IMAGE_NAME", "Undo must bring back the typed answers too"
+    assert solution_1_open, "a step ticked again by Undo shows its solution, as it did"
     page.reload()
     assert page.locator(".lesson-progress__label").inner_text() == "2 / 4 steps"
 
@@ -592,3 +601,21 @@ def test_the_terminal_screen_keeps_its_grid_and_fits_a_desktop_column(browser, s
     assert shown["text"].startswith("[+] Building ") and "FINISHED" in shown["text"].splitlines()[0]
     assert shown["fits"], "an 80-column screen must fit the desktop's column"
     assert abs(shown["rows"] - shown["lines"]) <= 2, shown  # the code box's padding adds at most a row
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (375, 812)])
+def test_a_line_reached_with_the_arrow_keys_shows_above_the_sticky_explanation(browser, site, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    tab = context.new_page()
+    tab.goto(site[1] + "/mini-project/", wait_until="load")
+    tab.check("input[data-step='4']")
+    tab.locator(".doclab-output[data-capture='build-buildkit'] code").focus()
+    covered = []
+    for step in range(24):
+        tab.keyboard.press("ArrowDown")
+        line = tab.locator(".doclab-output[data-capture='build-buildkit'] .doclab-line--active").bounding_box()
+        panel = tab.locator(".doclab-explain").first.bounding_box()
+        if line["y"] + line["height"] > panel["y"] + 1:
+            covered.append(step + 1)
+    context.close()
+    assert covered == [], f"lines under the explanation after ArrowDown presses {covered}"
