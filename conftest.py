@@ -14,7 +14,7 @@ from doclab.engine import daemon
 from doclab.capture import facts
 from doclab.capture.engine import CaptureStore
 from doclab.lab.control import MAIN_DAEMON, Lab
-from doclab.page.parse import BlockKind, Page, PageError, page_name, parse_page
+from doclab.page.parse import BlockKind, Page, PageError, page_name, parse_page, read_page
 from doclab.render.quotes import check_quote
 from doclab.run.scrub import normalize
 from doclab.run.session import BlockFailed, PageRun
@@ -174,7 +174,7 @@ def pytest_terminal_summary(terminalreporter):
         counts = _outcomes[page]
         path = Path(__file__).parent / page
         try:
-            total = len(parse_page(path.read_text(), page_name(path, DOCS), SETTINGS.snippets_dir).blocks)
+            total = len(read_page(path, DOCS, SETTINGS.snippets_dir).blocks)
         except PageError:
             total = "unreadable:"
         terminalreporter.write_line(

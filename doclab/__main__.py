@@ -19,7 +19,7 @@ from doclab.engine.daemon import daemon_facts
 from doclab.errors import DoclabError
 from doclab.capture.facts import facts_of
 from doclab.engine.guard import HOW_TO_RUN_LIVE, NotClean
-from doclab.page.parse import Page, PageError, page_name, parse_page
+from doclab.page.parse import Page, PageError, read_page
 from doclab.render.quotes import check_quotes
 from doclab.run.session import BlockFailed, PageRun
 from doclab.settings import PROJECT_ROOT, Settings
@@ -27,15 +27,10 @@ from doclab.settings import PROJECT_ROOT, Settings
 DOCS = PROJECT_ROOT / "docs"
 
 
-def read_page(path: Path, settings: Settings) -> Page:
-    """A page file as the site build and the tests read it: the whole file, lines counted in it."""
-    return parse_page(path.read_text(), page_name(path, DOCS), settings.snippets_dir)
-
-
 def run_page(path: Path) -> int:
     settings = Settings.from_env()
     try:
-        page = read_page(path, settings)
+        page = read_page(path, DOCS, settings.snippets_dir)
     except PageError as error:
         print(error, file=sys.stderr)
         return 2
@@ -77,7 +72,7 @@ def capture(paths: list[Path], force: bool) -> int:
     pages, failed = [], 0
     for path in files:
         try:
-            pages.append(read_page(path, settings))
+            pages.append(read_page(path, DOCS, settings.snippets_dir))
         except PageError as error:
             print(error, file=sys.stderr)
             failed += 1

@@ -11,7 +11,7 @@ from mkdocs.exceptions import PluginError
 from doclab.capture.engine import CaptureEngine
 from doclab.errors import DoclabError
 from doclab.engine.guard import HOW_TO_RUN_LIVE
-from doclab.page.parse import PageError, parse_page
+from doclab.page.parse import PageError, parse_page, read_page
 from doclab.render.quotes import check_quotes, replace_quotes
 from doclab.render.markers import replace_markers
 from doclab.settings import Settings
@@ -62,7 +62,9 @@ def on_files(files, config):
 def parse_file(file):
     """The page as written, parsed once per build (the hook needs it at files, markdown and content time)."""
     if file.src_uri not in _written:
-        _written[file.src_uri] = parse_page(Path(file.abs_src_path).read_text(), file.src_uri, engine.settings.snippets_dir)
+        path = Path(file.abs_src_path)
+        docs_dir = path.parents[len(Path(file.src_uri).parts) - 1]  # the folder src_uri is relative to
+        _written[file.src_uri] = read_page(path, docs_dir, engine.settings.snippets_dir)
     return _written[file.src_uri]
 
 

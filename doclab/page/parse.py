@@ -384,3 +384,9 @@ def split_console(source: str) -> list[tuple[str, str]]:
 
 def page_name(path: Path, docs_dir: Path) -> str:
     return path.resolve().relative_to(docs_dir.resolve()).as_posix()
+
+
+def read_page(path: Path, docs_dir: Path, snippets_dir: Path) -> Page:
+    """The page file at ``path`` as every front door reads it (the site build, the CLI, the doc tests): the whole
+    file, front matter included, so a line number means the same everywhere; named by its path under ``docs_dir``."""
+    return parse_page(path.read_text(), page_name(path, docs_dir), snippets_dir)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from doclab.lesson.answers import AnswerRulesError, AnswerRules, load_rules, normalise
-from doclab.page.parse import page_name, parse_page
+from doclab.page.parse import read_page
 from doclab.settings import Settings
 from doclab.lesson.values import lesson_values
 from tests.conftest import ROOT
@@ -45,7 +45,7 @@ def test_the_pages_own_solution_is_right():
 
 def test_every_output_is_a_capture_of_the_lesson_with_its_declared_exit_code():
     docs = ROOT / "docs"
-    page = parse_page((docs / "mini-project.md").read_text(), page_name(docs / "mini-project.md", docs), Settings.from_env().snippets_dir)
+    page = read_page(docs / "mini-project.md", docs, Settings.from_env().snippets_dir)
     declared = {name: block.expected_exit for name, block in page.captures.items()}
     outputs = RULES.outputs_with_exit_codes(declared, page.path)
     assert {name: o["exit"] for name, o in outputs.items()} == {

@@ -9,7 +9,7 @@ from sybil import Sybil
 
 import conftest as docs_suite
 from doclab.capture.engine import CaptureStore, inputs_key
-from doclab.page.parse import page_name, parse_page
+from doclab.page.parse import read_page
 from doclab.settings import Settings
 from tests.conftest import ROOT
 
@@ -38,7 +38,7 @@ def test_every_block_is_collected_and_run_or_skipped(path: Path):
     collected = list(sybil.parse(path).examples())
     examples = [example for example in collected if example.region.evaluator is docs_suite.evaluate_block]
     assert len(examples) == count_fences(path.read_text()), f"{path}: the suite collects fewer examples than it has code blocks"
-    page = parse_page(path.read_text(), page_name(path, ROOT / "docs"), Settings.from_env().snippets_dir)
+    page = read_page(path, ROOT / "docs", Settings.from_env().snippets_dir)
     foreign = [quote for quote in page.quotes if quote.source_page != page.path]
     checked = [example for example in collected if example.region.evaluator is docs_suite.evaluate_foreign_quote]
     assert len(checked) == len(foreign), f"{path}: every quote of another page's output is checked"
@@ -51,7 +51,7 @@ def test_every_block_is_collected_and_run_or_skipped(path: Path):
 @pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
 def test_recorded_captures_are_of_the_pages_current_examples(path: Path):
     """A stale recording fails here, with no daemon needed: the example changed, its output did not."""
-    page = parse_page(path.read_text(), page_name(path, ROOT / "docs"), Settings.from_env().snippets_dir)
+    page = read_page(path, ROOT / "docs", Settings.from_env().snippets_dir)
     if not page.captures:
         return
     record = CaptureStore(Settings.from_env().captures_dir).load(page.path)
