@@ -19,9 +19,10 @@ import re
 import socket
 import socketserver
 import sys
-import tempfile
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from doclab.lab.pagefolders import PAGE_RUN_PREFIX, page_folders_root
 
 #: Capabilities a container may add: none of them reaches beyond the container.
 HARMLESS_CAPABILITIES = frozenset({"NET_BIND_SERVICE", "CHOWN", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
@@ -29,11 +30,6 @@ HARMLESS_CAPABILITIES = frozenset({"NET_BIND_SERVICE", "CHOWN", "FOWNER", "FSETI
 _CREATES = re.compile(r"^(?:/v[\d.]+)?/(?:containers/create|containers/[^/]+/exec|volumes/create"
                       r"|plugins/.*|services/create|services/[^/]+/update)$")
 _HOST_MODES = ("PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode")
-
-
-def page_folders_root() -> Path:
-    """Bind mounts may come from a page run's folder only (``session.PAGE_RUN_PREFIX`` in the temporary folder)."""
-    return Path(tempfile.gettempdir()).resolve()
 
 
 def _page_folder(source: str) -> bool:
@@ -44,7 +40,7 @@ def _page_folder(source: str) -> bool:
     except ValueError:
         return False
     parts = relative.parts
-    return len(parts) >= 2 and parts[0].startswith("doclab-page-") and parts[1] == "home"
+    return len(parts) >= 2 and parts[0].startswith(PAGE_RUN_PREFIX) and parts[1] == "home"
 
 
 def refusal(method: str, uri: str, body: dict | None) -> str | None:

@@ -48,6 +48,7 @@ from doclab.engine import daemon as engine
 from doclab.engine.daemon import OWNED_LABEL, ping
 from doclab.errors import DoclabError
 from doclab.lab.rootfs import ensure_rootfs, fetch_enabled
+from doclab.lab.pagefolders import remove_ended_page_folders, write_owner
 from doclab.lab.seed import push_alpine, push_registry_image, served_images, verify_checksum
 from doclab.engine.guard import port_holder
 from doclab.settings import ALPINE_ROOTFS, JOBS, LAB_DIR, REGISTRY_PORT, Settings
@@ -76,7 +77,7 @@ class LabError(DoclabError, RuntimeError):
 #: Written by ``up`` into a lab folder it made or found empty: only such a folder is ever used or cleaned.
 MARKER = ".doclab-lab"
 #: What a lab puts in its folder, and all that ``down`` removes from it (anything else there is left alone).
-OWN_ENTRIES = ("*.sock", "*.pid", "*.owner", "*.lease", "*.log", ".daemon.json.*", "daemon.json", "lab.json",
+OWN_ENTRIES = ("*.sock", "*.pid", "*.owner", ".*.owner.*.partial", "*.lease", "*.log", ".daemon.json.*", "daemon.json", "lab.json",
                "registry.yml", "registry-data", "data", "x")
 #: The device name of the tmpfs the lab mounts on its data folder: the only mount ``down`` removes that the
 #: lab's daemons did not make below their own folders.
@@ -231,6 +232,8 @@ class Lab:
         if owned:
             self.start_authz()
         isolated = name != MAIN_DAEMON
+        # The owner first, whole: `lab prune` beside this takes a daemon folder without a live owner for a leftover.
+        write_owner(paths["owner"])
         for key in ("data", "exec"):
             paths[key].mkdir(parents=True, exist_ok=True)
         config = self.dir / "daemon.json"
@@ -261,7 +264,6 @@ class Lab:
         else:
             # A bridge of its own: the main daemon shares the host's network with other labs' main daemons.
             command += ["--registry-mirror", self.registry_url, "--bridge", _create_bridge(self.dir, name)]
-        paths["owner"].write_text(f"{os.getpid()}\n")
         # dockerd writes its own pid file once it runs (and refuses one that names a live process): the
         # launch's pid goes beside its exec root instead.
         pid = self._spawn(command, paths["log"], paths["exec"] / "launched.pid")
@@ -467,14 +469,7 @@ class Lab:
             if name.startswith(POOL_PREFIX) and int(name.removeprefix(POOL_PREFIX)) >= self.settings.jobs:
                 if self._stop_if_unused(name, also_clean=True):
                     orphans.append(f"{name} (idle, beyond {JOBS}={self.settings.jobs})")
-        for folder in Path(tempfile.gettempdir()).glob("doclab-page-*"):
-            owner = folder / "owner"
-            if not owner.is_file() or owner.is_symlink():
-                continue  # a page run writes its owner first: a folder without one is not a page run's
-            pid = owner.read_text().strip()
-            if not (pid.isdigit() and running(int(pid))):
-                shutil.rmtree(folder, ignore_errors=True)
-                orphans.append(folder.name)
+        orphans += remove_ended_page_folders(running)
         return orphans
 
     def _stop_if_unused(self, name: str, also_clean: bool = False) -> bool:

@@ -14,7 +14,6 @@ import re
 import shutil
 import socket
 import sys
-import tempfile
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import ClassVar
 
 from doclab.engine import daemon
 from doclab.errors import DoclabError
+from doclab.lab.pagefolders import new_page_folder
 from doclab.page.parse import BlockKind, Block, Page, split_console
 from doclab.run.scrub import MachineFacts, normalize, scrub
 from doclab.settings import PROJECT_ROOT, Settings
@@ -73,8 +73,6 @@ def failure_message(block: Block, result: CommandResult, timeout: float) -> str:
     )
 
 
-#: Folders of page runs in the temporary directory (``lab prune`` removes those of ended processes).
-PAGE_RUN_PREFIX = "doclab-page-"
 #: The reader-like environment a page's shell starts from; nothing else of the builder's leaks in.
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Variables passed through from the builder because they say which daemon to talk to, and how.
@@ -130,8 +128,7 @@ class PageRun:
         self.docker_host = docker_host
         self.facts = daemon.daemon_facts(docker_host)
         self.client = daemon.client_facts(settings.docker_cli)
-        self.root = Path(tempfile.mkdtemp(prefix=PAGE_RUN_PREFIX))
-        (self.root / "owner").write_text(f"{os.getpid()}\n")  # `lab prune` removes it once this process is gone
+        self.root = new_page_folder()  # `lab prune` removes it once this process is gone
         self.home = self.root / "home"
         self.workdir = self.home  # a reader's terminal opens in their home: `mkdir docker-architecture` goes there
         self.workdir.mkdir(parents=True)
