@@ -12,8 +12,9 @@ from sybil import Region, Sybil
 
 from doclab.engine import daemon
 from doclab.capture import facts
-from doclab.capture.engine import CaptureStore
-from doclab.lab.control import MAIN_DAEMON, Lab
+from doclab.capture.record import CaptureStore
+from doclab.lab.control import Lab
+from doclab.lab.folder import MAIN_DAEMON
 from doclab.page.parse import BlockKind, Page, PageError, page_name, parse_page, read_page
 from doclab.render.quotes import check_quote
 from doclab.run.scrub import normalize

@@ -14,7 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from doclab.capture.engine import CaptureEngine, CaptureError, PageDaemons, PageRecord, Resolved
+from doclab.capture.engine import CaptureEngine, Outcome, Resolved
+from doclab.capture.record import CaptureError, PageRecord
+from doclab.capture.runner import PageDaemons
 from doclab.engine.daemon import daemon_facts
 from doclab.errors import DoclabError
 from doclab.capture.facts import facts_of
@@ -79,7 +81,7 @@ def capture(paths: list[Path], force: bool) -> int:
     started = time.monotonic()
     for path, outcome in sorted(engine.resolve_all([page for page in pages if page.captures], force=force).items()):
         if isinstance(outcome, Resolved):
-            why = f": {outcome.reason}" if outcome.state == "recorded" else ""
+            why = f": {outcome.reason}" if outcome.state is Outcome.RECORDED else ""
             print(f"docs/{path}: {outcome.state} ({len(outcome.record.captures)} captures){why}")
         else:
             print(f"docs/{path}: FAILED\n{outcome}", file=sys.stderr)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from doclab.capture.engine import CaptureEngine
+from doclab.capture.engine import CaptureEngine, Outcome
 from doclab.errors import DoclabError
 from doclab.engine.guard import HOW_TO_RUN_LIVE
 from doclab.page.parse import PageError, parse_page, read_page
@@ -78,7 +78,7 @@ def on_page_markdown(markdown, page, config, files):
         parsed = parse_page(markdown, page.file.src_uri, engine.settings.snippets_dir)
         if written.captures:
             resolved = engine.resolve(written)
-            if resolved.state == "recorded":
+            if resolved.state is Outcome.RECORDED:
                 # INFO, not WARNING: a recorded output is the designed fallback, and --strict fails on warnings.
                 log.info("%s: RECORDED output shown (its last clean run): %s", page.file.src_uri, resolved.reason)
             else:

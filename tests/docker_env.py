@@ -13,8 +13,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from doclab.capture.engine import reads_event_history
-from doclab.lab.control import MAIN_DAEMON, Lab
+from doclab.capture.runner import reads_event_history
+from doclab.lab.control import Lab
+from doclab.lab.folder import MAIN_DAEMON
 from doclab.settings import Settings
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}

@@ -1,3 +1,3 @@
-"""Stage 4, the records: which pages must run, where, and what is shown when none can (``engine``: the
-checksummed records and the ``CaptureEngine`` every front door uses), and the facts two outputs are compared by
-(``facts``). Imports ``run`` and below."""
+"""Stage 4, the records: the checksummed record of a page (``record``), running the pages that must run and where
+(``runner``), which must run and what is shown when none can (``engine``: the ``CaptureEngine`` every front door
+uses), and the facts two outputs are compared by (``facts``). Imports ``run`` and below."""

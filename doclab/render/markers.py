@@ -7,7 +7,8 @@ import html
 import json
 import re
 
-from doclab.capture.engine import Capture, CaptureError, PageRecord, Resolved
+from doclab.capture.engine import Outcome, Resolved
+from doclab.capture.record import Capture, CaptureError, PageRecord
 from doclab.render import fences
 from doclab.render import sequence
 from doclab.page.parse import BlockKind, Page, split_console
@@ -29,7 +30,7 @@ def page_client_version(record: PageRecord) -> str:
     return max(versions, key=versions.count) if versions else record.stamp["client"]["version"]
 
 
-def stamp_text(record: PageRecord, state: str, why_recorded: str = "") -> str:
+def stamp_text(record: PageRecord, state: Outcome, why_recorded: str = "") -> str:
     """The page's one stamp: when, with which versions, and where the base image came from (no paths)."""
     stamp = record.stamp
     parts = [f"client Docker {page_client_version(record)}", f"Engine {stamp['server']['version']}"]
@@ -37,7 +38,7 @@ def stamp_text(record: PageRecord, state: str, why_recorded: str = "") -> str:
         parts.append("the containerd image store")
     for base in stamp.get("base_images", []):
         parts.append(f"{base['image']} {base['source']} (digest {base['digest']})")
-    if state == "recorded":
+    if state is Outcome.RECORDED:
         lead = (
             f"Recorded on {stamp['date']} with Engine {stamp['server']['version']} — "
             f"{why_recorded or 'no Docker daemon was reachable when this page was built'}, "

@@ -10,7 +10,7 @@ import html
 import re
 from typing import Callable
 
-from doclab.capture.engine import CaptureError, PageRecord
+from doclab.capture.record import CaptureError, PageRecord
 from doclab.page.parse import Page, QuoteMarker
 
 

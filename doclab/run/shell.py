@@ -124,7 +124,7 @@ def isolated(command: list[str], netns: str | None, visible: tuple[Path, ...] = 
         namespaces = ["unshare", "--map-root-user", "--mount", "--pid", "--fork", "--mount-proc", "--"]
         sandbox += ["unshare", f"--map-user={os.getuid()}", f"--map-group={os.getgid()}", "--"]
     if netns:
-        from doclab.lab.control import netns_command  # the lab module pulls in requests: only when a page daemon is used
+        from doclab.lab.network import netns_command  # only when a page daemon is used
 
         return [*namespaces, *netns_command(netns), *sandbox, *command]
     return [*namespaces, *sandbox, *command]

@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from enum import Enum
 from pathlib import Path
 
 
@@ -32,6 +33,27 @@ class Exchange:
         return asdict(self)
 
 
+class Body(Enum):
+    """What follows a message's head, as its start line and headers tell."""
+
+    NONE = "none"
+    LENGTH_OR_CHUNKED = "body"  # as its headers say
+    UNTIL_CLOSE = "until-close"  # a response without length: it ends with the connection
+    TUNNEL = "tunnel"  # an upgraded connection: another protocol, passed through
+
+
+class Framing(Enum):
+    """Where a framer is in the message passing through it."""
+
+    HEAD = "head"
+    LENGTH = "length"
+    CHUNK_SIZE = "chunk-size"
+    CHUNK_DATA = "chunk-data"
+    TRAILER = "trailer"
+    UNTIL_CLOSE = "until-close"
+    TUNNEL = "tunnel"
+
+
 class _HttpFramer:
     """Follows one direction of an HTTP/1.1 connection, message by message, as bytes arrive."""
 
@@ -39,14 +61,14 @@ class _HttpFramer:
         self.on_head = on_head  # (start_line, headers, raw header lines) -> (body kind, replacement head bytes or None)
         self.on_done = on_done  # called when a message, body included, has passed
         self.buffer = b""
-        self.state = "head"
+        self.state = Framing.HEAD
         self.remaining = 0
 
     def feed(self, data: bytes) -> bytes:
         out = bytearray()
         self.buffer += data
         while self.buffer:
-            if self.state == "head":
+            if self.state is Framing.HEAD:
                 end = self.buffer.find(b"\r\n\r\n")
                 if end < 0:
                     break
@@ -60,51 +82,51 @@ class _HttpFramer:
                 body, replacement = self.on_head(lines[0], headers, [line for line in lines[1:] if line])
                 out += replacement or head
                 self._expect(body, headers)
-            elif self.state in ("tunnel", "close"):
+            elif self.state in (Framing.TUNNEL, Framing.UNTIL_CLOSE):
                 out += self.buffer
                 self.buffer = b""
-            elif self.state in ("length", "chunk-data"):
+            elif self.state in (Framing.LENGTH, Framing.CHUNK_DATA):
                 taken = self.buffer[: self.remaining]
                 out += taken
                 self.buffer = self.buffer[len(taken):]
                 self.remaining -= len(taken)
-                if self.remaining == 0 and self.state == "length":
+                if self.remaining == 0 and self.state is Framing.LENGTH:
                     self._done()
                 elif self.remaining == 0:
-                    self.state = "chunk-size"
-            elif self.state in ("chunk-size", "trailer"):
+                    self.state = Framing.CHUNK_SIZE
+            elif self.state in (Framing.CHUNK_SIZE, Framing.TRAILER):
                 end = self.buffer.find(b"\r\n")
                 if end < 0:
                     break
                 line, self.buffer = self.buffer[: end + 2], self.buffer[end + 2:]
                 out += line
-                if self.state == "trailer":
+                if self.state is Framing.TRAILER:
                     if line == b"\r\n":
                         self._done()
                 else:
                     size = int(line.split(b";")[0].strip() or b"0", 16)
-                    self.state, self.remaining = ("trailer", 0) if size == 0 else ("chunk-data", size + 2)
+                    self.state, self.remaining = (Framing.TRAILER, 0) if size == 0 else (Framing.CHUNK_DATA, size + 2)
         return bytes(out)
 
     def _done(self) -> None:
-        self.state = "head"
+        self.state = Framing.HEAD
         self.on_done()
 
-    def _expect(self, body: str, headers: dict) -> None:
-        if body == "tunnel":
-            self.state = "tunnel"
-        elif body == "none":
+    def _expect(self, body: Body, headers: dict) -> None:
+        if body is Body.TUNNEL:
+            self.state = Framing.TUNNEL
+        elif body is Body.NONE:
             self._done()
         elif "chunked" in headers.get("transfer-encoding", "").lower():
-            self.state = "chunk-size"
+            self.state = Framing.CHUNK_SIZE
         elif "content-length" in headers:
             self.remaining = int(headers["content-length"] or 0)
             if self.remaining:
-                self.state = "length"
+                self.state = Framing.LENGTH
             else:
                 self._done()
-        elif body == "until-close":
-            self.state = "close"
+        elif body is Body.UNTIL_CLOSE:
+            self.state = Framing.UNTIL_CLOSE
         else:
             self._done()
 
@@ -167,7 +189,7 @@ class UnixSocketRecorder:
         has_body = "transfer-encoding" in headers or int(headers.get("content-length", "0") or 0) > 0
         # An upgraded connection (BuildKit's /session, `docker attach`) carries another protocol after this head.
         upgrade = "upgrade" in headers.get("connection", "").lower()
-        kind = "tunnel" if upgrade else "body" if has_body else "none"
+        kind = Body.TUNNEL if upgrade else Body.LENGTH_OR_CHUNKED if has_body else Body.NONE
         return kind, ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
 
     def _on_response(self, line: str, pending: list[dict]):
@@ -175,10 +197,10 @@ class UnixSocketRecorder:
         request = pending[0] if pending else {"method": "?", "path": "?", "started": time.time()}
         request["status"] = status
         if status == 101:
-            return "tunnel", None
+            return Body.TUNNEL, None
         if request["method"] == "HEAD" or status in (204, 304) or 100 <= status < 200:
-            return "none", None
-        return "until-close", None
+            return Body.NONE, None
+        return Body.UNTIL_CLOSE, None
 
     def _finish(self, pending: list[dict]) -> None:
         if not pending:
@@ -200,7 +222,7 @@ class UnixSocketRecorder:
                 target.sendall(framer.feed(data))
             except OSError:
                 break
-        if framer.state == "close" and pending and "status" in pending[0]:
+        if framer.state is Framing.UNTIL_CLOSE and pending and "status" in pending[0]:
             framer.on_done()  # a response that ends when its connection closes
         try:
             target.shutdown(socket.SHUT_WR)

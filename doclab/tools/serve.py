@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 from doclab.engine.daemon import daemon_facts
 from doclab.errors import DoclabError
-from doclab.lab.control import MAIN_DAEMON, Lab
+from doclab.lab.control import Lab
+from doclab.lab.folder import MAIN_DAEMON
 from doclab.settings import Settings
 
 #: The engine's switch for "show recorded outputs, never contact Docker".

@@ -10,7 +10,7 @@ import json
 import pytest
 
 import tests.browser.test_site_in_browser as site_suite
-from doclab.capture.engine import CaptureStore
+from doclab.capture.record import CaptureStore
 from doclab.settings import Settings
 from tests.conftest import ROOT
 from tests.docker_env import unavailable

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from doclab.capture.engine import CaptureStore
+from doclab.capture.record import CaptureStore
 from doclab.run.scrub import as_terminal_shows
 from doclab.settings import Settings
 from tests.conftest import ROOT, build_site
@@ -292,13 +292,15 @@ def lesson_weight(tab) -> dict:
 
 
 def test_every_pages_weight_and_the_lesson_under_420_kb(browser, site):
+    tabs = {}
+    for path in all_pages(site[0]):  # a new context (cache) a page: each page's weight as a first visit
+        tabs[path] = browser.new_context().new_page()
+        tabs[path].goto(site[1] + path, wait_until="commit")  # all load at once; each is weighed once quiet
     weights = {}
-    for path in all_pages(site[0]):
-        context = browser.new_context()  # a new cache a page: each page's weight as a first visit
-        tab = context.new_page()
-        tab.goto(site[1] + path, wait_until="networkidle")
+    for path, tab in tabs.items():
+        tab.wait_for_load_state("networkidle")
         weights[path] = lesson_weight(tab)
-        context.close()
+        tab.context.close()
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "page-weights.json").write_text(json.dumps(weights, indent=2) + "\n")
     print("\npage weights:", json.dumps(weights))

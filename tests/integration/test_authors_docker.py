@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from doclab.engine import daemon
-from doclab.capture.engine import CaptureStore
+from doclab.capture.record import CaptureStore
 from tests.conftest import ROOT
 from tests.docker_env import running_lab
 
@@ -113,33 +113,6 @@ def test_a_docker_full_of_the_authors_things_builds_shows_the_last_clean_records
     assert "Pull complete" in lesson, "the lesson must still show the first pull a reader sees"
 
 
-def test_an_empty_docker_of_the_authors_runs_the_pages_live_and_is_left_empty(tmp_path):
-    captures = tmp_path / "captures"
-    with authors_docker("authors-empty") as (handle, api), port_held(handle.netns, 5000):
-        shutil.copytree(ROOT / "captures", captures)
-        first = build_in(handle.netns, handle.docker_host, captures, tmp_path / "site")
-        assert first.returncode == 0, first.stdout + first.stderr
-        assert inventory(api) == {"images": {}, "containers": {}, "volumes": [], "networks": ["bridge", "host", "none"],
-                                  "build_cache": []}
-        shown = stamps(tmp_path / "site")
-        # The pages that publish port 5000 cannot run while the author's process holds it: their last clean record.
-        publishing = {"architecture/registry.md", "architecture/troubleshooting.md", "learn/challenge.md"}
-        assert {page for page, (state, _) in shown.items() if state == "recorded"} == publishing, shown
-        assert all("a port this page publishes was taken" in shown[page][1] for page in publishing)
-        assert "port 5000, which this page publishes, is taken on this machine by python" in first.stdout + first.stderr
-        lesson = CaptureStore(captures).load_intact("mini-project.md")
-        assert lesson.stamp["owned_daemon"] is False
-        assert lesson.stamp["base_images"][0]["source"].startswith("pulled through the registry mirror")
-        # The classic build after fresh=true pulls again: what this page made before it was removed, nothing else.
-        assert "Pull complete" in lesson.captures["build-classic"].output
-        started = time.monotonic()
-        second = build_in(handle.netns, handle.docker_host, captures, tmp_path / "site-again")
-        assert second.returncode == 0, second.stdout + second.stderr
-        assert re.search(r"captures: 0 live, 6 cached, 3 recorded, 0 failed", second.stdout + second.stderr), second.stderr
-        assert time.monotonic() - started < 60
-        assert inventory(api)["images"] == {}
-
-
 def test_publishing_refuses_a_docker_that_is_not_clean_and_names_what_it_holds(tmp_path):
     captures = tmp_path / "captures"
     shutil.copytree(ROOT / "captures", captures)
@@ -193,23 +166,66 @@ def tcp_address(netns: str, docker_host: str):
         proxy.stdout.close()
 
 
-@pytest.mark.parametrize("reached_by", ["tcp", "context"])
-def test_a_daemon_reached_over_tcp_or_through_a_docker_context_runs_the_pages_and_is_left_empty(tmp_path, reached_by):
+def context_home(home: Path, docker_host: str) -> Path:
+    """A home whose Docker CLI config selects a context ``authors`` naming ``docker_host`` (``docker context use``)."""
+    meta = home / ".docker" / "contexts" / "meta" / hashlib.sha256(b"authors").hexdigest()
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_text(json.dumps({"Name": "authors", "Endpoints": {"docker": {"Host": docker_host}}}))
+    (home / ".docker" / "config.json").write_text(json.dumps({"currentContext": "authors"}))
+    return home
+
+
+def capture_in(netns: str, docker_host: str | None, captures: Path, page: str, **env) -> subprocess.CompletedProcess:
+    """``python -m doclab capture --force`` of one page from the daemon's network: run now, whatever its record."""
+    env = {**os.environ, "DOCKER_HOST": docker_host, "DOCLAB_CAPTURES_DIR": str(captures), "DOCLAB_STRICT": "", **env}
+    env = {name: value for name, value in env.items() if value is not None}
+    return subprocess.run(
+        ["nsenter", f"--net=/var/run/netns/{netns}", "--", sys.executable, "-m", "doclab", "capture", "--force", f"docs/{page}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+def empty(api) -> bool:
+    return inventory(api) == {"images": {}, "containers": {}, "volumes": [], "networks": ["bridge", "host", "none"],
+                              "build_cache": []}
+
+
+def test_an_empty_docker_of_the_authors_on_its_socket_over_tcp_or_through_a_context_runs_the_pages_live_and_is_left_empty(
+        tmp_path):
+    """One author's daemon, reached three ways: the whole site over its Unix socket (port 5000 held by the author), the
+    lesson forced to run again over tcp://, the site again and a page forced to run again through a docker context."""
     captures = tmp_path / "captures"
     shutil.copytree(ROOT / "captures", captures)
-    with authors_docker(f"authors-{reached_by}") as (handle, api), tcp_address(handle.netns, handle.docker_host) as tcp:
-        if reached_by == "tcp":
-            built = build_in(handle.netns, tcp, captures, tmp_path / "site")
-        else:
-            home = tmp_path / "home"
-            meta = home / ".docker" / "contexts" / "meta" / hashlib.sha256(b"authors").hexdigest()
-            meta.mkdir(parents=True)
-            (meta / "meta.json").write_text(json.dumps({"Name": "authors", "Endpoints": {"docker": {"Host": handle.docker_host}}}))
-            (home / ".docker" / "config.json").write_text(json.dumps({"currentContext": "authors"}))
-            built = build_in(handle.netns, None, captures, tmp_path / "site", HOME=str(home))
-        log = built.stdout + built.stderr
-        assert built.returncode == 0, log
-        assert "mini-project.md: captures live" in log and "learn/cheat-sheet.md: captures live" in log, log
-        assert inventory(api)["images"] == {} and inventory(api)["containers"] == {}
-        assert inventory(api)["build_cache"] == []
-    assert "Pull complete" in CaptureStore(captures).load_intact("mini-project.md").captures["build-classic"].output
+    with authors_docker("authors-empty") as (handle, api), port_held(handle.netns, 5000), \
+            tcp_address(handle.netns, handle.docker_host) as tcp:
+        first = build_in(handle.netns, handle.docker_host, captures, tmp_path / "site")
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert empty(api), inventory(api)
+        shown = stamps(tmp_path / "site")
+        # The pages that publish port 5000 cannot run while the author's process holds it: their last clean record.
+        publishing = {"architecture/registry.md", "architecture/troubleshooting.md", "learn/challenge.md"}
+        assert {page for page, (state, _) in shown.items() if state == "recorded"} == publishing, shown
+        assert all("a port this page publishes was taken" in shown[page][1] for page in publishing)
+        assert "port 5000, which this page publishes, is taken on this machine by python" in first.stdout + first.stderr
+        lesson = CaptureStore(captures).load_intact("mini-project.md")
+        assert lesson.stamp["owned_daemon"] is False
+        assert lesson.stamp["base_images"][0]["source"].startswith("pulled through the registry mirror")
+        # The classic build after fresh=true pulls again: what this page made before it was removed, nothing else.
+        assert "Pull complete" in lesson.captures["build-classic"].output
+
+        over_tcp = capture_in(handle.netns, tcp, captures, "mini-project.md")
+        assert over_tcp.returncode == 0 and "docs/mini-project.md: live" in over_tcp.stdout, over_tcp.stdout + over_tcp.stderr
+        assert empty(api), inventory(api)
+        assert "Pull complete" in CaptureStore(captures).load_intact("mini-project.md").captures["build-classic"].output
+
+        home = context_home(tmp_path / "home", handle.docker_host)
+        started = time.monotonic()
+        again = build_in(handle.netns, None, captures, tmp_path / "site-again", HOME=str(home))
+        assert again.returncode == 0, again.stdout + again.stderr
+        # Through the context, the same daemon: every record it made is current, nothing runs.
+        assert re.search(r"captures: 0 live, 6 cached, 3 recorded, 0 failed", again.stdout + again.stderr), again.stderr
+        assert time.monotonic() - started < 60
+        through_context = capture_in(handle.netns, None, captures, "learn/cheat-sheet.md", HOME=str(home))
+        log = through_context.stdout + through_context.stderr
+        assert through_context.returncode == 0 and "docs/learn/cheat-sheet.md: live" in log, log
+        assert empty(api), inventory(api)

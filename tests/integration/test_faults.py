@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from doclab.capture.engine import CaptureStore
-from doclab.lab.control import POOL_PREFIX, Lab, lab_processes
+from doclab.capture.record import CaptureStore
+from doclab.lab.control import Lab
+from doclab.lab.folder import POOL_PREFIX
+from doclab.lab.processes import lab_processes
 from doclab.settings import Settings
 from tests.conftest import ROOT, lab_command
 from tests.docker_env import running_lab, unavailable
@@ -159,7 +161,7 @@ def test_lab_down_during_a_build_fails_the_build_with_one_reason_and_leaves_noth
     assert f"the lab at {lab.dir} is down (taken down while this ran?); start it with python -m doclab.lab up" in output \
         or "stopped answering while it ran" in output, output
     assert not lab.dir.exists() and lab_processes(lab.dir) == []
-    assert lab.netns_prefix not in subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout
+    assert lab.folder.netns_prefix not in subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout
     assert not [line for line in Path("/proc/mounts").read_text().splitlines() if str(lab.dir) in line]
     assert page_folders_of(build.pid) == []
 

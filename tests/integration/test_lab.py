@@ -12,7 +12,9 @@ import pytest
 import requests
 
 from doclab.engine import daemon
-from doclab.lab.control import Lab, LabError, lab_processes, running
+from doclab.lab.control import Lab
+from doclab.lab.folder import LabError
+from doclab.lab.processes import lab_processes, running
 from doclab.settings import Settings
 from tests.conftest import ROOT, lab_command
 from tests.docker_env import running_lab, unavailable
@@ -62,7 +64,7 @@ def test_lab_up_serves_alpine_through_its_mirror_and_down_leaves_nothing(tmp_pat
     assert lab_processes(lab_dir) == []
     assert not lab_dir.exists()
     assert not [line for line in Path("/proc/mounts").read_text().splitlines() if str(lab_dir) in line]
-    assert lab.netns_prefix not in subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout
+    assert lab.folder.netns_prefix not in subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout
     print(f"\nlab up {up_seconds:.2f} s")
 
 
@@ -155,7 +157,7 @@ def test_a_page_that_reads_the_event_history_gets_a_daemon_that_has_seen_nothing
         lease.truncate()
         lease.write("to be started again\n")  # what lease_daemon(restarted=True) writes
         lease.flush()
-        assert lab._ready(earlier.name, lease)
+        assert lab.pool.ready(earlier.name, lease)
     with daemon.connected(base_url=earlier.docker_host) as api:
         assert _history(api) == []
 
@@ -228,7 +230,7 @@ def test_lab_up_refuses_a_folder_that_holds_what_it_did_not_make(tmp_path):
     lab = Lab(Settings.from_env({"DOCLAB_LAB_DIR": str(folder)}))
     with pytest.raises(LabError, match=r"DOCLAB_LAB_DIR=.*my-folder holds files the lab did not make \(thesis.tex\); "
                                        r"the lab keeps a folder of its own and removes it on down"):
-        lab.claim_folder()
+        lab.folder.claim()
     assert lab.down() == []
     assert sorted(path.name for path in folder.iterdir()) == ["thesis.tex"]
 
@@ -241,4 +243,4 @@ def test_lab_up_on_a_read_only_folder_says_so(tmp_path):
         folder.parent.mkdir()
         folder.parent.chmod(0o555)
     with pytest.raises(LabError, match=r"DOCLAB_LAB_DIR=.*: cannot use it as the lab's folder .*point DOCLAB_LAB_DIR at a writable folder"):
-        Lab(Settings.from_env({"DOCLAB_LAB_DIR": str(folder)})).claim_folder()
+        Lab(Settings.from_env({"DOCLAB_LAB_DIR": str(folder)})).folder.claim()

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from doclab.capture import facts
-from doclab.capture.engine import CaptureStore
-from doclab.lab.control import processes_mentioning
+from doclab.capture.record import CaptureStore
+from doclab.lab.processes import processes_mentioning
 from doclab.page.parse import parse_page
 from doclab.run.scrub import normalize
 from doclab.run.session import BlockFailed, DaemonDied, PageRun

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 
-from doclab.capture.engine import CaptureStore
+from doclab.capture.record import CaptureStore
 from doclab.settings import Settings
 from tests.conftest import ROOT
 

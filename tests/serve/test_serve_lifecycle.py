@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from doclab.lab.control import bridge_name, lab_processes
+from doclab.lab.network import bridge_name
+from doclab.lab.processes import lab_processes
 from doclab.tools.serve import NO_DAEMON_HOST
 
 ROOT = Path(__file__).resolve().parents[2]

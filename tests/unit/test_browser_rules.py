@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from doclab.capture.engine import CaptureStore
+from doclab.capture.record import CaptureStore
 from doclab.render.markers import explain_rules_script
 from doclab.run.scrub import _RULES, volatile_rules_for_browser
 

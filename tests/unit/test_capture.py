@@ -4,9 +4,9 @@ import threading
 
 import pytest
 
-from doclab.capture.engine import (
-    Capture, CaptureEngine, CaptureError, CaptureStore, PageRecord, capture_key, inputs_key, reads_event_history,
-)
+from doclab.capture.engine import Outcome, CaptureEngine, capture_key, inputs_key
+from doclab.capture.record import Capture, CaptureError, CaptureStore, PageRecord
+from doclab.capture.runner import reads_event_history
 from doclab.engine.daemon import DaemonFacts, daemon_facts
 from doclab.engine.guard import HELD_PUBLICLY, HOW_TO_RUN_LIVE
 from doclab.render.markers import stamp_text
@@ -65,7 +65,7 @@ def test_a_broken_record_is_named(tmp_path):
 def offline_engine(tmp_path, strict=False) -> CaptureEngine:
     settings = Settings.from_env({"DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), "DOCLAB_STRICT": "1" if strict else ""})
     engine = CaptureEngine(settings)
-    engine._facts = DaemonFacts(reachable=False, reason="no Docker daemon answers at unix:///dead.sock")
+    engine.asked._facts = DaemonFacts(reachable=False, reason="no Docker daemon answers at unix:///dead.sock")
     return engine
 
 
@@ -170,9 +170,9 @@ def test_a_daemon_that_is_not_clean_shows_the_last_clean_record_with_both_reason
     resolved = engine._recorded(page, engine.store.load("p.md"), inputs_key(page), "your Docker (unix:///home/me/d.sock) "
                                 "already holds 2 images of its own", HELD_PUBLICLY, HOW_TO_RUN_LIVE)
     assert (resolved.state, resolved.public_reason) == ("recorded", HELD_PUBLICLY)
-    assert "/home/me" in resolved.reason and "/home/me" not in stamp_text(resolved.record, "recorded", resolved.public_reason)
+    assert "/home/me" in resolved.reason and "/home/me" not in stamp_text(resolved.record, Outcome.RECORDED, resolved.public_reason)
     assert f"— {HELD_PUBLICLY}, so these are the outputs of its last clean run" in stamp_text(
-        resolved.record, "recorded", resolved.public_reason)
+        resolved.record, Outcome.RECORDED, resolved.public_reason)
     strict = offline_engine(tmp_path, strict=True)
     with pytest.raises(CaptureError, match=r"need a live run \(DOCLAB_STRICT is set\) but your Docker .* for live outputs, point"):
         strict._recorded(page, strict.store.load("p.md"), inputs_key(page), "your Docker (x) already holds 2 images of its own",
@@ -209,7 +209,7 @@ def test_a_socket_that_is_not_a_docker_daemon_is_an_error_not_a_recorded_output(
     assert f"the Docker daemon at unix://{path} cannot be used: {path} did not answer /version with HTTP" in facts.reason
     page = parse_page(PAGE, "p.md", snippets)
     engine = offline_engine(tmp_path)
-    engine._facts = facts
+    engine.asked._facts = facts
     engine.store.save(record_for(page))
     with pytest.raises(CaptureError, match=r"docs/p.md: the Docker daemon at .* cannot be used: .*; or build with DOCLAB_RECORDED=1"):
         engine.resolve(page)

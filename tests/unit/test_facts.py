@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from doclab.capture.engine import CaptureStore
+from doclab.capture.record import CaptureStore
 from doclab.capture.facts import compare, facts_of, kind_of
 from doclab.run.scrub import normalize
 

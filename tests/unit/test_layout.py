@@ -73,3 +73,16 @@ def test_the_hooks_import_only_what_a_site_build_needs():
     for hook in sorted((ROOT / "hooks").glob("*.py")):
         outside = sorted(target for target in doclab_imports(hook) if unit_of(target) not in HOOKS_MAY_IMPORT)
         assert outside == [], f"{hook.name} imports {outside}"
+
+
+#: A class longer than this does more than one thing: split it (as ``Lab`` became folder, services, daemons, pool).
+LONGEST_CLASS = 160
+
+
+def test_no_class_is_longer_than_it_can_be_read_at_once():
+    long = []
+    for path in sorted((ROOT / "doclab").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > LONGEST_CLASS:
+                long.append(f"{path.relative_to(ROOT)}: {node.name} has {node.end_lineno - node.lineno + 1} lines")
+    assert not long, f"classes over {LONGEST_CLASS} lines: " + "; ".join(long)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from doclab.capture.engine import CaptureStore
+from doclab.capture.record import CaptureStore
 from doclab.capture.facts import across_versions, facts_of
 from doclab.render.walkthrough import builder_of, explain
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from doclab.capture.engine import Capture, CaptureError, PageRecord
+from doclab.capture.record import Capture, CaptureError, PageRecord
 from doclab.page.parse import PageError, parse_page
 from doclab.render.quotes import replace_quotes
 

@@ -2,7 +2,8 @@ import base64
 import re
 
 
-from doclab.capture.engine import Capture, PageRecord, Resolved
+from doclab.capture.engine import Outcome, Resolved
+from doclab.capture.record import Capture, PageRecord
 from doclab.page.parse import parse_page
 from doclab.render.markers import output_note, reader_script, replace_markers, stamp_text
 
@@ -22,12 +23,12 @@ def record(*captures: Capture) -> PageRecord:
     return PageRecord("p.md", "k", "i", STAMP, {capture.capture_id: capture for capture in captures})
 
 
-def resolved(output: str, state: str = "live") -> Resolved:
+def resolved(output: str, state: Outcome = Outcome.LIVE) -> Resolved:
     return Resolved(record(Capture("out", "echo x", 0, output, 0.1, NEW_CLIENT)), state)
 
 
 def test_page_stamp_names_versions_date_and_base_image_but_no_path():
-    text = stamp_text(resolved("x\n").record, "live")
+    text = stamp_text(resolved("x\n").record, Outcome.LIVE)
     assert text.startswith("Every output on this page was captured on 2026-11-28 from a real run")
     for part in ("client Docker 28.2.2", "Engine 20.10.24+dfsg1",
                  "alpine:3.18 pulled through the registry mirror http://127.0.0.1:5555/ (digest sha256:abc)"):
@@ -39,11 +40,11 @@ def test_page_stamp_takes_the_client_most_docker_commands_ran_with():
     page = record(Capture("a", "docker build .", 0, CLASSIC, 0.1, OLD_CLIENT),
                   Capture("b", "docker image ls", 0, "x\n", 0.1, OLD_CLIENT),
                   Capture("c", "cat Dockerfile", 0, "FROM x\n", 0.1, NEW_CLIENT))
-    assert "client Docker 20.10.24+dfsg1 ·" in stamp_text(page, "live")
+    assert "client Docker 20.10.24+dfsg1 ·" in stamp_text(page, Outcome.LIVE)
 
 
 def test_recorded_stamp_says_it_is_recorded():
-    assert stamp_text(resolved("x\n").record, "recorded").startswith(
+    assert stamp_text(resolved("x\n").record, Outcome.RECORDED).startswith(
         "Recorded on 2026-11-28 with Engine 20.10.24+dfsg1 — no Docker daemon was reachable"
     )
 
@@ -121,7 +122,7 @@ def test_reader_script_is_safe_to_paste_and_runs_a_repeated_command_once(tmp_pat
 def test_script_marker_offers_a_download_of_the_same_script(tmp_path):
     page = parse_page(LESSON, "p.md", tmp_path)
     builds = record(*(Capture(name, "docker build -t $IMAGE_NAME .", 0, CLASSIC, 0.1, OLD_CLIENT) for name in ("one", "two")))
-    html = replace_markers(LESSON, page, Resolved(builds, "live"))
+    html = replace_markers(LESSON, page, Resolved(builds, Outcome.LIVE))
     encoded = re.search(r'download="p-steps.sh" href="data:text/x-shellscript;base64,([^"]+)"', html)[1]
     assert base64.b64decode(encoded).decode() == reader_script(page, "Mini project")
 
@@ -131,7 +132,7 @@ def test_only_commands_that_run_the_client_count_for_its_version():
     page = record(Capture("echo", "echo docker build -t x .", 0, "docker build -t x .\n", 0.1, NEW_CLIENT),
                   Capture("env", "DOCKER_BUILDKIT=1 docker build .", 0, BUILDKIT, 0.1, OLD_CLIENT),
                   Capture("sub", 'echo "$(docker version)"', 0, "x\n", 0.1, OLD_CLIENT))
-    assert "client Docker 20.10.24+dfsg1 ·" in stamp_text(page, "live")
+    assert "client Docker 20.10.24+dfsg1 ·" in stamp_text(page, Outcome.LIVE)
     assert output_note(page, page.captures["echo"]) is None
 
 

@@ -2,12 +2,12 @@ import socket
 import threading
 
 from doclab.render.sequence import render_svg, render_table
-from doclab.run.trace import UnixSocketRecorder, _HttpFramer, registry_exchanges
+from doclab.run.trace import Body, UnixSocketRecorder, _HttpFramer, registry_exchanges
 
 
 def test_framer_follows_length_chunked_and_bodiless_messages():
     heads, done = [], []
-    framer = _HttpFramer(lambda line, headers, raw: (heads.append(line) or ("until-close" if line.startswith("HTTP") else "body"), None),
+    framer = _HttpFramer(lambda line, headers, raw: (heads.append(line) or (Body.UNTIL_CLOSE if line.startswith("HTTP") else Body.LENGTH_OR_CHUNKED), None),
                          lambda: done.append(len(heads)))
     stream = (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
               b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"

@@ -1,6 +1,6 @@
 import pytest
 
-from doclab.capture.engine import CaptureStore
+from doclab.capture.record import CaptureStore
 from doclab.settings import Settings
 from doclab.render.walkthrough import builder_of, explain, render_table
 

@@ -1,0 +1,176 @@
+"""Running pages: where each runs (a lab daemon of its own, or the one daemon there is, under a lock), and
+running its blocks for real into a record, stopped at once when the build is interrupted."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from doclab.capture.record import Capture, CaptureError, PageRecord
+from doclab.engine import daemon
+from doclab.engine import guard
+from doclab.page.parse import Page
+from doclab.settings import Settings
+
+NO_DAEMON_PUBLICLY = "no Docker daemon was reachable when this page was built"
+
+
+#: ``docker [flags] [system] events``, the Engine API's ``/events`` and the SDK's ``events``: they replay what the
+#: daemon saw before. Broad on purpose: a page taken for one only runs on a daemon started for it.
+_EVENT_HISTORY = re.compile(r"\bdocker\b[^\n;&|]*\bevents\b|/events\b|\.events\(|[\"']events[\"']")
+
+
+def reads_event_history(page: Page) -> bool:
+    return any(_EVENT_HISTORY.search(block.source) for block in page.blocks)
+
+
+class PageDaemons:
+    """Where a page runs: a lab daemon of its own, or the one daemon there is, held under a lock."""
+
+    def __init__(self, settings: Settings, facts: daemon.DaemonFacts):
+        from doclab.lab.control import Lab  # only when pages must run: a warm rebuild loads neither the lab nor requests
+
+        self.settings = settings
+        self.facts = facts
+        self.lab = Lab(settings) if facts.owned else None
+        if self.lab is None:
+            return
+        # A lab daemon with no registry behind it would wait two minutes for Docker Hub, page after page; and the
+        # lab's main daemon is never used for pages (no network namespace of its own): both are errors, at once.
+        if os.geteuid() != 0:
+            raise CaptureError(f"{facts.host} is a lab daemon, and its pages run on page daemons of the lab, which "
+                               "need root (network namespaces): build as root, or point DOCKER_HOST at another daemon")
+        if not self.lab.registry_up():
+            raise CaptureError(
+                f"the lab's registry on {self.lab.registry_url} does not answer (its log: {self.lab.registry_log}), so "
+                "no page can pull its base image; start it again with python -m doclab.lab up, then build again")
+
+    @property
+    def isolated(self) -> bool:
+        return self.lab is not None
+
+    def lab_down(self) -> str:
+        """Why the lab's daemons are gone, when the lab was taken down meanwhile; else nothing."""
+        from doclab.lab.folder import LabError
+
+        if self.lab is None:
+            return ""
+        try:
+            self.lab.require_up()
+        except LabError as error:
+            return str(error)
+        return ""
+
+    @contextmanager
+    def daemon_for(self, page: Page):
+        """Yield ``(docker_host, netns)`` of a daemon only this page uses while the block runs."""
+        if self.lab is not None:
+            # A pooled lab daemon, emptied between pages: starting one per page cost more CPU than the pages.
+            # Emptying cannot clear the daemon's event history: a page that reads it gets a new daemon.
+            with self.lab.lease_daemon(restarted=reads_event_history(page)) as handle:
+                yield handle.docker_host, handle.netns
+            return
+        # Passed on as DOCKER_HOST: the page's shell has a home of its own, where the author's docker context is not.
+        host = daemon.resolve_docker_host(os.environ)
+        # One lock per daemon, however its address is spelled (./, symlinks).
+        where = os.path.realpath(host.removeprefix("unix://")) if host.startswith("unix://") else host
+        lock_name = hashlib.sha1(where.encode()).hexdigest()[:12]
+        with open(Path(tempfile.gettempdir()) / f"doclab-daemon-{lock_name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.check_clean(page, host)
+            yield host, None
+
+    def check_clean(self, page: Page, host: str) -> None:
+        """Raise guard.NotClean unless this daemon, not ours, holds nothing a first-time reader's would not.
+        Asked under the lock, page by page: what the previous page made is gone by then."""
+        facts = daemon.daemon_facts(host)
+        if facts.owned:
+            return
+        if not facts.reachable:
+            raise guard.NotClean(facts.reason, NO_DAEMON_PUBLICLY)
+        cache_entries = 0 if facts.images or facts.containers else daemon.build_cache_entries(host)
+        ports = guard.published_ports([block.source for block in page.blocks if not block.skip_reason])
+        guard.check_clean(facts, cache_entries, ports, local=guard.on_this_machine(host))
+
+
+class PageRunner:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.commands_run = 0
+        self.pages_run: list[str] = []
+        self._lock = threading.Lock()
+        self._running: set = set()  # the PageRuns of pages running now, for interrupt()
+        self._interrupted = threading.Event()
+
+    def interrupt(self) -> None:
+        """End every page that is running (its shell is killed: its blocks fail, nothing of it is recorded)."""
+        self._interrupted.set()
+        with self._lock:
+            running = list(self._running)
+        for run in running:
+            run.shell.kill()
+
+    def _run_block(self, page: Page, run, block):
+        """One block of a running page; an interrupted build stops it (and so the page) with that reason."""
+        from doclab.run.session import BlockFailed
+
+        stopped = f"docs/{page.path}: stopped at {block.label}: the build was interrupted, nothing of this page was recorded"
+        if self._interrupted.is_set():
+            raise CaptureError(stopped)
+        try:
+            return run.run(block)
+        except BlockFailed as failure:
+            raise CaptureError(stopped if self._interrupted.is_set() else f"docs/{page.path}: {failure}") from None
+
+    def run_page(self, page: Page, key: str, inputs: str, daemons: PageDaemons) -> PageRecord:
+        """Run every block of the page for real; raise CaptureError naming the block that failed."""
+        from doclab.run.session import PageRun, shown_command  # running pages only: a warm rebuild never loads it
+
+        captures: dict[str, Capture] = {}
+        started, command_seconds = time.monotonic(), 0.0
+        if self._interrupted.is_set():
+            raise CaptureError(f"docs/{page.path}: not run: the build was interrupted")
+        with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, self.settings, docker_host, netns) as run:
+            with self._lock:
+                self._running.add(run)
+            try:
+                for block in page.blocks:
+                    if block.skip_reason:
+                        continue
+                    result = self._run_block(page, run, block)
+                    command_seconds += result.seconds
+                    if block.capture_id:
+                        client = daemon.client_facts(block.client or self.settings.docker_cli)
+                        captures[block.capture_id] = Capture(
+                            block.capture_id, shown_command(block), result.exit_code, result.output,
+                            round(result.seconds, 2), {"version": client.version}, result.trace,
+                        )
+            finally:
+                with self._lock:
+                    self._running.discard(run)
+            stamp = {
+                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+                "client": {"version": run.client.version},
+                "server": {"version": run.facts.server_version, "api": run.facts.api_version,
+                           "image_store": run.facts.image_store},
+                "owned_daemon": run.facts.owned,
+                "base_images": run.base_image_origins(),
+                "seconds": round(time.monotonic() - started, 2),
+                # Every block's own run time, shown or not: what running the page by hand would take.
+                "commands_seconds": round(command_seconds, 2),
+            }
+        if run.leftovers and not run.facts.owned:  # a lab daemon is emptied on give-back; an author's is not
+            raise CaptureError(f"docs/{page.path}: the page ran, but could not remove all it made from the daemon at "
+                               f"{run.facts.host}: {'; '.join(run.leftovers)}; remove them by hand (docker rm / docker rmi)")
+        with self._lock:
+            self.commands_run += run.commands_run
+            self.pages_run.append(page.path)
+        return PageRecord(page.path, key, inputs, stamp, captures)
