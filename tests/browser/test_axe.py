@@ -20,7 +20,8 @@ site, browser = site_suite.site, site_suite.browser
 
 pytestmark = pytest.mark.browser
 
-RUN_AXE = ("async () => (await axe.run(document)).violations"
+#: Only violations are read: without resultTypes axe also gathers every passing node (a third of its time here).
+RUN_AXE = ("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
            ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,"
            " targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))")
 

@@ -238,7 +238,7 @@ def test_at_phone_width_no_page_scrolls_sideways_and_outputs_wrap_clear_of_the_c
     tab = context.new_page()
     wide, scrolling = {}, {}
     for path in all_pages(site[0]):
-        tab.goto(site[1] + path, wait_until="networkidle")
+        tab.goto(site[1] + path, wait_until="load")
         width = tab.evaluate("document.documentElement.scrollWidth")
         if width > 375:
             wide[path] = width
@@ -249,7 +249,7 @@ def test_at_phone_width_no_page_scrolls_sideways_and_outputs_wrap_clear_of_the_c
             .map(code => code.textContent.slice(0, 40))""")
         if hidden:
             scrolling[path] = hidden
-    tab.goto(site[1] + "/architecture/troubleshooting/", wait_until="networkidle")
+    tab.goto(site[1] + "/architecture/troubleshooting/", wait_until="load")
     overlaps = tab.evaluate("""() => [...document.querySelectorAll('.doclab-output')].filter(block => {
         const button = block.querySelector('.md-code__button, .md-clipboard'), line = block.querySelector('code > span');
         if (!button || !line) return false;
@@ -270,14 +270,14 @@ def test_quiz_code_only_on_the_quiz_page_and_not_in_the_search_index(page, site)
     assert carrying == []
     assert all(mark in (site[0] / "learn" / "quiz" / "index.html").read_text() for mark in quiz_marks)
     assert "Answered:" not in (site[0] / "search" / "search_index.json").read_text()
-    page.goto(site[1] + "/", wait_until="networkidle")
+    page.goto(site[1] + "/", wait_until="load")
     assert page.locator("canvas").count() == 0
 
 
 def test_confetti_honours_reduced_motion(browser, site):
     context = browser.new_context(reduced_motion="reduce")
     tab = context.new_page()
-    tab.goto(site[1] + "/learn/quiz/", wait_until="networkidle")
+    tab.goto(site[1] + "/learn/quiz/", wait_until="load")
     config = tab.evaluate("window.mkdocsQuizConfig.confetti")
     canvases = tab.locator("canvas").count()
     context.close()
@@ -311,7 +311,7 @@ def test_every_pages_weight_and_the_lesson_under_420_kb(browser, site):
 
 
 def test_progress_header_stays_visible_ticks_show_in_the_toc_and_4_of_4_completes(page, site):
-    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.goto(site[1] + "/mini-project/", wait_until="load")
     header = page.locator(".lesson-progress")
     page.locator("[data-step-card='4'] h2").scroll_into_view_if_needed()
     box = header.bounding_box()
@@ -332,7 +332,7 @@ def test_progress_header_stays_visible_ticks_show_in_the_toc_and_4_of_4_complete
 
 
 def test_step_checkboxes_show_a_focus_ring(page, site):
-    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.goto(site[1] + "/mini-project/", wait_until="load")
     page.focus("input[data-step='1']")
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Tab")
@@ -341,7 +341,7 @@ def test_step_checkboxes_show_a_focus_ring(page, site):
 
 
 def test_step_4_shows_both_builders_buildkit_first(page, site):
-    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.goto(site[1] + "/mini-project/", wait_until="load")
     card = page.locator("[data-step-card='4']")
     assert card.locator(".tabbed-set").first.locator(".tabbed-labels label").all_inner_texts() == ["BuildKit", "Classic builder"]
     assert card.locator(".tabbed-set").nth(1).locator(".tabbed-labels label").all_inner_texts() == ["BuildKit", "Classic builder"]
@@ -358,7 +358,7 @@ def recorded(page_path: str, capture_id: str) -> str:
 def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(browser, site):
     context = browser.new_context(viewport={"width": 375, "height": 812}, has_touch=True)
     tab = context.new_page()
-    tab.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    tab.goto(site[1] + "/mini-project/", wait_until="load")
     idle = tab.locator(".doclab-explain__text").first
     # A line that answers step 4 (BuildKit prints its first steps in either order: found by its text).
     tab.locator(".doclab-output[data-capture='build-buildkit'] code > span", has_text="load build definition").first.click()
@@ -385,7 +385,7 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
 
 
 def test_annotated_output_follows_the_mouse(page, site):
-    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.goto(site[1] + "/mini-project/", wait_until="load")
     page.check("input[data-step='4']")
     line = page.locator(".doclab-output[data-capture='build-buildkit'] code > span", has_text="load metadata")
     line.hover()
@@ -401,7 +401,7 @@ def test_before_step_4_is_solved_only_the_lines_that_answer_it_stay_closed(page,
     """A line no answer box of step 4 accepts is explained at once; a line that answers one stays closed."""
     step = json.loads((ROOT / "snippets" / "mini-project" / "answers.json").read_text())["steps"]["4"]
     accepted = [rule["pattern"] for field in step["fields"] for rule in field["accept"]]
-    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.goto(site[1] + "/mini-project/", wait_until="load")
     page.locator(".tabbed-labels label", has_text="Classic builder").first.click()
     output = page.locator(".doclab-output[data-capture='build-classic']")
     lines = output.locator("code > span.doclab-line")
@@ -421,7 +421,7 @@ def test_before_step_4_is_solved_only_the_lines_that_answer_it_stay_closed(page,
 def test_the_explanation_stays_in_view_while_the_top_of_a_tall_output_is_pointed_at(browser, site, width, height):
     context = browser.new_context(viewport={"width": width, "height": height})
     tab = context.new_page()
-    tab.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    tab.goto(site[1] + "/mini-project/", wait_until="load")
     tab.check("input[data-step='4']")
     first = tab.locator(".doclab-output[data-capture='build-buildkit'] code > span.doclab-line").first
     first.scroll_into_view_if_needed()
@@ -436,7 +436,7 @@ def test_the_explanation_stays_in_view_while_the_top_of_a_tall_output_is_pointed
 
 
 def test_the_quiz_is_answered_with_space_or_enter_and_arrow_keys_only_move(page, site):
-    page.goto(site[1] + "/learn/quiz/", wait_until="networkidle")
+    page.goto(site[1] + "/learn/quiz/", wait_until="load")
     first = page.locator("#quiz-0 input[type='radio']").first
     first.focus()
     page.keyboard.press("ArrowDown")
@@ -458,7 +458,7 @@ def test_the_quiz_is_answered_with_space_or_enter_and_arrow_keys_only_move(page,
 
 
 def test_reset_can_be_undone(page, site):
-    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.goto(site[1] + "/mini-project/", wait_until="load")
     page.check("input[data-step='1']")
     page.check("input[data-step='2']")
     page.fill("#exercise-3-command", "docker build -t $IMAGE_NAME")  # a draft, not yet checked
@@ -490,7 +490,7 @@ def test_reset_can_be_undone(page, site):
     ("failed build", ("architecture/troubleshooting.md", "typo"), ["Your build failed: the Dockerfile has an instruction"]),
 ])
 def test_compare_your_output_lines_up_real_outputs_and_says_what_differs(page, site, case, output, says):
-    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.goto(site[1] + "/mini-project/", wait_until="load")
     page.check("input[data-step='4']")  # the comparison is part of step 4's solution, folded until then
     page.fill("#doclab-compare-input", recorded(*output))
     page.click(".doclab-compare__run")
@@ -505,7 +505,7 @@ def test_compare_your_output_lines_up_real_outputs_and_says_what_differs(page, s
 
 
 def test_visual_walkthrough_steps_through_the_builds_phases(page, site):
-    page.goto(site[1] + "/learn/visual/", wait_until="networkidle")
+    page.goto(site[1] + "/learn/visual/", wait_until="load")
     phases = []
     for _ in range(4):
         phases.append((page.locator(".doclab-phases__where").inner_text(),
@@ -528,7 +528,7 @@ def test_lesson_screenshots(browser, site):
     for name, (options, ticked) in shots.items():
         context = browser.new_context(**options)
         tab = context.new_page()
-        tab.goto(site[1] + "/mini-project/", wait_until="networkidle")
+        tab.goto(site[1] + "/mini-project/", wait_until="load")
         for step in ticked:
             tab.check(f"input[data-step='{step}']")
         target = ".lesson-complete" if ticked else "#step-4-run-it-and-read-the-output"
@@ -541,7 +541,7 @@ def test_lesson_screenshots(browser, site):
 
 
 def test_search_and_dark_mode_work_offline(page, site):
-    page.goto(site[1] + "/", wait_until="networkidle")
+    page.goto(site[1] + "/", wait_until="load")
     results = page.locator(".md-search-result__item")
     for _ in range(30):  # the index loads in a web worker: a query typed before it is ready finds nothing
         page.fill(".md-search__input", "")
@@ -559,7 +559,7 @@ def test_search_and_dark_mode_work_offline(page, site):
 def test_compare_your_output_reads_docker_desktops_terminal_view(page, site):
     """The `[+] Building … => …` view a Desktop terminal shows (a real one: tests/fixtures/docker, docs.docker.com)."""
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "docker" / "desktop-unknown-build-buildkit-tty-docs.txt"
-    page.goto(site[1] + "/mini-project/", wait_until="networkidle")
+    page.goto(site[1] + "/mini-project/", wait_until="load")
     page.check("input[data-step='4']")
     page.fill("#doclab-compare-input", fixture.read_text())
     page.click(".doclab-compare__run")
