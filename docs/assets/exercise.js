@@ -160,9 +160,10 @@
     var actions = form.appendChild(element("div", "exercise__actions"));
     var check = actions.appendChild(element("button", "md-button md-button--primary", "Check"));
     check.type = "submit";
+    var hintLink = null;
     if (hint) {
       hint.id = hint.id || "exercise-hint-" + step;
-      var hintLink = actions.appendChild(element("a", "exercise__hint", "Need a hint?"));
+      hintLink = actions.appendChild(element("a", "exercise__hint", "Need a hint?"));
       hintLink.href = "#" + hint.id;
       hintLink.addEventListener("click", function () {
         hint.hidden = false;
@@ -190,6 +191,7 @@
     function render(outcome) {
       results.textContent = "";
       var right = outcome.filter(function (r) { return r.verdict === "right"; }).length;
+      if (hintLink) hintLink.hidden = right === outcome.length;  // solved: no hint to offer
       status.textContent = right === outcome.length ? "Right — step " + step + " is done."
         : outcome.every(function (r) { return r.verdict === "empty"; }) ? "Write your answer in the box first."
         : outcome.length > 1 ? "Not yet: " + right + " of " + outcome.length + " right. See below."
@@ -217,7 +219,15 @@
       event.preventDefault();
       state.checked = true;
       save(storeKey, store);
-      if (!render(evaluate())) return;
+      var right = render(evaluate());
+      if (!right && state.ticked && tick && tick.checked) {
+        // Ticked by an earlier right answer, now answered wrong: the progress follows the box again.
+        tick.checked = false;
+        tick.dispatchEvent(new Event("change", {bubbles: true}));
+      }
+      state.ticked = right;
+      save(storeKey, store);
+      if (!right) return;
       if (tick && !tick.checked) {
         tick.checked = true;
         tick.dispatchEvent(new Event("change", {bubbles: true}));  // lesson.js stores the progress
@@ -263,12 +273,13 @@
   function showTarget(steps) {
     var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
     if (!target) return;
-    steps.forEach(function (step) { if (step.holds(target)) step.reveal(); });
+    // The browser could not scroll to it while it was hidden: once shown, it is brought into view.
+    var folded = steps.filter(function (step) { return step.holds(target); });
+    folded.forEach(function (step) { step.reveal(); });
     var mistakes = target.closest("details.exercise-mistakes");
-    if (mistakes && !mistakes.open) {
-      mistakes.open = true;
-      target.scrollIntoView();
-    }
+    if (mistakes && !mistakes.open) mistakes.open = true;
+    else mistakes = null;
+    if (folded.length || mistakes) target.scrollIntoView();
   }
 
   function setup() {

@@ -267,3 +267,41 @@ def test_a_focused_check_button_keeps_its_text_readable(page, site):
     page.wait_for_timeout(400)  # the theme's colour transition
     colours = button.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
     assert colours == ["rgb(255, 255, 255)", "rgb(63, 81, 216)"], colours  # 6.2:1 (Material's accent gave 4.26:1)
+
+
+def test_a_right_answer_takes_the_hint_away_and_a_later_wrong_one_takes_the_tick_back(page, site):
+    page.goto(site[1] + LESSON)
+    hint_link = box(page, "2").get_by_role("link", name="Need a hint?")
+    assert hint_link.is_visible()
+    type_into(page, "2", "assignment", "IMAGE_NAME=my-alpine-image")
+    assert check_with_keyboard(page, "2") == "Right — step 2 is done."
+    assert page.is_checked("input[data-step='2']") and progress(page) == "1 / 4 steps"
+    assert not hint_link.is_visible(), "a solved step offers no hint"
+    type_into(page, "2", "assignment", "IMAGE_NAME = my-alpine-image")
+    assert check_with_keyboard(page, "2").startswith("Not yet")
+    assert not page.is_checked("input[data-step='2']") and progress(page) == "0 / 4 steps"
+    assert hint_link.is_visible()
+    page.reload()
+    assert progress(page) == "0 / 4 steps" and hint_link.is_visible()
+
+
+def test_a_ticked_step_stays_ticked_when_the_reader_ticked_it_and_the_box_is_wrong(page, site):
+    """A tick of the reader's own (they did it in their terminal) is theirs: only a tick a right answer made is taken back."""
+    page.goto(site[1] + LESSON)
+    page.check("input[data-step='2']")
+    type_into(page, "2", "assignment", "IMAGE_NAME = my-alpine-image")
+    assert check_with_keyboard(page, "2").startswith("Not yet")
+    assert page.is_checked("input[data-step='2']") and progress(page) == "1 / 4 steps"
+
+
+def test_a_toc_link_into_a_folded_solution_unfolds_it_and_brings_the_heading_into_view(page, site):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(site[1] + LESSON)
+    heading = page.locator("#what-each-line-means")
+    assert heading.is_hidden(), "before step 4 is solved, its explanation is folded"
+    page.locator(".md-sidebar--secondary a[href='#what-each-line-means']").click()
+    heading.wait_for(state="visible")
+    page.wait_for_timeout(300)  # the jump
+    box_ = heading.bounding_box()
+    header = page.locator(".lesson-progress").bounding_box()
+    assert header["y"] + header["height"] <= box_["y"] <= 800 - box_["height"], (box_, header)
