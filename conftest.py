@@ -3,22 +3,16 @@ with doclab's PageRun — the engine the site build uses — one shell and one e
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from sybil import Region, Sybil
 
+from doclab.doctests import DocTests
 from doclab.engine import daemon
-from doclab.capture import facts
-from doclab.capture.record import CaptureStore
 from doclab.lab.control import Lab
 from doclab.lab.folder import MAIN_DAEMON
-from doclab.page.parse import BlockKind, Page, PageError, page_name, parse_page, read_page
-from doclab.render.quotes import check_quote
-from doclab.run.scrub import normalize
-from doclab.run.session import BlockFailed, PageRun
+from doclab.page.parse import PageError, read_page
 from doclab.settings import Settings
 from tests.docker_env import HOW_TO_START, page_daemon
 
@@ -27,134 +21,9 @@ SETTINGS = Settings.from_env()
 _outcomes: dict[str, dict[str, int]] = defaultdict(lambda: {"executed": 0, "skipped": 0, "failed": 0})
 
 
-def parse_doc(document) -> Page:
-    return parse_page(document.text, page_name(Path(document.path), DOCS), SETTINGS.snippets_dir)
-
-
-def parse_blocks(document):
-    try:
-        page = parse_doc(document)
-    except PageError as error:
-        # One bad page fails as one item of its own; the rest of the suite is still collected and run.
-        yield Region(0, len(document.text), str(error), report_page_error)
-        return
-    for block in page.blocks:
-        yield Region(block.start, block.end, block, evaluate_block)
-    for quote in page.quotes:
-        if quote.source_page != page.path:
-            # Another page's output: checked against its record, which that page's own tests check.
-            yield Region(quote.start, quote.end, quote, evaluate_foreign_quote)
-
-
-def evaluate_foreign_quote(example) -> None:
-    quote = example.parsed
-    record = CaptureStore(SETTINGS.captures_dir).load_intact(quote.source_page)
-    capture = record.captures.get(quote.capture_id) if record else None
-    if capture is None:
-        raise AssertionError(f"docs/{quote.page}:{quote.line}: the quote names '{quote.reference}', which has no recorded capture")
-    check_quote(quote, capture.output)
-
-
-def report_page_error(example) -> None:
-    raise AssertionError(f"docs/{example.parsed}")
-
-
-def _page_run(example) -> PageRun:
-    namespace = example.namespace
-    if "run" not in namespace:
-        page = parse_doc(example.document)
-        namespace["daemon"] = page_daemon(page)
-        handle = namespace["daemon"].__enter__()
-        namespace["run"] = PageRun(page, SETTINGS, docker_host=handle.docker_host, netns=handle.netns)
-    return namespace["run"]
-
-
-def evaluate_block(example) -> None:
-    block = example.parsed
-    if block.skip_reason:
-        pytest.skip(f"{block.where}: {block.skip_reason}")
-    if block.kind is BlockKind.DIAGRAM:
-        pytest.skip(f"{block.where}: a {block.language} diagram, checked by the site build that renders it")
-    if block.kind is None:
-        raise AssertionError(
-            f"{block.where}: the suite cannot run '{block.language}' blocks; make it runnable or mark it "
-            '<!-- skip: next "why" -->'
-        )
-    namespace = example.namespace
-    if namespace.get("failed_at"):
-        raise AssertionError(f"{block.where}: not run, because the block at {namespace['failed_at']} failed")
-    run = _page_run(example)
-    try:
-        result = run.run(block)
-    except BlockFailed as failure:
-        namespace["failed_at"] = block.where
-        raise AssertionError(str(failure)) from None
-    if block.capture_id:
-        _compare_with_recorded(block, result.output, result.exit_code, run.facts.server_version)
-        for quote in run.page.quotes:
-            if quote.source_page == block.page and quote.capture_id == block.capture_id:
-                check_quote(quote, result.output)
-
-
-def _same_engine(one: str, other: str) -> bool:
-    """Same major and minor version: the same wording (20.10.24 and 20.10.25 print alike; 28.x words it otherwise)."""
-    return one.split(".")[:2] == other.split(".")[:2]
-
-
-def _compare_with_recorded(block, output: str, exit_code: int, engine_version: str) -> None:
-    record = CaptureStore(SETTINGS.captures_dir).load_intact(block.page)
-    recorded = record.captures.get(block.capture_id) if record else None
-    if recorded is None:
-        raise AssertionError(
-            f"{block.where}: capture '{block.capture_id}' was never recorded; build the site with the lab up "
-            "(scripts/serve or mkdocs build) and commit captures/"
-        )
-    # What the output means first: normalization masks sizes and statuses that a regression changes.
-    expected = facts.facts_of(recorded.output, recorded.command, recorded.exit_code)
-    actual = facts.facts_of(output, recorded.command, exit_code)
-    recorded_with = record.stamp["server"]["version"]
-    across = not _same_engine(recorded_with, engine_version)
-    if across:  # another Engine words the same run otherwise: what it did is compared, not how it says it
-        expected, actual = facts.across_versions(expected), facts.across_versions(actual)
-    changes = facts.compare(expected, actual)
-    if changes:
-        raise AssertionError(
-            f"{block.where}: '{block.capture_id}' means something else than the page shows"
-            + (f" (recorded with Engine {recorded_with}, run on Engine {engine_version}: compared on what every "
-               "Docker prints alike)" if across else "")
-            + ": " + "; ".join(map(str, changes))
-            + f"\nIf that is the new truth, record it again: python -m doclab capture --force docs/{block.page} "
-            f"(python -m doclab facts shows what each output says)"
-        )
-    if across:
-        return
-    expected, actual = normalize(recorded.output), normalize(output)
-    if expected != actual:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(keepends=True), actual.splitlines(keepends=True),
-                f"recorded {block.page}#{block.capture_id}", "printed now",
-            )
-        )
-        raise AssertionError(
-            f"{block.where}: '{block.capture_id}' prints other output than the page shows "
-            f"(after normalization, see doclab/run/scrub.py):\n{diff}\nRebuild the site with the lab up to record it again."
-        )
-
-
-def teardown_page(namespace) -> None:
-    run, leased = namespace.pop("run", None), namespace.pop("daemon", None)
-    try:
-        leftovers = run.close() if run else []
-    finally:
-        if leased is not None:
-            leased.__exit__(None, None, None)
-    assert not leftovers, f"the page left these on the daemon: {leftovers}"
-
-
-pytest_collect_file = Sybil(
-    parsers=[parse_blocks], path="docs", patterns=["*.md"], teardown=teardown_page, name="docs"
-).pytest()
+#: The doc tests: a page runs on a lab daemon leased for it (tests.docker_env: skipped, or under CI=true failed, without one).
+DOC_TESTS = DocTests(SETTINGS, DOCS, daemon_for=page_daemon)
+pytest_collect_file = DOC_TESTS.sybil(name="docs").pytest()
 
 
 def pytest_runtest_logreport(report):

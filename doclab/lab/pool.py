@@ -38,6 +38,18 @@ class PoolState(StrEnum):
     ABANDONED = "abandoned"  # its lease ended with its process
 
 
+def first_free_lease(folder: LabFolder):
+    """The first pool daemon nobody leases, and its lease file, locked (the pool grows by one when all are)."""
+    for index in itertools.count():
+        name = f"{POOL_PREFIX}{index}"
+        lease = folder.daemon(name).lease.open("a+")
+        try:
+            fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return name, lease
+        except BlockingIOError:
+            lease.close()
+
+
 def _rewrite(lease, text: str) -> None:
     lease.seek(0)
     lease.truncate()
@@ -81,18 +93,9 @@ class Pool:
         again in any case, for a page that reads what only a new daemon has not seen (its events).
         """
         self.folder.require_up()
-        for index in itertools.count():
-            name = f"{POOL_PREFIX}{index}"
-            lease_path = self.folder.daemon(name).lease
-            lease = lease_path.open("a+")
-            try:
-                fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                lease.close()
-                continue
-            break
+        name, lease = first_free_lease(self.folder)
         if not self.folder.claimed():  # taken down between the check and the lock: leave no lease behind
-            lease_path.unlink(missing_ok=True)
+            self.folder.daemon(name).lease.unlink(missing_ok=True)
             lease.close()
             self.folder.remove_if_empty()  # if `down` found this lease in the way, the folder it left is empty now
             self.folder.require_up()

@@ -35,13 +35,13 @@ def count_fences(text: str) -> int:
 
 @pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
 def test_every_block_is_collected_and_run_or_skipped(path: Path):
-    sybil = Sybil(parsers=[docs_suite.parse_blocks], path=str(ROOT / "docs"), patterns=["*.md"])
+    sybil = Sybil(parsers=[docs_suite.DOC_TESTS.parse_blocks], path=str(ROOT / "docs"), patterns=["*.md"])
     collected = list(sybil.parse(path).examples())
-    examples = [example for example in collected if example.region.evaluator is docs_suite.evaluate_block]
+    examples = [example for example in collected if example.region.evaluator == docs_suite.DOC_TESTS.evaluate_block]
     assert len(examples) == count_fences(path.read_text()), f"{path}: the suite collects fewer examples than it has code blocks"
     page = read_page(path, ROOT / "docs", Settings.from_env().snippets_dir)
     foreign = [quote for quote in page.quotes if quote.source_page != page.path]
-    checked = [example for example in collected if example.region.evaluator is docs_suite.evaluate_foreign_quote]
+    checked = [example for example in collected if example.region.evaluator == docs_suite.DOC_TESTS.evaluate_foreign_quote]
     assert len(checked) == len(foreign), f"{path}: every quote of another page's output is checked"
     for example in examples:
         block = example.parsed
@@ -63,7 +63,7 @@ def test_recorded_captures_are_of_the_pages_current_examples(path: Path):
 
 
 def test_the_lesson_has_the_expected_blocks():
-    examples = list(Sybil(parsers=[docs_suite.parse_blocks], path=str(ROOT / "docs"), patterns=["*.md"])
+    examples = list(Sybil(parsers=[docs_suite.DOC_TESTS.parse_blocks], path=str(ROOT / "docs"), patterns=["*.md"])
                     .parse(ROOT / "docs" / "mini-project.md").examples())
     # Each mistake, then the way back to the project folder (the shell's mistake runs in a new bash, in no folder).
     mistakes = ["dockerfile-txt", "lowercase-dockerfile", "spaces-around-equals", "no-context", "new-shell", "upper-case-name", "no-name"]

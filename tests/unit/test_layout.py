@@ -18,7 +18,7 @@ STAGES = {
     "doclab.capture": 4,
     "doclab.render": 5,
     "doclab.tools": 6,
-    "doclab.__main__": 7, "doclab.extension": 7,
+    "doclab.__main__": 7, "doclab.extension": 7, "doclab.doctests": 7,
 }
 #: What a site build needs: the hooks reach nothing else (no lab control, no page run, no tools).
 HOOKS_MAY_IMPORT = {"doclab.capture", "doclab.errors", "doclab.engine", "doclab.lesson", "doclab.page", "doclab.render",
@@ -76,7 +76,7 @@ def test_the_hooks_import_only_what_a_site_build_needs():
 
 
 #: A class longer than this does more than one thing: split it (as ``Lab`` became folder, services, daemons, pool).
-LONGEST_CLASS = 160
+LONGEST_CLASS = 155
 
 
 def test_no_class_is_longer_than_it_can_be_read_at_once():
