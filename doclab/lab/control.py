@@ -37,7 +37,7 @@ from doclab.lab.daemons import Daemons
 from doclab.lab.folder import MAIN_DAEMON, POOL_PREFIX, DaemonHandle, LabError, LabFolder
 from doclab.lab.network import delete_netns, netns_names
 from doclab.lab.pagefolders import remove_ended_page_folders
-from doclab.lab.pool import Pool, PoolState
+from doclab.lab.pool import RESTART, Pool, PoolState
 from doclab.lab.processes import kill, lab_processes, processes_mentioning, running
 from doclab.lab.rootfs import fetch_enabled
 from doclab.lab.services import AuthzPlugin, Registry
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             for lease in sorted(lab.dir.glob(f"{POOL_PREFIX}*.lease")):
                 state = lab.pool_state(lease.stem)
                 if lease.stem not in up_now and state in (PoolState.ABANDONED, PoolState.STOPPED):
-                    why = lease.read_text().strip() if state is PoolState.STOPPED else state
+                    why = lease.read_text().strip().removeprefix(f"{RESTART}: ") if state is PoolState.STOPPED else state
                     print(f"daemon {lease.stem}: down ({why}; started again when next leased)")
             return 0 if up_now and lab.registry_up() else 1
     except (DoclabError, OSError) as error:  # OSError: a full disk, a folder gone read-only

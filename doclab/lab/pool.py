@@ -188,15 +188,16 @@ class Pool:
         pooled = [name for name in names if name.startswith(POOL_PREFIX)]
         stopped = [name for name in pooled if self.state(name) is PoolState.ABANDONED]
         for name in stopped:
-            self._stop_if_unused(name)
+            self._stop_if_unused(name, "its lease ended with its process (a killed build) without giving it back")
+        beyond = f"idle, beyond {JOBS}={self.settings.jobs}"
         for name in (name for name in pooled if name not in stopped):
-            if int(name.removeprefix(POOL_PREFIX)) >= self.settings.jobs and self._stop_if_unused(name, also_clean=True):
-                stopped.append(f"{name} (idle, beyond {JOBS}={self.settings.jobs})")
+            if int(name.removeprefix(POOL_PREFIX)) >= self.settings.jobs and self._stop_if_unused(name, beyond, True):
+                stopped.append(f"{name} ({beyond})")
         return stopped
 
-    def _stop_if_unused(self, name: str, also_clean: bool = False) -> bool:
+    def _stop_if_unused(self, name: str, why: str, also_clean: bool = False) -> bool:
         """Stop a pool daemon nobody leases (abandoned, or ``also_clean``: idle), under its lease lock,
-        so no build leases it while it stops."""
+        so no build leases it while it stops; its lease says ``why`` (``lab status`` shows it)."""
         with self.folder.daemon(name).lease.open("a+") as lease:
             try:
                 fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -205,6 +206,7 @@ class Pool:
             lease.seek(0)
             if also_clean or lease.read().strip() != CLEAN or not self.daemons.up(name):
                 self.daemons.stop(name)
+                _rewrite(lease, f"{RESTART}: stopped by lab prune: {why}\n")
                 return True
             return False
 

@@ -51,6 +51,8 @@ def test_lab_up_serves_alpine_through_its_mirror_and_down_leaves_nothing(tmp_pat
         pruned = lab_command("prune", env)
         assert "pool-1 (idle, beyond DOCLAB_JOBS=1)" in pruned.stdout, pruned.stdout + pruned.stderr
         assert lab.daemon_up("pool-0") and not lab.daemon_up("pool-1")
+        status = lab_command("status", env).stdout
+        assert "daemon pool-1: down (stopped by lab prune: idle, beyond DOCLAB_JOBS=1; started again when next leased)" in status
         # An interrupted run: a page daemon killed with its shims, mounts and namespace, and no socket left.
         interrupted = lab.start_daemon("build-interrupted")
         with daemon.connected(base_url=interrupted.docker_host) as page_api:
