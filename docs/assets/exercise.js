@@ -168,6 +168,9 @@
       hintLink.addEventListener("click", function () {
         hint.hidden = false;
         hint.open = true;
+        var summary = hint.querySelector("summary");
+        // After the jump to the hint (the link's own default): the keyboard goes on from the hint, not from the top.
+        if (summary) window.setTimeout(function () { summary.focus(); }, 0);
       });
     }
     var show = actions.appendChild(element("button", "md-button exercise__show", "Show the solution"));
@@ -188,11 +191,13 @@
       save(storeKey, store);
     }
 
-    function render(outcome) {
+    function render(outcome, ticking) {
       results.textContent = "";
       var right = outcome.filter(function (r) { return r.verdict === "right"; }).length;
       if (hintLink) hintLink.hidden = right === outcome.length;  // solved: no hint to offer
-      status.textContent = right === outcome.length ? "Right — step " + step + " is done."
+      var unticked = tick && !tick.checked && !ticking;  // right, but the reader took the tick back
+      status.textContent = right === outcome.length
+        ? (unticked ? "Your answer is right; step " + step + " is not ticked as done." : "Right — step " + step + " is done.")
         : outcome.every(function (r) { return r.verdict === "empty"; }) ? "Write your answer in the box first."
         : outcome.length > 1 ? "Not yet: " + right + " of " + outcome.length + " right. See below."
         : "Not yet. See below.";
@@ -219,7 +224,7 @@
       event.preventDefault();
       state.checked = true;
       save(storeKey, store);
-      var right = render(evaluate());
+      var right = render(evaluate(), true);
       if (!right && state.ticked && tick && tick.checked) {
         // Ticked by an earlier right answer, now answered wrong: the progress follows the box again.
         tick.checked = false;
@@ -237,8 +242,20 @@
     form.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
     });
-    show.addEventListener("click", reveal);
-    if (tick) tick.addEventListener("change", function () { if (tick.checked) reveal(); });
+    show.addEventListener("click", function () {
+      reveal();
+      if (!solution.length) return;
+      solution[0].setAttribute("tabindex", "-1");  // the button is gone: the keyboard goes on from the solution
+      solution[0].focus();
+    });
+    if (tick) tick.addEventListener("change", function () {
+      if (tick.checked) reveal();
+      if (state.checked) render(evaluate(), tick.checked);
+      if (!tick.checked && state.ticked) {
+        state.ticked = false;
+        save(storeKey, store);
+      }
+    });
 
     if (state.checked) render(evaluate());
     if (state.revealed || (tick && tick.checked)) show.hidden = true; else fold();

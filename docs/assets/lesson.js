@@ -454,7 +454,21 @@
     });
   }
 
+  // Below 76.25em the theme's navigation is a drawer, off-screen while closed: its links must not take
+  // the keyboard's Tab (a phone's keyboard user would tab through 25 invisible links first).
+  function closedDrawerOutOfTabOrder() {
+    var toggle = document.getElementById("__drawer");
+    var drawer = document.querySelector(".md-sidebar--primary");
+    if (!toggle || !drawer || !window.matchMedia) return;
+    var narrow = window.matchMedia("(max-width: 76.2344em)");
+    function update() { drawer.inert = narrow.matches && !toggle.checked; }
+    toggle.addEventListener("change", update);
+    if (narrow.addEventListener) narrow.addEventListener("change", update);
+    update();
+  }
+
   function setup() {
+    closedDrawerOutOfTabOrder();
     nameSearchDialog();
     focusableScrollers();
     window.addEventListener("resize", focusableScrollers);

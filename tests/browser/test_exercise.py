@@ -305,3 +305,43 @@ def test_a_toc_link_into_a_folded_solution_unfolds_it_and_brings_the_heading_int
     box_ = heading.bounding_box()
     header = page.locator(".lesson-progress").bounding_box()
     assert header["y"] + header["height"] <= box_["y"] <= 800 - box_["height"], (box_, header)
+
+
+def test_a_step_the_reader_unticks_no_longer_says_it_is_done_also_after_a_reload(page, site):
+    page.goto(site[1] + LESSON)
+    type_into(page, "1", "file", "Dockerfile")
+    type_into(page, "1", "content", "FROM alpine:3.18")
+    assert check_with_keyboard(page, "1") == "Right — step 1 is done."
+    page.uncheck("input[data-step='1']")
+    status = box(page, "1").locator(".exercise__status")
+    assert status.inner_text() == "Your answer is right; step 1 is not ticked as done." and progress(page) == "0 / 4 steps"
+    page.reload()
+    assert status.inner_text() == "Your answer is right; step 1 is not ticked as done."
+    page.check("input[data-step='1']")
+    assert status.inner_text() == "Right — step 1 is done."
+
+
+def test_after_show_the_solution_or_need_a_hint_the_keyboard_goes_on_from_what_opened(page, site):
+    page.goto(site[1] + LESSON)
+    box(page, "1").get_by_role("button", name="Show the solution").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement !== document.body"), "focus fell back to the top of the page"
+    assert page.evaluate("document.activeElement.dataset.exerciseFold") == "1"
+    box(page, "2").get_by_role("link", name="Need a hint?").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    assert page.evaluate("document.activeElement.closest('details').open")
+
+
+@pytest.mark.parametrize("width", [320, 375])
+def test_the_finished_progress_header_fits_a_phone_and_its_targets_are_24_px(browser, site, width):
+    context = browser.new_context(viewport={"width": width, "height": 700})
+    tab = context.new_page()
+    tab.goto(site[1] + LESSON)
+    for step in "1234":
+        tab.check(f"input[data-step='{step}']")
+    boxes = {name: tab.locator(f".lesson-progress__{name}").bounding_box() for name in ("label", "next", "reset")}
+    context.close()
+    assert boxes["label"]["x"] + boxes["label"]["width"] <= boxes["next"]["x"], boxes
+    assert boxes["next"]["x"] + boxes["next"]["width"] <= boxes["reset"]["x"], boxes
+    assert all(box_["height"] >= 24 for name, box_ in boxes.items() if name != "label"), boxes
