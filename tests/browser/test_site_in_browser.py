@@ -219,17 +219,30 @@ def test_copy_all_pasted_into_an_interactive_shell_prints_step_4_and_keeps_the_s
     assert "my-alpine-image   latest" in text  # step 4's check: the daemon lists the image
 
 
-def test_every_page_loads_with_no_request_outside_127_0_0_1(page, site):
-    outside: dict[str, list[str]] = {}
-    requests: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
+@pytest.fixture(scope="module")
+def first_visits(browser, site) -> dict[str, dict]:
+    """Each page as a first visit (a new context, so an empty cache), loaded until the network is quiet: every URL
+    it requested and its weight. Two tests read it, so each page is loaded once for both."""
+    visits = {}
     for path in all_pages(site[0]):
-        requests.clear()
-        page.goto(site[1] + path, wait_until="networkidle")
-        hosts = [url for url in requests if urlparse(url).scheme in ("http", "https") and urlparse(url).hostname != "127.0.0.1"]
+        context = browser.new_context()
+        tab = context.new_page()
+        requested: list[str] = []
+        tab.on("request", lambda request, urls=requested: urls.append(request.url))
+        tab.goto(site[1] + path, wait_until="networkidle")
+        visits[path] = {"requests": requested, "weight": lesson_weight(tab)}
+        context.close()
+    return visits
+
+
+def test_every_page_loads_with_no_request_outside_127_0_0_1(first_visits):
+    outside = {}
+    for path, visit in first_visits.items():
+        hosts = [url for url in visit["requests"]
+                 if urlparse(url).scheme in ("http", "https") and urlparse(url).hostname != "127.0.0.1"]
         if hosts:
             outside[path] = hosts
-    assert len(all_pages(site[0])) >= 13
+    assert len(first_visits) >= 13 and all(visit["requests"] for visit in first_visits.values())
     assert outside == {}
 
 
@@ -291,16 +304,8 @@ def lesson_weight(tab) -> dict:
     }""")
 
 
-def test_every_pages_weight_and_the_lesson_under_430_kb(browser, site):
-    tabs = {}
-    for path in all_pages(site[0]):  # a new context (cache) a page: each page's weight as a first visit
-        tabs[path] = browser.new_context().new_page()
-        tabs[path].goto(site[1] + path, wait_until="commit")  # all load at once; each is weighed once quiet
-    weights = {}
-    for path, tab in tabs.items():
-        tab.wait_for_load_state("networkidle")
-        weights[path] = lesson_weight(tab)
-        tab.context.close()
+def test_every_pages_weight_and_the_lesson_under_430_kb(first_visits):
+    weights = {path: visit["weight"] for path, visit in first_visits.items()}
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "page-weights.json").write_text(json.dumps(weights, indent=2) + "\n")
     print("\npage weights:", json.dumps(weights))
