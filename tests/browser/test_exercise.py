@@ -1,7 +1,7 @@
 """The mini project's answer boxes in Chromium: the page's JavaScript gives every answer of
 tests/answer_cases.json the verdict doclab/lesson/answers.py gives it, answers typed with the keyboard
 tick the steps and survive a reload, each mistake shows the output captured for it, and the
-boxes pass axe and work at phone width. The fixtures are the site suite's (built site, served)."""
+boxes pass axe and work at phone width. The fixtures are the browser tests' (tests/browser/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ import json
 
 import pytest
 
-import tests.browser.test_site_in_browser as site_suite
 from doclab.capture.record import CaptureStore
 from doclab.settings import Settings
+from tests.browser.conftest import ARTIFACTS, AXE
 from tests.conftest import ROOT
 from tests.docker_env import unavailable
 
-site, browser, page = site_suite.site, site_suite.browser, site_suite.page
 CASES = json.loads((ROOT / "tests" / "answer_cases.json").read_text())["cases"]
 RULES = json.loads((ROOT / "snippets" / "mini-project" / "answers.json").read_text())
 LESSON = "/mini-project/"
@@ -167,14 +166,12 @@ def test_hint_and_show_the_solution_unfold_without_ticking(page, site):
     assert solution_visible(page, "4") and not solution_visible(page, "1")
 
 
-def test_without_javascript_every_solution_and_mistake_is_there(browser, site):
-    context = browser.new_context(java_script_enabled=False)
-    tab = context.new_page()
+def test_without_javascript_every_solution_and_mistake_is_there(open_tab, site):
+    tab = open_tab(java_script_enabled=False)
     tab.goto(site[1] + LESSON)
     assert tab.locator("div.highlight", has_text="docker build -t $IMAGE_NAME .").first.is_visible()
     assert not tab.locator(".exercise").first.is_visible()
     assert tab.locator(".exercise-output").count() == len(RULES["outputs"])
-    context.close()
 
 
 def feedback_open(tab) -> None:
@@ -186,37 +183,34 @@ def feedback_open(tab) -> None:
 
 
 def test_axe_finds_no_serious_or_critical_violation_with_feedback_open(page, site):
-    if not site_suite.AXE.exists():
-        unavailable(f"{site_suite.AXE} is missing (npm ci in tests/browser)")
+    if not AXE.exists():
+        unavailable(f"{AXE} is missing (npm ci in tests/browser)")
     page.goto(site[1] + LESSON, wait_until="load")
     feedback_open(page)
     page.locator("details.exercise-mistakes summary").click()
-    page.add_script_tag(path=str(site_suite.AXE))
+    page.add_script_tag(path=str(AXE))
     violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
                                ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)}))")
     assert [v for v in violations if v["impact"] in ("serious", "critical")] == []
 
 
-def test_boxes_work_at_phone_width_with_no_horizontal_scroll(browser, site):
-    context = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2)
-    phone = context.new_page()
+def test_boxes_work_at_phone_width_with_no_horizontal_scroll(open_tab, site):
+    phone = open_tab(viewport={"width": 375, "height": 812}, device_scale_factor=2)
     phone.goto(site[1] + LESSON, wait_until="load")
     feedback_open(phone)
     widths = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     inputs = phone.evaluate("""[...document.querySelectorAll('.exercise__input, .exercise__actions > *')]
         .map(e => e.getBoundingClientRect()).filter(r => r.width > 0)
         .map(r => [Math.round(r.left), Math.round(r.right), Math.round(r.height)])""")
-    site_suite.ARTIFACTS.mkdir(exist_ok=True)
-    box(phone, "1").screenshot(path=str(site_suite.ARTIFACTS / "exercise-375px.png"))
-    context.close()
+    ARTIFACTS.mkdir(exist_ok=True)
+    box(phone, "1").screenshot(path=str(ARTIFACTS / "exercise-375px.png"))
     assert widths[0] <= widths[1], f"page is {widths[0]} px wide in a {widths[1]} px window"
     assert all(left >= 0 and right <= widths[1] and height >= 24 for left, right, height in inputs), inputs
 
 
-def test_on_a_phone_a_long_command_stays_in_view_and_enter_checks_it(browser, site):
+def test_on_a_phone_a_long_command_stays_in_view_and_enter_checks_it(open_tab, site):
     """The end of a command (where a missing ``.`` would be) is never scrolled out of a one-line box."""
-    context = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2)
-    phone = context.new_page()
+    phone = open_tab(viewport={"width": 375, "height": 812}, device_scale_factor=2)
     phone.goto(site[1] + LESSON, wait_until="load")
     command = "sudo DOCKER_BUILDKIT=1 docker build --progress=plain --tag \"$IMAGE_NAME\" --file ./Dockerfile ."
     type_into(phone, "3", "command", command)
@@ -225,9 +219,8 @@ def test_on_a_phone_a_long_command_stays_in_view_and_enter_checks_it(browser, si
     phone.keyboard.press("Enter")
     status = box(phone, "3").locator(".exercise__status").inner_text()
     typed = answer.input_value()
-    site_suite.ARTIFACTS.mkdir(exist_ok=True)
-    box(phone, "3").screenshot(path=str(site_suite.ARTIFACTS / "exercise-long-command-375px.png"))
-    context.close()
+    ARTIFACTS.mkdir(exist_ok=True)
+    box(phone, "3").screenshot(path=str(ARTIFACTS / "exercise-long-command-375px.png"))
     scroll_width, client_width, scroll_height, client_height = sizes
     assert scroll_width <= client_width and scroll_height <= client_height + 1, sizes
     assert client_height > 40, "the box did not grow a row for the wrapped command"
@@ -329,19 +322,18 @@ def test_after_show_the_solution_or_need_a_hint_the_keyboard_goes_on_from_what_o
     assert page.evaluate("document.activeElement.dataset.exerciseFold") == "1"
     box(page, "2").get_by_role("link", name="Need a hint?").focus()
     page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+    # The page moves the focus once the link's own jump is done (a task later): wait for it, as a reader would.
+    page.wait_for_function("document.activeElement.tagName === 'SUMMARY'", timeout=5000)
     assert page.evaluate("document.activeElement.closest('details').open")
 
 
 @pytest.mark.parametrize("width", [320, 375])
-def test_the_finished_progress_header_fits_a_phone_and_its_targets_are_24_px(browser, site, width):
-    context = browser.new_context(viewport={"width": width, "height": 700})
-    tab = context.new_page()
+def test_the_finished_progress_header_fits_a_phone_and_its_targets_are_24_px(open_tab, site, width):
+    tab = open_tab(viewport={"width": width, "height": 700})
     tab.goto(site[1] + LESSON)
     for step in "1234":
         tab.check(f"input[data-step='{step}']")
     boxes = {name: tab.locator(f".lesson-progress__{name}").bounding_box() for name in ("label", "next", "reset")}
-    context.close()
     assert boxes["label"]["x"] + boxes["label"]["width"] <= boxes["next"]["x"], boxes
     assert boxes["next"]["x"] + boxes["next"]["width"] <= boxes["reset"]["x"], boxes
     assert all(box_["height"] >= 24 for name, box_ in boxes.items() if name != "label"), boxes

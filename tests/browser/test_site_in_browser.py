@@ -1,80 +1,28 @@
 """The learner's experience, in Debian's Chromium driven by Playwright, against the built site
-served on 127.0.0.1: progress, hints, quiz, copy buttons, no third-party requests, axe-core."""
+served on 127.0.0.1: progress, hints, quiz, copy buttons, the annotated outputs, search and the palette
+(every page in every state, axe-core, weights and phone width: test_every_page.py)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import pty
 import re
 import select
 import subprocess
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
 from doclab.capture.record import CaptureStore
 from doclab.run.scrub import as_terminal_shows
 from doclab.settings import Settings
-from tests.conftest import ROOT, build_site
-from tests.docker_env import fresh_daemon, unavailable
-
-CHROMIUM = "/usr/bin/chromium"
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+from tests.browser.conftest import ARTIFACTS, all_pages
+from tests.conftest import ROOT
+from tests.docker_env import fresh_daemon
 
 pytestmark = pytest.mark.browser
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The site built with the recorded captures (the UI is under test here, not the captures)."""
-    built = build_site(tmp_path_factory.mktemp("browser") / "site",
-                       {"DOCKER_HOST": "unix:///nonexistent/doclab-dead.sock", "DOCLAB_STRICT": ""})
-    assert built.returncode == 0, built.output
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built.site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield built.site, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, site):
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site[1])
-    tab = context.new_page()
-    yield tab
-    context.close()
-
-
-def all_pages(site_dir: Path) -> list[str]:
-    return sorted("/" + p.parent.relative_to(site_dir).as_posix().strip(".") + ("/" if p.parent != site_dir else "")
-                  for p in site_dir.rglob("index.html") if "assets" not in p.parts)
 
 
 def test_progress_is_kept_across_reloads_shown_on_the_landing_page_and_reset(page, site):
@@ -181,15 +129,13 @@ def test_copy_all_offers_the_same_script_as_a_download(page, site):
     assert Path(download.value.path()).read_text() == script
 
 
-def test_without_the_clipboard_api_the_button_says_how_to_copy(browser, site):
-    context = browser.new_context()
-    tab = context.new_page()
+def test_without_the_clipboard_api_the_button_says_how_to_copy(open_tab, site):
+    tab = open_tab()
     tab.add_init_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
     tab.goto(site[1] + "/mini-project/")
     tab.click(".doclab-script__copy")
     status = tab.locator(".doclab-script__status").inner_text()
     selected = tab.evaluate("String(window.getSelection())")
-    context.close()
     assert "Ctrl+C" in status and "download" in status
     assert selected.startswith("#!/usr/bin/env bash")
 
@@ -219,63 +165,6 @@ def test_copy_all_pasted_into_an_interactive_shell_prints_step_4_and_keeps_the_s
     assert "my-alpine-image   latest" in text  # step 4's check: the daemon lists the image
 
 
-@pytest.fixture(scope="module")
-def first_visits(browser, site) -> dict[str, dict]:
-    """Each page as a first visit (a new context, so an empty cache), loaded until the network is quiet: every URL
-    it requested and its weight. Two tests read it, so each page is loaded once for both."""
-    visits = {}
-    for path in all_pages(site[0]):
-        context = browser.new_context()
-        tab = context.new_page()
-        requested: list[str] = []
-        tab.on("request", lambda request, urls=requested: urls.append(request.url))
-        tab.goto(site[1] + path, wait_until="networkidle")
-        visits[path] = {"requests": requested, "weight": lesson_weight(tab)}
-        context.close()
-    return visits
-
-
-def test_every_page_loads_with_no_request_outside_127_0_0_1(first_visits):
-    outside = {}
-    for path, visit in first_visits.items():
-        hosts = [url for url in visit["requests"]
-                 if urlparse(url).scheme in ("http", "https") and urlparse(url).hostname != "127.0.0.1"]
-        if hosts:
-            outside[path] = hosts
-    assert len(first_visits) >= 13 and all(visit["requests"] for visit in first_visits.values())
-    assert outside == {}
-
-
-def test_at_phone_width_no_page_scrolls_sideways_and_outputs_wrap_clear_of_the_copy_button(browser, site):
-    context = browser.new_context(viewport={"width": 375, "height": 812})
-    tab = context.new_page()
-    wide, scrolling = {}, {}
-    for path in all_pages(site[0]):
-        tab.goto(site[1] + path, wait_until="load")
-        width = tab.evaluate("document.documentElement.scrollWidth")
-        if width > 375:
-            wide[path] = width
-        # A terminal's screen keeps its grid and scrolls sideways, focusable; every other output wraps.
-        hidden = tab.evaluate("""() => [...document.querySelectorAll('.doclab-output pre > code')]
-            .filter(code => code.scrollWidth > code.clientWidth + 1)
-            .filter(code => !code.closest('[data-terminal]') || code.tabIndex !== 0 || !code.getAttribute('aria-label'))
-            .map(code => code.textContent.slice(0, 40))""")
-        if hidden:
-            scrolling[path] = hidden
-    tab.goto(site[1] + "/architecture/troubleshooting/", wait_until="load")
-    overlaps = tab.evaluate("""() => [...document.querySelectorAll('.doclab-output')].filter(block => {
-        const button = block.querySelector('.md-code__button, .md-clipboard'), line = block.querySelector('code > span');
-        if (!button || !line) return false;
-        const range = document.createRange(); range.selectNodeContents(line);
-        const b = button.getBoundingClientRect();
-        return [...range.getClientRects()].some(r => r.right > b.left && r.left < b.right && r.bottom > b.top && r.top < b.bottom);
-    }).length""")
-    context.close()
-    assert wide == {}, f"pages wider than 375 px: {wide}"
-    assert scrolling == {}, f"outputs that hide text behind a horizontal scroll: {scrolling}"
-    assert overlaps == 0
-
-
 def test_quiz_code_only_on_the_quiz_page_and_not_in_the_search_index(page, site):
     quiz_marks = ("quiz-progress-sidebar", "JSConfetti", "mkdocsQuizConfig")
     carrying = [path for path in all_pages(site[0]) if path != "/learn/quiz/"
@@ -287,33 +176,12 @@ def test_quiz_code_only_on_the_quiz_page_and_not_in_the_search_index(page, site)
     assert page.locator("canvas").count() == 0
 
 
-def test_confetti_honours_reduced_motion(browser, site):
-    context = browser.new_context(reduced_motion="reduce")
-    tab = context.new_page()
+def test_confetti_honours_reduced_motion(open_tab, site):
+    tab = open_tab(reduced_motion="reduce")
     tab.goto(site[1] + "/learn/quiz/", wait_until="load")
     config = tab.evaluate("window.mkdocsQuizConfig.confetti")
     canvases = tab.locator("canvas").count()
-    context.close()
     assert config is False and canvases == 0
-
-
-def lesson_weight(tab) -> dict:
-    return tab.evaluate("""() => {
-        const entries = performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'));
-        return {requests: entries.length, bytes: entries.reduce((sum, e) => sum + (e.transferSize || 0), 0)};
-    }""")
-
-
-def test_every_pages_weight_and_the_lesson_under_430_kb(first_visits):
-    weights = {path: visit["weight"] for path, visit in first_visits.items()}
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "page-weights.json").write_text(json.dumps(weights, indent=2) + "\n")
-    print("\npage weights:", json.dumps(weights))
-    # 420 KB at the last count (uncompressed, as this test's server sends it): Material's CSS and JS 264 KB, the page
-    # 100 KB (outputs, walk-throughs, the answers' rules 22 KB and captured mistakes, the compare rule sets), lesson.js,
-    # exercise.js and their CSS 54 KB (the quiz's keys, Reset's undo, the sticky explanation, wrapping answer boxes,
-    # focus kept after a hint or a solution opens, a tick taken back). The budget grows only with what a learner uses.
-    assert weights["/mini-project/"]["bytes"] <= 430_000, weights["/mini-project/"]
 
 
 def test_progress_header_stays_visible_ticks_show_in_the_toc_and_4_of_4_completes(page, site):
@@ -361,9 +229,8 @@ def recorded(page_path: str, capture_id: str) -> str:
     return CaptureStore(Settings.from_env().captures_dir).load(page_path).captures[capture_id].output
 
 
-def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(browser, site):
-    context = browser.new_context(viewport={"width": 375, "height": 812}, has_touch=True)
-    tab = context.new_page()
+def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(open_tab, site):
+    tab = open_tab(viewport={"width": 375, "height": 812}, has_touch=True)
     tab.goto(site[1] + "/mini-project/", wait_until="load")
     idle = tab.locator(".doclab-explain__text").first
     # A line that answers step 4 (BuildKit prints its first steps in either order: found by its text).
@@ -382,7 +249,6 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     output.locator("code > span", has_text="Pull complete").tap()
     by_tap = explain.locator(".doclab-explain__text").inner_text()
     highlighted = tab.locator("tr.doclab-row--active").all_inner_texts()  # one a table: each output keeps its own
-    context.close()
     assert "opens when you answer it" in folded  # the annotation does not give away step 4's answer
     assert by_keyboard.startswith("daemon → registry:") and "line 3 of" in by_keyboard, by_keyboard
     assert active_parts == ["daemon", "registry"]
@@ -424,9 +290,8 @@ def test_before_step_4_is_solved_only_the_lines_that_answer_it_stay_closed(page,
 
 
 @pytest.mark.parametrize("width, height", [(1280, 800), (375, 812)])
-def test_the_explanation_stays_in_view_while_the_top_of_a_tall_output_is_pointed_at(browser, site, width, height):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    tab = context.new_page()
+def test_the_explanation_stays_in_view_while_the_top_of_a_tall_output_is_pointed_at(open_tab, site, width, height):
+    tab = open_tab(viewport={"width": width, "height": height})
     tab.goto(site[1] + "/mini-project/", wait_until="load")
     tab.check("input[data-step='4']")
     first = tab.locator(".doclab-output[data-capture='build-buildkit'] code > span.doclab-line").first
@@ -436,7 +301,6 @@ def test_the_explanation_stays_in_view_while_the_top_of_a_tall_output_is_pointed
     line = first.bounding_box()
     ARTIFACTS.mkdir(exist_ok=True)
     tab.screenshot(path=str(ARTIFACTS / f"explain-sticky-{width}px.png"))
-    context.close()
     assert 0 <= panel["y"] and panel["y"] + panel["height"] <= height + 1, (panel, height)
     assert panel["y"] >= line["y"] + line["height"] - 1  # beside the output, never over the line pointed at
 
@@ -524,7 +388,7 @@ def test_visual_walkthrough_steps_through_the_builds_phases(page, site):
     assert phases[2][2] >= 1  # the layer pulls are real requests of the table
 
 
-def test_lesson_screenshots(browser, site):
+def test_lesson_screenshots(open_tab, site):
     """The lesson as a learner sees it: desktop, phone, dark mode, and 4 / 4 complete."""
     ARTIFACTS.mkdir(exist_ok=True)
     shots = {"lesson-step-4.png": ({"viewport": {"width": 1280, "height": 900}}, ""),
@@ -532,8 +396,7 @@ def test_lesson_screenshots(browser, site):
              "lesson-dark.png": ({"viewport": {"width": 1280, "height": 900}, "color_scheme": "dark"}, ""),
              "lesson-complete.png": ({"viewport": {"width": 1280, "height": 900}}, "1234")}
     for name, (options, ticked) in shots.items():
-        context = browser.new_context(**options)
-        tab = context.new_page()
+        tab = open_tab(**options)
         tab.goto(site[1] + "/mini-project/", wait_until="load")
         for step in ticked:
             tab.check(f"input[data-step='{step}']")
@@ -542,7 +405,6 @@ def test_lesson_screenshots(browser, site):
                      if ticked else f"document.querySelector({json.dumps(target)}).scrollIntoView()")
         tab.wait_for_timeout(600)  # let the theme redraw after the jump before the picture is taken
         tab.screenshot(path=str(ARTIFACTS / name))
-        context.close()
         assert (ARTIFACTS / name).stat().st_size > 10_000
 
 
@@ -576,10 +438,9 @@ def test_compare_your_output_reads_docker_desktops_terminal_view(page, site):
 
 
 @pytest.mark.parametrize("width, drawing", [(1280, "architecture.svg"), (375, "architecture-narrow.svg")])
-def test_the_architecture_diagram_is_drawn_for_the_screen_with_labels_of_9_px_or_more(browser, site, width, drawing):
+def test_the_architecture_diagram_is_drawn_for_the_screen_with_labels_of_9_px_or_more(open_tab, site, width, drawing):
     """Side by side on a desktop; stacked on a phone, where the wide drawing's 14 px labels would shrink to ~6 px."""
-    context = browser.new_context(viewport={"width": width, "height": 800})
-    tab = context.new_page()
+    tab = open_tab(viewport={"width": width, "height": 800})
     sizes = {}
     for path in ("/learn/concept/", "/learn/visual/", "/architecture/trace/"):
         tab.goto(site[1] + path, wait_until="load")
@@ -587,7 +448,6 @@ def test_the_architecture_diagram_is_drawn_for_the_screen_with_labels_of_9_px_or
         image.scroll_into_view_if_needed()
         sizes[path] = image.evaluate("""img => ({src: img.currentSrc.split('/').pop(), shown: img.getBoundingClientRect().width,
                                                  drawn: img.naturalWidth})""")
-    context.close()
     # The drawings' smallest labels: 11 px in the wide one (760 wide), 14 px in the narrow one (360 wide).
     smallest = {"architecture.svg": (11, 760), "architecture-narrow.svg": (14, 360)}[drawing]
     for path, size in sizes.items():
@@ -595,26 +455,23 @@ def test_the_architecture_diagram_is_drawn_for_the_screen_with_labels_of_9_px_or
         assert smallest[0] * size["shown"] / smallest[1] >= 9, (path, size)
 
 
-def test_the_terminal_screen_keeps_its_grid_and_fits_a_desktop_column(browser, site):
+def test_the_terminal_screen_keeps_its_grid_and_fits_a_desktop_column(open_tab, site):
     """Step 4's build run in an 80-column terminal: one row per line as the terminal drew it, no wrapping."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
+    tab = open_tab(viewport={"width": 1280, "height": 900})
     tab.goto(site[1] + "/mini-project/", wait_until="load")
     tab.locator("summary", has_text="The same build in a terminal").first.click()
     code = tab.locator(".doclab-output[data-terminal='80x24'] pre > code")
     shown = code.evaluate("""c => ({rows: Math.round(c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).lineHeight)),
                                     lines: c.textContent.replace(/\\n$/, '').split('\\n').length,
                                     fits: c.scrollWidth <= c.clientWidth + 1, text: c.textContent})""")
-    context.close()
     assert shown["text"].startswith("[+] Building ") and "FINISHED" in shown["text"].splitlines()[0]
     assert shown["fits"], "an 80-column screen must fit the desktop's column"
     assert abs(shown["rows"] - shown["lines"]) <= 2, shown  # the code box's padding adds at most a row
 
 
 @pytest.mark.parametrize("width, height", [(1280, 800), (375, 812)])
-def test_a_line_reached_with_the_arrow_keys_shows_above_the_sticky_explanation(browser, site, width, height):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    tab = context.new_page()
+def test_a_line_reached_with_the_arrow_keys_shows_above_the_sticky_explanation(open_tab, site, width, height):
+    tab = open_tab(viewport={"width": width, "height": height})
     tab.goto(site[1] + "/mini-project/", wait_until="load")
     tab.check("input[data-step='4']")
     tab.locator(".doclab-output[data-capture='build-buildkit'] code").focus()
@@ -625,13 +482,11 @@ def test_a_line_reached_with_the_arrow_keys_shows_above_the_sticky_explanation(b
         panel = tab.locator(".doclab-explain").first.bounding_box()
         if line["y"] + line["height"] > panel["y"] + 1:
             covered.append(step + 1)
-    context.close()
     assert covered == [], f"lines under the explanation after ArrowDown presses {covered}"
 
 
-def test_on_a_phone_the_keyboard_never_tabs_into_the_closed_navigation_drawer(browser, site):
-    context = browser.new_context(viewport={"width": 375, "height": 812})
-    tab = context.new_page()
+def test_on_a_phone_the_keyboard_never_tabs_into_the_closed_navigation_drawer(open_tab, site):
+    tab = open_tab(viewport={"width": 375, "height": 812})
     tab.goto(site[1] + "/mini-project/")
     off_screen = []
     for _ in range(12):
@@ -644,6 +499,5 @@ def test_on_a_phone_the_keyboard_never_tabs_into_the_closed_navigation_drawer(br
     drawer_link = tab.locator(".md-sidebar--primary a.md-nav__link").first
     drawer_link.focus()
     opened_focusable = tab.evaluate("document.activeElement.closest('.md-sidebar--primary') !== null")
-    context.close()
     assert off_screen == [], f"Tab reached links of the closed drawer: {off_screen}"
     assert opened_focusable
