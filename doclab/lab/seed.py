@@ -223,7 +223,8 @@ def registry_layer(binary: Path) -> tuple[bytes, str]:
             add(name, libraries[name], 0o755)
     uncompressed = raw.getvalue()
     compressed = io.BytesIO()
-    with gzip.GzipFile(fileobj=compressed, mode="wb", mtime=0) as stream:
+    # Level 1: 0.25 CPU-s for the 22 MB tar at every lab up, against 3 s at gzip's default 9 (8.4 MB, not 7.5).
+    with gzip.GzipFile(fileobj=compressed, mode="wb", mtime=0, compresslevel=1) as stream:
         stream.write(uncompressed)
     return compressed.getvalue(), hashlib.sha256(uncompressed).hexdigest()
 

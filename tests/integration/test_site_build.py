@@ -111,10 +111,13 @@ def test_a_failing_command_fails_the_build_naming_page_example_command_and_outpu
         shutil.copytree(ROOT / name, project / name)
     shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
     (project / "snippets" / "mini-project" / "build.sh").write_text("docker build -t $IMAGE_NAME ./no-such-folder\n")
+    # The project's records: the other pages are current (not run again), the lesson's example changed.
+    shutil.copytree(ROOT / "captures", tmp_path / "captures")
     env = {"DOCKER_HOST": lab_daemon.docker_host, "DOCLAB_CAPTURES_DIR": str(tmp_path / "captures")}
     result = build_site(tmp_path / "site", env, project / "mkdocs.yml")
     assert result.returncode != 0
     for part in ("docs/mini-project.md: bash block 'build-buildkit' at mini-project.md:", "exited with unexpected code 1 (declared: 0)",
                  "docker build -t $IMAGE_NAME ./no-such-folder", "no-such-folder", "python -m doclab run docs/mini-project.md"):
         assert part in result.output, result.output
-    assert not (tmp_path / "captures" / "mini-project.json").exists()
+    # Nothing is lost: the lesson's last clean record stays as it was, no half record of the failed run replaces it.
+    assert (tmp_path / "captures" / "mini-project.json").read_bytes() == (ROOT / "captures" / "mini-project.json").read_bytes()
