@@ -12,7 +12,16 @@ from doclab.engine.daemon import OWNED_LABEL, ping
 from doclab.lab.folder import MAIN_DAEMON, DaemonHandle, LabFolder, unmount_below
 from doclab.lab.network import create_bridge, create_netns, delete_bridge, delete_netns, netns_command, netns_names, netns_pids
 from doclab.lab.pagefolders import write_owner
-from doclab.lab.processes import kill, processes_in_cgroups_of, processes_mentioning, running, spawn, terminate, wait_until
+from doclab.lab.processes import (
+    kill,
+    pid_in,
+    processes_in_cgroups_of,
+    processes_mentioning,
+    running,
+    spawn,
+    terminate,
+    wait_until,
+)
 from doclab.lab.services import AuthzPlugin
 from doclab.settings import Settings
 
@@ -122,8 +131,7 @@ class Daemons:
         """Of ``names`` (daemons not in the pool), those whose owner, the build or test that started them, has ended."""
         found = []
         for name in names:
-            owner = self.folder.daemon(name).owner
-            pid = int(owner.read_text().strip() or 0) if owner.is_file() else 0
+            pid = pid_in(self.folder.daemon(name).owner)
             if name != MAIN_DAEMON and not (pid and running(pid)):
                 found.append(name)
         return found

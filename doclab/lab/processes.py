@@ -73,12 +73,19 @@ def kill(pid: int, sig: int = signal.SIGKILL) -> None:
         pass
 
 
+def pid_in(pidfile: Path) -> int:
+    """The pid ``pidfile`` holds; 0 when it is gone, empty or not a number (another run may remove it at any time)."""
+    try:
+        text = pidfile.read_text().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    return int(text) if text.isdigit() else 0
+
+
 def terminate(pidfile: Path, names: str, seconds: float = 20) -> None:
     """End the process ``pidfile`` names, if it is still the lab's: a program of the lab's whose arguments
     name ``names`` (a pid the machine reused since is someone else's, and is left alone)."""
-    if not pidfile.is_file():
-        return
-    pid = int(pidfile.read_text().strip() or 0)
+    pid = pid_in(pidfile)
     if pid <= 0 or pid not in processes_mentioning(names, lab_programs_only=True):
         pidfile.unlink(missing_ok=True)
         return

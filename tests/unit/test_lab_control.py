@@ -1,6 +1,7 @@
-"""Which processes are the lab's own: matched by program and by the exact path they name, never by a prefix."""
+"""Which processes are the lab's own: matched by program and by the exact path they name, never by a prefix; a pid file
+another run removes names no process."""
 
-from doclab.lab.processes import is_lab_program
+from doclab.lab.processes import is_lab_program, pid_in, terminate
 
 
 def test_the_labs_own_services_are_known_by_their_names_before_and_after_the_stage_packages():
@@ -8,3 +9,14 @@ def test_the_labs_own_services_are_known_by_their_names_before_and_after_the_sta
         assert is_lab_program([b"/usr/bin/python3", b"-m", module, b"/run/docker/plugins/doclab-x-authz.sock"])
     assert not is_lab_program([b"/usr/bin/python3", b"-m", b"doclab.authzx", b"/tmp/x"])
     assert not is_lab_program([b"/usr/bin/python3", b"-m", b"http.server"])
+
+
+def test_a_pid_file_another_run_removed_or_left_empty_names_no_process(tmp_path):
+    """``lab down`` beside a build: the build may remove a pid file between a check and a read (a test run met it)."""
+    assert pid_in(tmp_path / "gone.pid") == 0 and pid_in(tmp_path / "no-folder" / "x.pid") == 0
+    for text in ("", "12a", "-3"):
+        (tmp_path / "odd.pid").write_text(text)
+        assert pid_in(tmp_path / "odd.pid") == 0
+    (tmp_path / "ok.pid").write_text("4242\n")
+    assert pid_in(tmp_path / "ok.pid") == 4242
+    terminate(tmp_path / "gone.pid", names=str(tmp_path))  # nothing to end, and no error
