@@ -91,8 +91,13 @@ def open_tab(contexts, site):
 
     yield open_tab
     for tab in opened:
-        forget_the_site(tab, site[1])
-        tab.close()
+        close_forgetting_the_site(tab, site[1])
+
+
+def close_forgetting_the_site(tab, origin: str) -> None:
+    """Close ``tab`` and clear what it left in the site's storage, so the next tab meets the site as a new reader."""
+    forget_the_site(tab, origin)
+    tab.close()
 
 
 def forget_the_site(tab, origin: str) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import pytest
 
 import tests.browser.test_exercise as exercise_suite
-from tests.browser.conftest import ARTIFACTS, AXE, all_pages, forget_the_site
+from tests.browser.conftest import ARTIFACTS, AXE, all_pages, close_forgetting_the_site
 from tests.docker_env import unavailable
 
 pytestmark = pytest.mark.browser
@@ -138,8 +138,7 @@ def tour(contexts, site) -> Tour:
         measure_at_phone_width(found, path, phone)
     cache.detach()
     for tab in (first, dark, phone):
-        forget_the_site(tab, site[1])
-        tab.close()
+        close_forgetting_the_site(tab, site[1])
     return found
 
 
@@ -177,13 +176,13 @@ def measure_at_phone_width(found: Tour, path: str, tab) -> None:
 
 
 @pytest.mark.parametrize("state", [*TOURED, *LOADED])
-def test_axe_finds_no_serious_or_critical_violation(tour, contexts, site, state):
+def test_axe_finds_no_serious_or_critical_violation(tour, open_tab, site, state):
     if not AXE.exists():
         unavailable(f"{AXE} is missing (npm ci in tests/browser)")
     if state in TOURED:
         found, unchanged = tour.axe[state], tour.as_initial[state]
     else:
-        found, unchanged = load_and_check(contexts, site, *LOADED[state])
+        found, unchanged = load_and_check(open_tab, site, *LOADED[state])
     violations = {path: {v["id"]: v["impact"] for v in listed} for path, listed in found.items()}
     serious = {path: bad for path, listed in found.items()
                if (bad := [v for v in listed if v["impact"] in ("serious", "critical")])}
@@ -197,15 +196,14 @@ def test_axe_finds_no_serious_or_critical_violation(tour, contexts, site, state)
     assert serious == {}, f"{state}: {json.dumps(serious, indent=2)}"
 
 
-def load_and_check(contexts, site, options: dict, act, pages: list[str]) -> tuple[dict[str, list], list[str]]:
+def load_and_check(open_tab, site, options: dict, act, pages: list[str]) -> tuple[dict[str, list], list[str]]:
     found = {}
     for path in pages:
-        tab = axe_tab(contexts, options)
+        tab = open_tab(**options)
+        tab.add_init_script(path=str(AXE))
         tab.goto(site[1] + path, wait_until="load")
         act(tab)
         found[path] = tab.evaluate(RUN_AXE)
-        forget_the_site(tab, site[1])
-        tab.close()
     return found, []
 
 
