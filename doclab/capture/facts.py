@@ -20,9 +20,11 @@ SIZE_TOLERANCE = 0.05
 
 _SIZE = re.compile(r"^(?P<number>\d+(?:\.\d+)?) ?(?P<unit>B|kB|KB|KiB|MB|MiB|GB|GiB)$")
 _UNITS = {"B": 1, "kB": 1e3, "KB": 1e3, "KiB": 1024, "MB": 1e6, "MiB": 1024 ** 2, "GB": 1e9, "GiB": 1024 ** 3}
+#: A layer's statuses on its way: the daemon sends only the latest to a slow client, so a run may print any of them or none.
+PROGRESS_STATUSES = ("Download complete", "Pulling fs layer", "Waiting", "Verifying Checksum", "Preparing", "Pushing",
+                     "Downloading", "Extracting")
 _LAYER_STATUS = re.compile(r"^(?P<layer>[0-9a-f]{12}): (?P<status>Pull complete|Already exists|Pushed|Layer already exists"
-                           r"|Mounted from \S+|Download complete|Pulling fs layer|Waiting|Verifying Checksum|Preparing"
-                           r"|Pushing|Downloading|Extracting)\b")
+                           r"|Mounted from \S+|" + "|".join(PROGRESS_STATUSES) + r")\b")
 #: A layer's last word: what the reader is told happened to it (the statuses before it are progress).
 _FINAL = ("Pull complete", "Already exists", "Pushed", "Layer already exists", "Mounted from")
 _ERROR = re.compile(r"(?:^|\s)(?:Error response from daemon|ERROR:|error:|failed to |unable to |unknown instruction|denied:)"

@@ -68,15 +68,17 @@ def test_builds_at_the_same_time_make_the_records_one_at_a_time_makes(tmp_path):
     """Every page, twice at once against one lab: in parallel (4 at a time) and one page after another, while
     ``lab prune`` runs again and again beside them (it must take nothing a live run holds)."""
     lab = running_lab()
-    parallel = capture(tmp_path / "parallel", "--force", env={"DOCLAB_JOBS": "4"})
-    serial = capture(tmp_path / "serial", "--force", env={"DOCLAB_JOBS": "1"})
-    started, prunes = time.monotonic(), 0
-    while parallel.poll() is None or serial.poll() is None:
-        # What `lab prune` runs, from this process: a prune every ~30 ms (an interpreter started for each took 0.3 s).
-        lab.prune()
-        prunes += 1
-        time.sleep(0.02)
-    print("\n" + finished(parallel) + finished(serial) + f"both in {time.monotonic() - started:.1f} s, {prunes} prunes beside them")
+    # As context managers: when one fails, the other's pipe is still closed here, not in a later test's garbage.
+    with capture(tmp_path / "parallel", "--force", env={"DOCLAB_JOBS": "4"}) as parallel, \
+            capture(tmp_path / "serial", "--force", env={"DOCLAB_JOBS": "1"}) as serial:
+        started, prunes = time.monotonic(), 0
+        while parallel.poll() is None or serial.poll() is None:
+            # What `lab prune` runs, from this process: a prune every ~30 ms (an interpreter started for each took 0.3 s).
+            lab.prune()
+            prunes += 1
+            time.sleep(0.02)
+        done = [finished(parallel), finished(serial)]
+    print("\n" + "".join(done) + f"both in {time.monotonic() - started:.1f} s, {prunes} prunes beside them")
     for name in ("parallel", "serial"):
         store = CaptureStore(tmp_path / name)
         for path in sorted((tmp_path / name).rglob("*.json")):

@@ -2,9 +2,11 @@ from pathlib import Path
 
 import pytest
 
+from doclab.capture.facts import PROGRESS_STATUSES
 from doclab.capture.record import Capture, CaptureError, PageRecord
-from doclab.page.parse import PageError, parse_page
+from doclab.page.parse import PageError, parse_page, read_page
 from doclab.render.quotes import replace_quotes
+from tests.conftest import ROOT
 
 PAGE = ('<!-- exec: id=build -->\n```bash\necho hi\n```\n<!-- output: build -->\n'
         'The line <!-- quote: build "Successfully tagged" --> names the image; see also '
@@ -43,3 +45,13 @@ def test_bad_quote_markers_name_the_line(text, message):
     with pytest.raises(PageError) as error:
         parse_page(text, "p.md", Path("."))
     assert message in str(error.value)
+
+
+def test_no_page_quotes_a_layer_status_a_real_run_may_not_print():
+    """A pull's progress statuses reach the client only if it keeps up (the daemon sends a slow one the latest): a
+    quote of one fails a build on a loaded machine, as ``Download complete`` did in CI. Quote a layer's last word."""
+    docs = ROOT / "docs"
+    quoted = [(path.relative_to(docs).as_posix(), quote.line, quote.phrase) for path in sorted(docs.rglob("*.md"))
+              for quote in read_page(path, docs, ROOT / "snippets").quotes]
+    assert quoted, "no page quotes an output: the check would pass on nothing"
+    assert [q for q in quoted if any(status in q[2] for status in PROGRESS_STATUSES)] == []
