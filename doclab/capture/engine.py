@@ -2,8 +2,9 @@
 
 A page's captures are one record: state carries from block to block, so a page is run whole.
 The record's key hashes every real input (the blocks with their snippets, the client and
-server versions, the digests of the base images the registry serves now, and whether the
-daemon is ours to empty). Same key: nothing runs. No daemon: the committed record is shown,
+server versions and image store, the digests of the base images the registry serves now, whether the
+daemon is ours to empty, and the capture format the engine declares), never the text of the engine's code:
+a refactor that changes no output changes no record. Same key: nothing runs. No daemon: the committed record is shown,
 labelled as recorded, if its blocks are still the page's blocks.
 
 A record carries a checksum of what the engine wrote: a record edited by hand is never shown
@@ -16,29 +17,17 @@ it runs: a lab daemon of its own (in a network namespace of its own), or, on any
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 from doclab.engine import daemon
 from doclab.engine import guard
 from doclab.page.parse import BlockKind, Page
-from doclab.capture.record import FORMAT, CaptureError, CaptureStore, PageRecord, edited_by_hand, sha256_of
+from doclab.capture.record import CAPTURE_FORMAT, CaptureError, CaptureStore, PageRecord, edited_by_hand, sha256_of
 from doclab.capture.runner import NO_DAEMON_PUBLICLY, PageDaemons, PageRunner
 from doclab.settings import RECORDED, STRICT, Settings
-
-#: The code that shapes an output; a change to it makes every capture run again (when a daemon is there).
-ENGINE_SOURCE_HASH = hashlib.sha256(
-    b"".join(
-        (Path(__file__).parent.parent / name).read_bytes()
-        for name in ("capture/engine.py", "capture/runner.py", "run/session.py", "run/ledger.py", "run/shell.py",
-                     "run/scrub.py", "run/trace.py", "run/terminal.py")
-    )
-).hexdigest()
-
 
 def inputs_key(page: Page) -> str:
     blocks = [
@@ -46,7 +35,7 @@ def inputs_key(page: Page) -> str:
          list(b.env), b.fresh, b.trace, b.terminal]
         for b in page.blocks
     ]
-    return sha256_of([FORMAT, blocks])
+    return sha256_of([CAPTURE_FORMAT, blocks])
 
 
 def capture_key(inputs: str, environment: dict) -> str:
@@ -111,9 +100,9 @@ class DaemonQuestions:
         client = daemon.client_facts(self.settings.docker_cli)
         dockerfiles = [b.source for b in page.blocks if b.kind is BlockKind.FILE]
         return {
-            "engine": ENGINE_SOURCE_HASH,
             "client": client.version,
             "server": facts.server_version,
+            "image_store": facts.image_store,
             "owned": facts.owned,
             "base_images": {ref: self.registry_digest(ref) for ref in daemon.base_images(dockerfiles)},
         }

@@ -35,7 +35,7 @@ import time
 from doclab.errors import DoclabError
 from doclab.lab.daemons import Daemons
 from doclab.lab.folder import MAIN_DAEMON, POOL_PREFIX, DaemonHandle, LabError, LabFolder
-from doclab.lab.network import delete_netns, netns_names
+from doclab.lab.network import FINGERPRINT_PROGRAMS, delete_netns, netns_names
 from doclab.lab.pagefolders import remove_ended_page_folders
 from doclab.lab.pool import RESTART, Pool, PoolState
 from doclab.lab.processes import kill, lab_processes, processes_mentioning, running
@@ -96,7 +96,7 @@ class Lab:
         problems = []
         if os.geteuid() != 0:
             problems.append("root: dockerd needs it (run as root, or point DOCKER_HOST at a daemon you have)")
-        for binary, package in (("dockerd", "docker.io"), ("docker-registry", "docker-registry")):
+        for binary, package in (("dockerd", "docker.io"), ("docker-registry", "docker-registry"), *FINGERPRINT_PROGRAMS):
             if shutil.which(binary) is None:
                 problems.append(f"{binary}: apt-get install {package}")
         rootfs = self.settings.alpine_rootfs

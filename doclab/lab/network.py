@@ -86,15 +86,21 @@ def set_hostname_then() -> list[str]:
     return ["sh", "-c", 'hostname "$0" && exec "$@"', PAGE_HOSTNAME]
 
 
+#: Programs the fingerprint reads with, each with its Debian package: a missing one fails the lab's check by name.
+FINGERPRINT_PROGRAMS = (("nft", "nftables"), ("iptables-legacy-save", "iptables"))
+
 #: What a page's root shell, or a container on the daemon's network, could change in a page daemon's
-#: namespace and the next page would inherit.
+#: namespace and the next page would inherit. Run by bash with errexit and pipefail: a reader that fails
+#: fails the fingerprint, so a missing program never reads as an empty firewall.
 _NETNS_STATE = (
+    "set -eo pipefail; "
     'ip -o link | sed "s/^[0-9]*: //"; ip -o addr; ip route show table all; ip -6 route show table all; '
     "ip rule; ip -6 rule; ip neigh show nud permanent; tc qdisc show; ip xfrm policy; ip xfrm state; "
-    '(sysctl -a 2>/dev/null || true) | grep "^net\\."; '
+    # Every readable sysctl of the namespace (stable_secret reads as an I/O error until set; write-only ones are not readable).
+    'cd /proc/sys/net && find . -type f -perm -u=r ! -name stable_secret -print0 | sort -z | xargs -0 grep -H ""; '
     # Firewall rules, nf_tables (where Debian's iptables writes) and legacy, without their packet counters.
-    '(nft list ruleset 2>/dev/null || true) | sed -E "s/counter packets [0-9]+ bytes [0-9]+/counter/"; '
-    '((iptables-legacy-save; ip6tables-legacy-save) 2>/dev/null || true) | grep -v "^#" | sed -E "s/\\[[0-9]+:[0-9]+\\]//"'
+    'nft list ruleset | sed -E "s/counter packets [0-9]+ bytes [0-9]+/counter/"; '
+    '{ iptables-legacy-save; ip6tables-legacy-save; } | { grep -v "^#" || [ $? = 1 ]; } | sed -E "s/\\[[0-9]+:[0-9]+\\]//"'
 )
 #: On any daemon, the bridge takes a link-local IPv6 address (and its multicast route) the first time a container
 #: joins it, and its carrier comes and goes with containers (and lags behind their removal): not compared.
@@ -102,7 +108,7 @@ _CARRIER = re.compile(r"NO-CARRIER,|,LOWER_UP| state \S+| (tentative|linkdown)\b
 
 
 def netns_fingerprint(netns: str) -> str:
-    done = subprocess.run(["nsenter", f"--net={NETNS_FOLDER}/{netns}", "--", "sh", "-c", _NETNS_STATE],
+    done = subprocess.run(["nsenter", f"--net={NETNS_FOLDER}/{netns}", "--", "bash", "-c", _NETNS_STATE],
                           capture_output=True, text=True, timeout=30)
     if done.returncode != 0 or not done.stdout:
         raise LabError(f"could not read the state of network namespace {netns}: {done.stderr.strip()}")

@@ -72,13 +72,15 @@ for saved in "$stash"/*.path; do
   mount --rbind "${saved%.path}" "$target" && mount -o remount,bind,ro "$target"
   umount -l "${saved%.path}"
 done
-rm -f "$stash"/*.path && rmdir "$stash"/* "$stash" 2>/dev/null || true
+rm -f "$stash"/*.path && find "$stash" -depth -type d -empty -delete
 find /etc -xdev -type f ! -perm -o=r -exec mount --bind /dev/null {} \;
 mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys
 for file in /proc/sysrq-trigger /proc/kcore; do [ ! -e "$file" ] || mount --bind /dev/null "$file"; done
 for mount in $(cut -d' ' -f2 /proc/self/mounts | sort -u); do
-  case "$mount" in /tmp|/tmp/*|/proc|/proc/*|/dev|/dev/*|/root|/home|/srv|/mnt|/media|/run|/run/*) continue ;; esac
-  mount -o remount,bind,ro "$mount" 2>/dev/null || true
+  # Below a hidden folder, a mount is out of sight (and its read-only interpreter bind was made above).
+  case "$mount" in /tmp|/tmp/*|/proc|/proc/*|/dev|/dev/*|/root|/root/*|/home|/home/*|/srv|/srv/*|/mnt|/mnt/*|/media|/media/*|/run|/run/*) continue ;; esac
+  # A mount that went away meanwhile (a container stopped) needs nothing; one still there must become read-only.
+  mount -o remount,bind,ro "$mount" || ! grep -q " $mount " /proc/self/mounts || { echo "doclab's sandbox could not make $mount read-only" >&2; exit 1; }
 done
 mount -t tmpfs -o mode=0755 doclab-run /run
 """

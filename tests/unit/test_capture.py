@@ -37,11 +37,51 @@ def test_inputs_key_follows_the_snippet_content(snippets):
 
 
 def test_capture_key_follows_every_environment_input():
-    base = {"engine": "e", "client": "28.2.2", "server": "20.10.24", "owned": True, "base_images": {"alpine:3.18": "sha256:a"}}
+    base = {"client": "28.2.2", "server": "20.10.24", "image_store": "overlay2", "owned": True,
+            "base_images": {"alpine:3.18": "sha256:a"}}
     keys = {capture_key("i", base)}
-    for name, value in [("client", "27.0"), ("server", "24.0"), ("owned", False), ("base_images", {"alpine:3.18": "sha256:b"}), ("engine", "f")]:
+    for name, value in [("client", "27.0"), ("server", "24.0"), ("image_store", "containerd"), ("owned", False),
+                        ("base_images", {"alpine:3.18": "sha256:b"})]:
         keys.add(capture_key("i", {**base, name: value}))
     assert len(keys) == 6
+
+
+KEY_OF_A_PAGE = """
+import sys
+from pathlib import Path
+from doclab.capture.engine import CaptureEngine, capture_key, inputs_key
+from doclab.engine.daemon import DaemonFacts
+from doclab.page.parse import parse_page
+from doclab.settings import Settings
+engine = CaptureEngine(Settings.from_env({"DOCLAB_DOCKER_CLI": sys.executable}))
+engine.asked._facts = DaemonFacts(reachable=True, server_version="28.5.2", image_store="containerd", owned=True)
+page = parse_page(sys.argv[1], "p.md", Path(sys.argv[2]))
+print(capture_key(inputs_key(page), engine.asked.environment(page)))
+"""
+
+
+def test_a_refactor_of_the_engine_keeps_every_record_key(tmp_path, snippets):
+    """A record's key is what makes an output, never the engine's code: a private function renamed changes no key."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import doclab
+
+    def key_with(package_root: Path) -> str:
+        done = subprocess.run([sys.executable, "-c", KEY_OF_A_PAGE, PAGE, str(snippets)], capture_output=True,
+                              text=True, env={"PYTHONPATH": str(package_root), "PATH": "/usr/bin:/bin"}, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    original = Path(doclab.__file__).parent
+    moved = tmp_path / "refactored"
+    shutil.copytree(original, moved / "doclab", ignore=shutil.ignore_patterns("__pycache__"))
+    shell = moved / "doclab" / "run" / "shell.py"
+    assert "_read_until_sentinel" in shell.read_text()
+    shell.write_text(shell.read_text().replace("_read_until_sentinel", "_read_up_to_the_sentinel"))
+    assert key_with(original.parent) == key_with(moved)
 
 
 def test_store_writes_only_when_the_record_changed(tmp_path, snippets):

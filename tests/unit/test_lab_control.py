@@ -20,3 +20,25 @@ def test_a_pid_file_another_run_removed_or_left_empty_names_no_process(tmp_path)
     (tmp_path / "ok.pid").write_text("4242\n")
     assert pid_in(tmp_path / "ok.pid") == 4242
     terminate(tmp_path / "gone.pid", names=str(tmp_path))  # nothing to end, and no error
+
+
+def test_a_program_the_namespace_fingerprint_reads_with_is_named_when_missing(monkeypatch, tmp_path):
+    """Without nft the fingerprint would read no nf_tables rule: the lab's check names the program and its package."""
+    from doclab.lab.control import Lab
+    from doclab.settings import Settings
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    missing = Lab(Settings.from_env({"DOCLAB_LAB_DIR": str(tmp_path / "lab")})).missing()
+    assert "nft: apt-get install nftables" in missing
+    assert "iptables-legacy-save: apt-get install iptables" in missing
+
+
+def test_the_namespace_fingerprint_fails_when_a_reader_is_missing(monkeypatch, tmp_path):
+    """A reader that cannot run fails the fingerprint: never an empty firewall."""
+    import subprocess
+
+    from doclab.lab.network import _NETNS_STATE
+
+    done = subprocess.run(["bash", "-c", _NETNS_STATE.replace("nft list ruleset", "no-such-nft list ruleset")],
+                          capture_output=True, text=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    assert done.returncode == 127 and "no-such-nft" in done.stderr
