@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,9 @@ DOCKER_CLI = "DOCLAB_DOCKER_CLI"
 BLOCK_TIMEOUT = "DOCLAB_BLOCK_TIMEOUT"
 #: Show the recorded outputs and never contact Docker (a reader's preview with no Docker at all).
 RECORDED = "DOCLAB_RECORDED"
+#: The Docker Engine the lab runs (doclab/lab/engines.py): 28.5-containerd (the default), 28.5-overlay2, 26.1, 20.10.
+ENGINE = "DOCLAB_ENGINE"
+DEFAULT_ENGINE = "28.5-containerd"
 #: How many pages run at the same time when records must be made (each on a lab daemon of its own).
 JOBS = "DOCLAB_JOBS"
 
@@ -44,6 +48,7 @@ class Settings:
     alpine_rootfs: Path | None
     recorded: bool = False
     jobs: int = 2
+    engine: str = DEFAULT_ENGINE
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, project_root: Path = PROJECT_ROOT) -> "Settings":
@@ -54,14 +59,27 @@ class Settings:
             strict=_truthy(env.get(STRICT)),
             captures_dir=Path(env.get(CAPTURES_DIR) or project_root / "captures"),
             snippets_dir=project_root / "snippets",
-            docker_cli=env.get(DOCKER_CLI) or "docker",
+            docker_cli=env.get(DOCKER_CLI) or lab_client(Path(env.get(LAB_DIR) or "/tmp/doclab-lab"), env) or "docker",
             block_timeout=float(env.get(BLOCK_TIMEOUT) or 300),
             lab_dir=Path(env.get(LAB_DIR) or "/tmp/doclab-lab"),
             registry_port=int(env.get(REGISTRY_PORT) or 5000),
             alpine_rootfs=Path(rootfs).resolve() if rootfs else None,
             recorded=_truthy(env.get(RECORDED)),
             jobs=_positive_int(env.get(JOBS), JOBS, default=2 * (os.cpu_count() or 1)),
+            engine=env.get(ENGINE) or DEFAULT_ENGINE,
         )
+
+
+def lab_client(lab_dir: Path, env) -> str | None:
+    """The lab engine's own client (with its buildx), when the pages' daemon is the lab's: DOCKER_HOST in its folder,
+    or unset while it is up. A page on the lab then runs the Docker its engine is, whatever ``docker`` is on PATH."""
+    host = env.get("DOCKER_HOST", "")
+    if host and not host.startswith(f"unix://{lab_dir}/"):
+        return None
+    try:
+        return json.loads((lab_dir / "engine.json").read_text())["client"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _positive_int(value: str | None, name: str, default: int) -> int:

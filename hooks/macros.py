@@ -9,6 +9,7 @@ from pathlib import Path
 from doclab.lesson.answers import AnswerRules, load_rules
 from doclab.page.parse import parse_page
 from doclab.lesson.values import lesson_values
+from doclab.render.matrix import engines_table
 
 WHO = {"shell": "the shell", "client": "the client", "daemon": "the daemon", "registry": "the registry"}
 
@@ -30,25 +31,28 @@ def define_env(env):
     env.variables.update(lesson_values(snippets))
     rules_file = snippets / "mini-project" / "answers.json"
 
-    def page_outputs() -> tuple[AnswerRules, dict]:
-        """The rules and their outputs with the exit codes this page declares (an output it does not run fails the build)."""
+    def page_outputs() -> tuple[AnswerRules, dict, dict]:
+        """The rules, their outputs with the exit codes this page declares (an output it does not run fails the build),
+        and the page's blocks by capture."""
         rules = load_rules(rules_file)
         path, text = page_as_written(env.page)
         page = parse_page(text, path, snippets)
         declared = {name: block.expected_exit for name, block in page.captures.items()}
-        return rules, rules.outputs_with_exit_codes(declared, path)
+        return rules, rules.outputs_with_exit_codes(declared, path), page.captures
 
     @env.macro
     def mistake(name: str) -> str:
-        """A mistake's title, who printed its output with which exit code, and why (Markdown)."""
-        output = page_outputs()[1][name]
-        return (f"**{output['title']}** — printed by {WHO[output['printed_by']]}, exit code {output['exit']}. "
+        """A mistake's title, who printed its output with which exit code (and an older Engine's), and why (Markdown)."""
+        _, outputs, blocks = page_outputs()
+        output = outputs[name]
+        older = "".join(f" ({code} with Engine {line}'s client)" for line, code in blocks[name].exit_on)
+        return (f"**{output['title']}** — printed by {WHO[output['printed_by']]}, exit code {output['exit']}{older}. "
                 f"{output['explanation']}")
 
     @env.macro
     def exercises() -> str:
         """The rules inlined for exercise.js (no request of their own), then its stylesheet and script."""
-        rules, outputs = page_outputs()
+        rules, outputs, _ = page_outputs()
         data = {**{key: value for key, value in rules.data.items() if not key.startswith("_")}, "outputs": outputs}
         assets = posixpath.relpath("assets", env.page.url or ".")
         inline = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
@@ -57,6 +61,11 @@ def define_env(env):
             f'<link rel="stylesheet" href="{html.escape(assets)}/exercise.css">\n'
             f'<script src="{html.escape(assets)}/exercise.js" defer></script>'
         )
+
+    @env.macro
+    def tested_with() -> str:
+        """The engines every page's doc tests ran on, and how many passed (tested-with.json, made by a real run)."""
+        return engines_table(SNIPPETS.parent / "tested-with.json")
 
     @env.macro
     def architecture_picture() -> str:

@@ -101,7 +101,9 @@ class DaemonQuestions:
         dockerfiles = [b.source for b in page.blocks if b.kind is BlockKind.FILE]
         return {
             "client": client.version,
+            "buildx": client.buildx,
             "server": facts.server_version,
+            "containerd": facts.containerd_version,
             "image_store": facts.image_store,
             "owned": facts.owned,
             "base_images": {ref: self.registry_digest(ref) for ref in daemon.base_images(dockerfiles)},

@@ -28,6 +28,7 @@ _LAYER_STATUS = re.compile(r"^(?P<layer>[0-9a-f]{12}): (?P<status>Pull complete|
 #: A layer's last word: what the reader is told happened to it (the statuses before it are progress).
 _FINAL = ("Pull complete", "Already exists", "Pushed", "Layer already exists", "Mounted from")
 _ERROR = re.compile(r"(?:^|\s)(?:Error response from daemon|ERROR:|error:|failed to |unable to |unknown instruction|denied:)"
+                    r"|\brequires (?:exactly |at least )?\d+ arguments?\b|^invalid argument \".*\" for \""
                     r"|^#\d+ ERROR\b|\bnot found$")
 _VOLATILE = (
     (re.compile(r"sha256:[0-9a-f]{12,64}"), "sha256:<digest>"),
@@ -134,7 +135,8 @@ def _buildkit_build(output: str) -> dict:
         if tty:
             steps[_stable(tty[2])] = (tty[1] or "DONE ").strip()
     base = _first(r"\[(?:\S+ )?\d+/\d+\] FROM (?:docker\.io/library/)?([^@\s]+)", output)
-    tags = re.findall(r"naming to (?:docker\.io/library/)?(\S+)", output)
+    # An untagged build is named "moby-dangling@sha256:…" on the containerd store: the digest varies.
+    tags = [_stable(tag) for tag in re.findall(r"naming to (?:docker\.io/library/)?(\S+)", output)]
     return {
         "builder": "buildkit",
         # Sent only when the Dockerfile uses it (COPY, ADD): "load .dockerignore" transfers a context of its own.
@@ -144,9 +146,20 @@ def _buildkit_build(output: str) -> dict:
         or _first(r"=> => transferring dockerfile: (\S+)", output),
         "steps": dict(sorted(steps.items())),
         "base_image": base,
-        "layers_extracted": len(set(re.findall(r"extracting (sha256:[0-9a-f]+)", output))),
+        # Each layer downloaded (both image stores print its bytes; only overlay2 then prints "extracting").
+        "layers_pulled": len(set(re.findall(r"^(?:#\d+| *=> =>) sha256:([0-9a-f]{12})[0-9a-f]* \S+ / \S+", output,
+                                            re.MULTILINE)) - _document_blobs(output)),
         "tags": list(dict.fromkeys(tags)),
     }
+
+
+def _document_blobs(output: str) -> set[str]:
+    """Blobs the graph-driver store downloads beside the layers (manifest, configuration): never extracted."""
+    extracted = set(re.findall(r"extracting sha256:([0-9a-f]{12})", output))
+    if not extracted:
+        return set()
+    downloaded = set(re.findall(r"^(?:#\d+| *=> =>) sha256:([0-9a-f]{12})[0-9a-f]* \S+ / \S+", output, re.MULTILINE))
+    return downloaded - extracted
 
 
 def _pull(output: str) -> dict:
@@ -216,10 +229,17 @@ def across_versions(facts: dict) -> dict:
     in other columns). A run on another Engine than the record's is compared on these."""
     kind = facts.get("kind") or ""
     kept: dict = {"exit_code": facts.get("exit_code"), "failed": bool(facts.get("errors"))}
+    if kept["failed"]:
+        return kept  # a failure is worded by each Engine its own way (and the older ones fail before a build starts)
     if kind.startswith("build-"):
         kept["kind"] = "build"
         kept["base_image"] = facts.get("base_image")
-        kept["tags"] = sorted({tag if ":" in tag.rsplit("/", 1)[-1] else f"{tag}:latest" for tag in facts.get("tags") or []})
+        # An untagged result is named only on the containerd store ("moby-dangling@…"): not a tag of the reader's.
+        kept["tags"] = sorted({tag if ":" in tag.rsplit("/", 1)[-1] else f"{tag}:latest" for tag in facts.get("tags") or []
+                               if not tag.startswith("moby-dangling@")})
+        # How many layers the daemon pulled: every store prints it, by another word (20.10's classic builder too).
+        kept["layers_pulled"] = (facts.get("layers_pulled") if kind == "build-buildkit"
+                                 else sum(status == "Pull complete" for status in (facts.get("layers") or {}).values()))
     elif kind in ("pull", "push", "image-ls"):
         kept["kind"] = kind
         if kind == "pull":

@@ -158,9 +158,9 @@ class PageRunner:
                     self._running.discard(run)
             stamp = {
                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-                "client": {"version": run.client.version},
+                "client": {"version": run.client.version, "buildx": run.client.buildx},
                 "server": {"version": run.facts.server_version, "api": run.facts.api_version,
-                           "image_store": run.facts.image_store},
+                           "image_store": run.facts.image_store, "containerd": run.facts.containerd_version},
                 "owned_daemon": run.facts.owned,
                 "base_images": run.base_image_origins(),
                 "seconds": round(time.monotonic() - started, 2),

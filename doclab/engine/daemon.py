@@ -45,6 +45,8 @@ _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<ref>\S+)", re.IGNORECA
 class ClientFacts:
     path: str
     version: str
+    #: The buildx plugin installed beside the client ("" when it has none: ``docker build`` is then the classic builder).
+    buildx: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class DaemonFacts:
     #: What the daemon held when asked: a daemon that is not ours is clean for a page only when it holds nothing.
     images: int = 0
     containers: int = 0
+    containerd_version: str = ""
 
 
 @lru_cache(maxsize=8)
@@ -75,13 +78,31 @@ def client_facts(cli: str) -> ClientFacts:
     cache = Path(tempfile.gettempdir()) / "doclab-clients" / hashlib.sha1(
         f"{os.path.realpath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
     if cache.is_file():
-        return ClientFacts(path=path, version=cache.read_text())
+        version, _, buildx = cache.read_text().partition("\n")
+        return ClientFacts(path=path, version=version, buildx=buildx)
     printed = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
     match = re.search(r"version ([^\s,]+)", printed)
     version = match.group(1) if match else printed.strip()
+    buildx = ""
+    plugin = next((found for found in client_plugins(path) if found.name == "docker-buildx"), None)
+    if plugin is not None:
+        # "github.com/docker/buildx 0.29.1+ds1 0.29.1+ds1-4": the second word is its version.
+        said = subprocess.run([str(plugin), "version"], capture_output=True, text=True, timeout=30).stdout.split()
+        buildx = said[1] if len(said) > 1 else ""
     cache.parent.mkdir(exist_ok=True)
-    cache.write_text(version)
-    return ClientFacts(path=path, version=version)
+    cache.write_text(f"{version}\n{buildx}")
+    return ClientFacts(path=path, version=version, buildx=buildx)
+
+
+def client_prefix(docker_client: str) -> Path:
+    """``…/usr`` of ``…/usr/bin/docker``: the client's own installation, its plugins included."""
+    return Path(os.path.realpath(docker_client)).parent.parent
+
+
+def client_plugins(docker_client: str) -> list[Path]:
+    """The CLI plugins (buildx …) installed beside ``docker_client``, where its package puts them."""
+    return [plugin for folder in ("libexec/docker/cli-plugins", "lib/docker/cli-plugins")
+            for plugin in sorted((client_prefix(docker_client) / folder).glob("docker-*"))]
 
 
 def connect(timeout: int = 60, base_url: str | None = None) -> "docker.DockerClient":
@@ -199,6 +220,8 @@ def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
         images=int(info.get("Images") or 0),
         containers=int(info.get("Containers") or 0),
         image_store=image_store(info),
+        containerd_version=next((str(part.get("Version", "")) for part in version.get("Components") or []
+                                 if part.get("Name") == "containerd"), ""),
     )
 
 
@@ -307,7 +330,7 @@ def empty_daemon(api: "docker.DockerClient") -> list[str]:
     # BuildKit's cache keeps layers alive after their images are gone: a later pull would say "Already exists".
     # A build that has just ended may hold its entries a moment longer (a prune skips them): until none is left.
     for _ in range(50):
-        api.api.prune_builds()
+        api.api.prune_builds(all=True)  # Engine 28's BuildKit keeps a pulled layer as a shared entry: all=True takes it
         if not api.df().get("BuildCache"):
             break
         time.sleep(0.1)
@@ -365,7 +388,8 @@ def _prune_build_cache_made(api: "docker.DockerClient", before: set[str]) -> lis
             return []
         for entry in made:
             try:
-                api.api.prune_builds(filters={"id": [entry]})
+                # all=True: a pulled layer is an entry BuildKit shares with the image store, which a plain prune keeps.
+                api.api.prune_builds(filters={"id": [entry]}, all=True)
             except APIError:
                 continue
     return [f"build-cache entry {entry}" for entry in sorted(_build_cache_ids(api) - before)]
@@ -402,12 +426,24 @@ def _with_tag(reference: str) -> str:
     return reference if ":" in reference.rsplit("/", 1)[-1] or "@" in reference else f"{reference}:latest"
 
 
-def remove_made(api: "docker.DockerClient", before: DaemonSnapshot, exchanges, pulled: list[str] = ()) -> list[str]:
+_NAMED = re.compile(r"^(?:#\d+| *=> =>) naming to (?:docker\.io/library/)?(?!moby-dangling@)(\S+?)(?: +\d+(?:\.\d+)?s)?(?: done)?$",
+                    re.MULTILINE)
+
+
+def names_built(output: str) -> set[str]:
+    """The names BuildKit says it gave the images a build made (``naming to …``): buildx asks for them over the
+    build's gRPC session, which the recording proxy cannot read, so the client's own words say what was named."""
+    return {_with_tag(name) for name in _NAMED.findall(output)}
+
+
+def remove_made(api: "docker.DockerClient", before: DaemonSnapshot, exchanges, pulled: list[str] = (),
+                named: set[str] = frozenset()) -> list[str]:
     """On someone's own daemon: remove only what the page's requests made (and the base images ``pulled`` for
-    its builds, when the daemon lacked them), and put back tags it removed."""
+    its builds, when the daemon lacked them, and the names its BuildKit builds printed, ``named``), and put
+    back tags it removed."""
     errors = _sdk().errors
     containers, references = made_by(exchanges)
-    references |= {_with_tag(ref) for ref in pulled}
+    references |= {_with_tag(ref) for ref in pulled} | set(named)
     leftovers: list[str] = []
     for name in containers:
         try:

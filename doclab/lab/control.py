@@ -2,7 +2,8 @@
 Docker daemons that use it as their registry mirror, so ``FROM alpine:3.18`` is pulled through a
 real registry with no route to Docker Hub.
 
-    python -m doclab.lab up       # registry + seed + the daemon "main"; prints DOCKER_HOST
+    python -m doclab.lab up       # registry + seed + the daemon "main" on DOCLAB_ENGINE; prints DOCKER_HOST
+    python -m doclab.lab env      # `export DOCKER_HOST=… DOCLAB_DOCKER_CLI=…`: the lab's daemon and its engine's client
     python -m doclab.lab status
     python -m doclab.lab prune    # stops page daemons whose build or test run has ended (Ctrl-C)
     python -m doclab.lab down     # stops everything it started, removes its folder
@@ -34,6 +35,7 @@ import time
 
 from doclab.errors import DoclabError
 from doclab.lab.daemons import Daemons
+from doclab.lab.engines import Engine, resolve
 from doclab.lab.folder import MAIN_DAEMON, POOL_PREFIX, DaemonHandle, LabError, LabFolder
 from doclab.lab.network import FINGERPRINT_PROGRAMS, delete_netns, netns_names
 from doclab.lab.pagefolders import remove_ended_page_folders
@@ -87,6 +89,9 @@ class Lab:
     def served_images(self) -> list[str]:
         return self.registry.served_images()
 
+    def engine(self) -> Engine:
+        return self.daemons.engine()
+
     def require_up(self) -> None:
         self.folder.require_up()
 
@@ -96,7 +101,9 @@ class Lab:
         problems = []
         if os.geteuid() != 0:
             problems.append("root: dockerd needs it (run as root, or point DOCKER_HOST at a daemon you have)")
-        for binary, package in (("dockerd", "docker.io"), ("docker-registry", "docker-registry"), *FINGERPRINT_PROGRAMS):
+        # docker.io brings runc, which every engine's daemons run with (sid's needs a newer glibc than Debian 12's).
+        for binary, package in (("dockerd", "docker.io"), ("runc", "runc"), ("docker-registry", "docker-registry"),
+                                *FINGERPRINT_PROGRAMS):
             if shutil.which(binary) is None:
                 problems.append(f"{binary}: apt-get install {package}")
         rootfs = self.settings.alpine_rootfs
@@ -119,9 +126,11 @@ class Lab:
         problems = self.missing()
         if problems:
             raise LabError("the lab cannot start on this machine:\n  - " + "\n  - ".join(problems))
+        engine = self.engine() if self.daemons.engine_file.is_file() else resolve(self.settings.engine)
         self.folder.claim()
         starting = not self.registry.up()
         try:
+            self.daemons.engine_file.write_text(json.dumps(engine.to_json(), indent=2) + "\n")
             self.folder.data_in_memory()
             self.registry.start()
             digests = self.registry.seed()
@@ -175,7 +184,7 @@ class Lab:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m doclab.lab", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["up", "down", "status", "prune", "check"])
+    parser.add_argument("action", choices=["up", "down", "status", "prune", "check", "env"])
     args = parser.parse_args(argv)
     lab = Lab(Settings.from_env())
     try:
@@ -186,8 +195,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"registry: {lab.registry_url} (library/alpine:3.18 seeded), log {lab.registry_log}")
             print(f"page daemons: {lab.pool.size} ready ({POOL_PREFIX}0 … {POOL_PREFIX}{lab.pool.size - 1}; "
                   "more start when more pages run at once)")
-            print("point a shell at the lab's daemon with:")
-            print(f"  export DOCKER_HOST={handle.docker_host}")
+            engine = lab.engine()
+            versions = ", ".join(f"{package} {version}" for package, version in engine.versions.items())
+            print(f"engine {engine.name} ({engine.image_store} image store): {versions}")
+            if engine.note:
+                print(f"  {engine.note}")
+            print("point a shell at the lab's daemon, with the engine's own client, with:")
+            print(f"  export DOCKER_HOST={handle.docker_host} DOCLAB_DOCKER_CLI={engine.client}")
+        elif args.action == "env":
+            lab.require_up()
+            print(f"export DOCKER_HOST={lab.daemon(MAIN_DAEMON).docker_host} DOCLAB_DOCKER_CLI={lab.engine().client}")
         elif args.action == "check":
             missing = lab.missing()
             print("; ".join(missing) if missing else "the lab can run here")

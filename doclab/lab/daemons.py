@@ -3,13 +3,15 @@ makes (data root, exec root, sockets, its namespace or bridge) under the lab's f
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import sys
 
 from doclab.engine.daemon import OWNED_LABEL, ping
-from doclab.lab.folder import MAIN_DAEMON, DaemonHandle, LabFolder, unmount_below
+from doclab.lab.engines import Engine
+from doclab.lab.folder import MAIN_DAEMON, DaemonHandle, LabError, LabFolder, unmount_below
 from doclab.lab.network import create_bridge, create_netns, delete_bridge, delete_netns, netns_command, netns_names, netns_pids
 from doclab.lab.pagefolders import write_owner
 from doclab.lab.processes import (
@@ -35,6 +37,18 @@ class Daemons:
         self.settings = settings
         self.registry_url = registry_url
         self.authz = authz
+
+    @property
+    def engine_file(self):
+        return self.folder.dir / "engine.json"
+
+    def engine(self) -> Engine:
+        """The engine ``lab up`` chose: every daemon of a lab runs the same one."""
+        try:
+            return Engine.from_json(json.loads(self.engine_file.read_text()))
+        except (OSError, ValueError, KeyError) as error:
+            raise LabError(f"{self.engine_file}: the lab's engine is not recorded ({error}); run `python -m doclab.lab "
+                           "down`, then `up` again") from error
 
     def up(self, name: str) -> bool:
         return ping(f"unix://{self.folder.daemon(name).socket}")
@@ -62,8 +76,10 @@ class Daemons:
             partial = self.folder.dir / f".daemon.json.{os.getpid()}.{name}"
             partial.write_text("{}\n")
             partial.replace(config)
+        engine = self.engine()
         command = [
-            "dockerd",
+            engine.dockerd,
+            *engine.dockerd_options(),
             "--host", f"unix://{paths.socket}",
             "--data-root", str(paths.data),
             "--exec-root", str(paths.exec),
@@ -86,7 +102,7 @@ class Daemons:
             command += ["--registry-mirror", self.registry_url, "--bridge", create_bridge(self.folder.dir, name)]
         # dockerd writes its own pid file once it runs (and refuses one that names a live process): the
         # launch's pid goes beside its exec root instead.
-        pid = spawn(command, paths.log, paths.exec / "launched.pid")
+        pid = spawn(command, paths.log, paths.exec / "launched.pid", engine.environment(dict(os.environ)))
         wait_until(lambda: self.up(name), 60, f"dockerd '{name}' on {paths.socket}", paths.log, pid)
         return self.folder.handle(name)
 

@@ -26,7 +26,7 @@ LONGEST_DAEMON_NAME = 33
 MARKER = ".doclab-lab"
 #: What a lab puts in its folder, and all that ``down`` removes from it (anything else there is left alone).
 OWN_ENTRIES = ("*.sock", "*.pid", "*.owner", ".*.owner.*.partial", "*.lease", "*.log", ".daemon.json.*", "daemon.json",
-               "lab.json", "registry.yml", "registry-data", "data", "x")
+               "lab.json", "engine.json", "registry.yml", "registry-data", "data", "x")
 #: The device name of the tmpfs the lab mounts on its data folder: the only mount ``down`` removes that the
 #: lab's daemons did not make below their own folders.
 DATA_TMPFS = "doclab-data"

@@ -24,7 +24,7 @@ LAB_PROGRAMS = frozenset({b"dockerd", b"containerd", b"containerd-shim", b"conta
 LAB_MODULES = (b"doclab.lab.forward", b"doclab.lab.authz", b"doclab.forward", b"doclab.authz")
 
 
-def spawn(command: list[str], log: Path, pidfile: Path) -> int:
+def spawn(command: list[str], log: Path, pidfile: Path, env: dict[str, str] | None = None) -> int:
     """Start ``command`` detached (``setsid --fork``) and return its pid, which ``pidfile`` holds.
 
     Not a child of this process: the lab outlives the build or test that started a daemon, and
@@ -34,7 +34,7 @@ def spawn(command: list[str], log: Path, pidfile: Path) -> int:
     pidfile.unlink(missing_ok=True)
     with log.open("ab") as stream:
         subprocess.run(["setsid", "--fork", "sh", "-c", 'echo $$ > "$0" && exec "$@"', str(pidfile), *command],
-                       stdin=subprocess.DEVNULL, stdout=stream, stderr=stream, check=True)
+                       stdin=subprocess.DEVNULL, stdout=stream, stderr=stream, check=True, env=env)
     deadline = time.monotonic() + 10
     while not (pidfile.is_file() and pidfile.read_text().strip()):
         if time.monotonic() > deadline:

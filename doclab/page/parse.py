@@ -3,7 +3,8 @@
 Markers are HTML comments, so a page read by anything else shows none of them:
 
 - ``<!-- exec: id=build exit=0 timeout=120 client=/usr/bin/docker -->`` before a block: its
-  capture name, the exit code it is declared to end with (default 0), its time limit in seconds,
+  capture name, the exit code it is declared to end with (default 0; where an older Engine's client ends it
+  with another, ``exit="1, 125 on 20.10"``), its time limit in seconds,
   the docker client that runs it when not the page's (default: DOCLAB_DOCKER_CLI),
   ``trace=true`` to record the block's HTTP requests (see ``doclab.run.trace``),
   ``env="DOCKER_BUILDKIT=1"`` (variables set for this block only), ``fresh=true`` (the page's
@@ -18,6 +19,9 @@ Markers are HTML comments, so a page read by anything else shows none of them:
 - ``<!-- script: all -->``: replaced by a button that copies all the page's steps as one script.
 - ``<!-- quote: build "Successfully tagged" -->`` (or ``other/page.md#build``) in prose: replaced
   by the phrase as code; the build fails when no line of that capture contains it.
+- ``<!-- value: pull "^([0-9a-f]{12}): Pull complete" -->`` in prose: replaced by what the pattern's group
+  matched in that capture (a digest, an ID, a size: values that differ from registry to registry), as code;
+  the build fails when no line matches.
 
 A marker of another name, a marker that is not followed by a block, a bad option value, a
 capture that is neither shown nor hidden, or a snippet that does not exist is an error that
@@ -62,7 +66,7 @@ _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<in
 _MARKER = re.compile(r"<!--\s*(?P<name>[a-z][a-z-]*):\s*(?P<args>.*?)\s*-->")
 _SNIPPET = re.compile(r"^[ \t]*-+8<-+[ \t]+\"(?P<path>[^\"]+)\"[ \t]*$")
 _ATTR = re.compile(r"(?P<key>[A-Za-z_][\w-]*)=(?:\"(?P<quoted>[^\"]*)\"|(?P<bare>\S+))")
-KNOWN_MARKERS = {"exec", "skip", "output", "walkthrough", "trace", "script", "quote"}
+KNOWN_MARKERS = {"exec", "skip", "output", "walkthrough", "trace", "script", "quote", "value"}
 PLACEMENT_MARKERS = {"output", "walkthrough", "trace", "script"}
 SHOWING_MARKERS = {"output", "walkthrough", "trace"}
 #: The longest a block may be allowed to run (an hour): a limit must stay a limit.
@@ -90,6 +94,8 @@ class Block:
     snippets: tuple[str, ...] = ()
     capture_id: str | None = None
     expected_exit: int = 0
+    #: Engines (major.minor) whose client ends this block with another code: ``exit="1, 125 on 20.10"``.
+    exit_on: tuple[tuple[str, int], ...] = ()
     timeout: float | None = None
     client: str | None = None
     trace: bool = False
@@ -107,6 +113,11 @@ class Block:
     @property
     def where(self) -> str:
         return f"{self.page}:{self.line}"
+
+    def expected_exit_on(self, engine_version: str) -> int:
+        """The exit code declared for an Engine of ``engine_version`` (``28.5.2+dfsg4``): its own, else the page's."""
+        line = ".".join(engine_version.split(".")[:2])
+        return dict(self.exit_on).get(line, self.expected_exit)
 
     @property
     def label(self) -> str:
@@ -135,6 +146,8 @@ class QuoteMarker:
     capture_id: str
     phrase: str
     source_page: str  # the page whose record holds the capture
+    #: A ``value`` marker: ``phrase`` is a regular expression, and its first group, found in the capture, is shown.
+    pattern: bool = False
 
     @property
     def reference(self) -> str:
@@ -199,9 +212,16 @@ def _marker_options(marker: re.Match, page: str, line: int) -> dict:
         if key == "id":
             options["capture_id"] = value
         elif key == "exit":
-            options["expected_exit"] = _number(value, int, page, line, "exit", "an exit code from 0 to 255, e.g. exit=1")
-            if not 0 <= options["expected_exit"] <= 255:
-                raise PageError(f"{page}:{line}: exit={value} is not an exit code; allowed values: 0 to 255")
+            first, *others = [part.strip() for part in value.split(",")]
+            options["expected_exit"] = _exit_code(first, page, line)
+            exit_on = []
+            for other in others:
+                match = re.fullmatch(r"(\S+) on (\d+\.\d+)", other)
+                if match is None:
+                    raise PageError(f'{page}:{line}: exit="{value}": write another engine\'s code as "N on MAJOR.MINOR", '
+                                    'e.g. exit="1, 125 on 20.10"')
+                exit_on.append((match[2], _exit_code(match[1], page, line)))
+            options["exit_on"] = tuple(exit_on)
         elif key == "timeout":
             options["timeout"] = _number(value, float, page, line, "timeout", "a number of seconds above 0, e.g. timeout=120")
             if not 0 < options["timeout"] <= MAX_TIMEOUT:
@@ -267,8 +287,8 @@ def parse_page(text: str, page: str, snippets_dir: Path, line_offset: int = 0) -
             if name not in KNOWN_MARKERS:
                 raise PageError(f"{page}:{line}: unknown marker '{name}:' (known: {', '.join(sorted(KNOWN_MARKERS))})")
             start, end = offsets[index] + marker.start(), offsets[index] + marker.end()
-            if name == "quote":
-                result.quotes.append(_quote(marker["args"], page, line, start, end))
+            if name in ("quote", "value"):
+                result.quotes.append(_quote(marker["args"], page, line, start, end, name))
                 continue
             if name in PLACEMENT_MARKERS:
                 result.outputs.append(OutputMarker(page, line, start, end, marker["args"].strip(), name))
@@ -285,14 +305,30 @@ def parse_page(text: str, page: str, snippets_dir: Path, line_offset: int = 0) -
     return result
 
 
-def _quote(args: str, page: str, line: int, start: int, end: int) -> QuoteMarker:
+def _exit_code(value: str, page: str, line: int) -> int:
+    code = _number(value, int, page, line, "exit", "an exit code from 0 to 255, e.g. exit=1")
+    if not 0 <= code <= 255:
+        raise PageError(f"{page}:{line}: exit={value} is not an exit code; allowed values: 0 to 255")
+    return code
+
+
+def _quote(args: str, page: str, line: int, start: int, end: int, name: str = "quote") -> QuoteMarker:
     match = _QUOTE_ARGS.match(args.strip())
+    what = "phrase" if name == "quote" else "pattern"
     if match is None:
         raise PageError(
-            f'{page}:{line}: write a quote marker as <!-- quote: CAPTURE "phrase" --> or '
-            f'<!-- quote: other/page.md#CAPTURE "phrase" -->, not <!-- quote: {args} -->'
+            f'{page}:{line}: write a {name} marker as <!-- {name}: CAPTURE "{what}" --> or '
+            f'<!-- {name}: other/page.md#CAPTURE "{what}" -->, not <!-- {name}: {args} -->'
         )
-    return QuoteMarker(page, line, start, end, match["capture"], match["phrase"], match["page"] or page)
+    if name == "value":
+        try:
+            groups = re.compile(match["phrase"]).groups
+        except re.error as error:
+            raise PageError(f'{page}:{line}: <!-- value: ... "{match["phrase"]}" -->: not a regular expression ({error})') from None
+        if groups < 1:
+            raise PageError(f'{page}:{line}: <!-- value: ... "{match["phrase"]}" --> has no group: put the value to '
+                            "show in parentheses")
+    return QuoteMarker(page, line, start, end, match["capture"], match["phrase"], match["page"] or page, name == "value")
 
 
 def _read_block(result, lines, offsets, index, opening, pending, snippets_dir, line_offset) -> int:

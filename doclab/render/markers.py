@@ -33,9 +33,14 @@ def page_client_version(record: PageRecord) -> str:
 def stamp_text(record: PageRecord, state: Outcome, why_recorded: str = "") -> str:
     """The page's one stamp: when, with which versions, and where the base image came from (no paths)."""
     stamp = record.stamp
-    parts = [f"client Docker {page_client_version(record)}", f"Engine {stamp['server']['version']}"]
+    buildx = stamp["client"].get("buildx")
+    parts = [f"client Docker {page_client_version(record)}" + (f" with buildx {buildx}" if buildx else ""),
+             f"Engine {stamp['server']['version']}"
+             + (f" with containerd {stamp['server']['containerd']}" if stamp["server"].get("containerd") else "")]
     if stamp["server"].get("image_store") == "containerd":  # a reader's `docker image ls` and pulls then look otherwise
         parts.append("the containerd image store")
+    elif stamp["server"].get("image_store"):
+        parts.append(f"the {stamp['server']['image_store']} storage driver")
     for base in stamp.get("base_images", []):
         parts.append(f"{base['image']} {base['source']} (digest {base['digest']})")
     if state is Outcome.RECORDED:

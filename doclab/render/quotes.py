@@ -1,4 +1,5 @@
-"""Prose that quotes a captured output: ``<!-- quote: build "Successfully tagged" -->``.
+"""Prose that quotes a captured output: ``<!-- quote: build "Successfully tagged" -->``, or shows a value of it:
+``<!-- value: pull "^([0-9a-f]{12}): Pull complete" -->``.
 
 The phrase is shown as code, and the build fails when the capture no longer contains it, so
 a hint or a quiz answer cannot go stale while the output changes under it.
@@ -14,16 +15,35 @@ from doclab.capture.record import CaptureError, PageRecord
 from doclab.page.parse import Page, QuoteMarker
 
 
-def check_quote(quote: QuoteMarker, output: str) -> None:
-    if not any(quote.phrase in line for line in output.splitlines()):
+def quoted_text(quote: QuoteMarker, output: str) -> str | None:
+    """What the marker shows from ``output``: the phrase, or the value its pattern's group matched; None if absent."""
+    for line in output.splitlines():
+        if not quote.pattern and quote.phrase in line:
+            return quote.phrase
+        found = re.search(quote.phrase, line) if quote.pattern else None
+        if found:
+            return found.group(1)
+    return None
+
+
+def check_quote(quote: QuoteMarker, output: str) -> str:
+    shown = quoted_text(quote, output)
+    if shown is None and quote.pattern:
+        raise CaptureError(
+            f"docs/{quote.page}:{quote.line}: the prose shows a value matched by \"{quote.phrase}\" in "
+            f"'{quote.reference}', but no line of that output matches it; write a pattern for what it prints now"
+        )
+    if shown is None:
         raise CaptureError(
             f"docs/{quote.page}:{quote.line}: the prose quotes \"{quote.phrase}\" from '{quote.reference}', but no line "
             f"of that output contains it any more; quote a phrase the output prints now"
         )
+    return shown
 
 
-def check_quotes(page: Page, record_of: Callable[[str], PageRecord | None]) -> None:
-    """Check every quote of ``page`` against the output it quotes, as the page will show it."""
+def check_quotes(page: Page, record_of: Callable[[str], PageRecord | None]) -> dict[QuoteMarker, str]:
+    """Check every quote of ``page`` against the output it quotes, as the page will show it; what each shows."""
+    shown = {}
     for quote in page.quotes:
         record = record_of(quote.source_page)
         capture = record.captures.get(quote.capture_id) if record else None
@@ -32,17 +52,18 @@ def check_quotes(page: Page, record_of: Callable[[str], PageRecord | None]) -> N
                 f"docs/{quote.page}:{quote.line}: the quote names '{quote.reference}', which has no recorded capture; "
                 "check the page and the capture id"
             )
-        check_quote(quote, capture.output)
+        shown[quote] = check_quote(quote, capture.output)
+    return shown
 
 
 def replace_quotes(markdown: str, page: Page, record_of: Callable[[str], PageRecord | None]) -> str:
     """Replace each quote marker of ``page`` by its phrase as code, after checking it against the capture."""
-    check_quotes(page, record_of)
+    shown = check_quotes(page, record_of)
     for quote in page.quotes:
         pattern = re.compile(
-            rf"<!--\s*quote:\s*(?:{re.escape(quote.source_page)}#)?{re.escape(quote.capture_id)}"
-            rf'\s+"{re.escape(quote.phrase)}"\s*-->'
+            rf"<!--\s*{'value' if quote.pattern else 'quote'}:\s*(?:{re.escape(quote.source_page)}#)?"
+            rf'{re.escape(quote.capture_id)}\s+"{re.escape(quote.phrase)}"\s*-->'
         )
-        rendered = f"<code>{html.escape(quote.phrase)}</code>"
+        rendered = f"<code>{html.escape(shown[quote])}</code>"
         markdown = pattern.sub(lambda _, shown=rendered: shown, markdown)
     return markdown

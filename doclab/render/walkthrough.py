@@ -96,6 +96,7 @@ RULES: tuple[Rule, ...] = (
     _rule(_STEP + r"sha256:[0-9a-f]{64}$", (DAEMON,),
           "The step's own ID: a digest of what the step does, used to find it in the build cache."),
     _rule(_STEP + r"DONE ", (DAEMON,), "The step ended, and how long it took."),
+    _rule(_STEP + r"\.\.\.$", (DAEMON,), "BuildKit breaks off this step's lines to print another step's; it goes on below."),
     _rule(_STEP + r"CACHED$|" + _STEP + r"CACHED \[", (DAEMON,), "The step's result was in the build cache: nothing ran."),
     _rule(_STEP + r"exporting (?:manifest|config|attestation manifest|manifest list) sha256:", (DAEMON,),
           "With the containerd image store, the daemon writes the image as content: its manifest, configuration and index."),
@@ -106,13 +107,17 @@ RULES: tuple[Rule, ...] = (
     _rule(r"^ERROR: |^#\d+ ERROR: |^error: ", (DAEMON, CLIENT), "The build failed in the daemon; the client prints the error it reported."),
     _rule(r"^Cannot connect to the Docker daemon|^error during connect", (CLIENT,),
           "The client found no daemon at the address it uses (DOCKER_HOST or its context)."),
+    _rule(r"^Dockerfile:\d+$|^-{10,}$|^ *\d+ \| ", (DAEMON, CLIENT),
+          "BuildKit quotes the Dockerfile around the line it could not read (`>>>` marks it); the client prints it."),
+    _rule(r"^Usage:  docker |^Run 'docker .*--help' for more information$", (CLIENT,),
+          "The client shows how the command is used: it stopped before asking the daemon anything."),
     _rule(r"^unable to prepare context", (CLIENT,), "The client could not pack the build context (e.g. there is no Dockerfile)."),
     _rule(r": not found$", (DAEMON, CLIENT), "The daemon could not find what the step needs, and the client prints its error."),
     _rule(r"^(?:[\w.-]+(?::\d+)?/)?[\w./-]+(?::[\w.-]+|@sha256:[0-9a-f]{64})$", (CLIENT,),
           "The client prints the full name of what it pulled: registry, repository and tag (or digest)."),
 )
 #: A blob line of a BuildKit pull: ``#4 sha256:DIGEST 3.40MB / 3.40MB 0.1s done``.
-_BLOB = re.compile(_STEP + r"sha256:(?P<digest>[0-9a-f]{64}) \S+ / \S+")
+_BLOB = re.compile(_STEP + r"sha256:(?P<digest>[0-9a-f]{12,64}) \S+ / \S+")  # cut to the screen's width in a terminal
 _LAYER_BLOB = Rule(_BLOB, (REGISTRY, DAEMON),
                    "A layer of the base image, downloaded from the registry and checked against its digest by the daemon.")
 _DOCUMENT_BLOB = Rule(_BLOB, (REGISTRY, DAEMON),
@@ -148,14 +153,16 @@ class Explained:
 def explain(output: str) -> tuple[list[Explained], list[str]]:
     """Return the explained lines and the lines no rule knows (which should be none)."""
     explained, unknown = [], []
-    extracted = set(re.findall(_STEP + r"extracting sha256:([0-9a-f]{64})", output, re.MULTILINE))
+    plain_output = "\n".join(_as_plain(line) for line in output.splitlines())
+    extracted = {digest[:12] for digest in re.findall(_STEP + r"extracting sha256:([0-9a-f]{12,64})", plain_output, re.MULTILINE)}
     for line in output.splitlines():
         if _QUIET.match(line):
             continue
         plain = _as_plain(line)
         blob = _BLOB.search(plain)
         if blob:
-            rule = _LAYER_BLOB if blob["digest"] in extracted else _DOCUMENT_BLOB
+            # With the containerd image store nothing is extracted during the pull, and BuildKit lists only layers.
+            rule = _LAYER_BLOB if blob["digest"][:12] in extracted or not extracted else _DOCUMENT_BLOB
         else:
             rule = next((rule for rule in RULES if rule.pattern.search(plain)), None)
         if rule is None:

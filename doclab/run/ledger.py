@@ -28,6 +28,11 @@ class DaemonLedger:
         self.api = None
         self._before = None
         self.base_present: dict[str, bool] = {}
+        #: Names the page's BuildKit builds printed they gave (``daemon.names_built``).
+        self.named: set[str] = set()
+
+    def note_output(self, output: str) -> None:
+        self.named |= daemon.names_built(output)
 
     def record_through(self, socket_path: Path, upstream: Path | tuple[str, int]) -> str:
         """Someone's own daemon: the page talks to it through a recorder at ``socket_path``; its DOCKER_HOST."""
@@ -53,7 +58,7 @@ class DaemonLedger:
             return
         if self.recorder is None:
             raise LedgerError(f"{label}: fresh=true needs a daemon doclab can record the page's requests to")
-        leftovers = daemon.remove_made(self.api, self._before, self.recorder.so_far(), self.pulled_bases())
+        leftovers = daemon.remove_made(self.api, self._before, self.recorder.so_far(), self.pulled_bases(), self.named)
         if leftovers:
             raise LedgerError(f"{label}: fresh=true could not remove what the page made before it: {leftovers}")
 
@@ -104,7 +109,7 @@ class DaemonLedger:
                 if self.facts.owned:
                     leftovers = daemon.remove_added(self.api, self._before)
                 elif made is not None:
-                    leftovers = daemon.remove_made(self.api, self._before, made, self.pulled_bases())
+                    leftovers = daemon.remove_made(self.api, self._before, made, self.pulled_bases(), self.named)
         finally:
             self.disconnect()
         return leftovers

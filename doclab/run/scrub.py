@@ -103,6 +103,8 @@ _SDK_PROGRESS = re.compile(
 )
 _RULES: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"sha256:[0-9a-f]{64}"), "sha256:<digest>"),
+    # BuildKit's terminal view cuts a digest to the width of the screen.
+    (re.compile(r"sha256:[0-9a-f]{12,63}\b"), "sha256:<digest>"),
     (re.compile(r"\b[0-9a-f]{64}\b"), "<id>"),
     (re.compile(r"\b[0-9a-f]{12}\b"), "<id>"),
     (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?( [A-Z]{3,4})?"), "<date>"),
@@ -148,10 +150,15 @@ _FINISHED = re.compile(r"(?: \d+(?:\.\d+)?s)? done$")
 _RUNNING = re.compile(r"^#\d+ (?!DONE\b).* \d+(?:\.\d+)?s$")
 
 
+#: "#6 ...": BuildKit marks where another step's lines cut into this step's, which depends on timing.
+_INTERRUPTED = re.compile(r"^#\d+ \.\.\.$")
+
+
 def _drop_buildkit_in_progress(text: str) -> str:
     lines = text.split("\n")
     finished = {_FINISHED.sub("", line) for line in lines if line.startswith("#") and _FINISHED.search(line)}
-    return "\n".join(line for line in lines if not (line.startswith("#") and _in_progress(line, finished)))
+    return "\n".join(line for line in lines
+                     if not (line.startswith("#") and (_in_progress(line, finished) or _INTERRUPTED.match(line))))
 
 
 def _in_progress(line: str, finished: set[str]) -> bool:

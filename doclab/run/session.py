@@ -34,7 +34,9 @@ from doclab.run.trace import UnixSocketRecorder, registry_exchanges
 
 
 #: What a daemon prints when the registry (the lab's, then Docker Hub) has no such image.
-_PULL_FAILED = re.compile(r"registry-1\.docker\.io|no such host|manifest unknown|pull access denied|not found: manifest")
+#: A base image the registry does not have, as each Engine words it (28's BuildKit: "docker.io/library/x:1: not found").
+_PULL_FAILED = re.compile(r"registry-1\.docker\.io|no such host|manifest unknown|pull access denied|not found: manifest"
+                          r"|docker\.io/\S+: not found$", re.MULTILINE)
 
 
 #: What a daemon prints when its own storage or runtime failed (not the page's commands).
@@ -59,13 +61,13 @@ def shown_command(block: Block) -> str:
     return block.source.rstrip("\n")
 
 
-def failure_message(block: Block, result: CommandResult, timeout: float) -> str:
+def failure_message(block: Block, result: CommandResult, timeout: float, expected: int) -> str:
     if result.timed_out:
         outcome = f"was killed after {timeout:g} s (its time limit; raise it with <!-- exec: timeout=N -->)"
     elif result.exit_code is None:
         outcome = "ended its shell without an exit code"
     else:
-        outcome = f"exited with unexpected code {result.exit_code} (declared: {block.expected_exit})"
+        outcome = f"exited with unexpected code {result.exit_code} (declared: {expected})"
     return (
         f"{block.label} {outcome}\n"
         f"--- command ---\n{shown_command(block)}\n"
@@ -116,6 +118,15 @@ class DaemonDied(BlockFailed):
     """The daemon stopped answering while a block ran: one error naming page, block and daemon."""
 
 
+def shell_ended_by(last: Block, block: Block) -> BlockFailed:
+    """The shell died after the last block printed its end (`exit`, `kill $PPID`): that block did it."""
+    return BlockFailed(
+        f"{last.label} ended the page's shell (it exited, or killed the shell) after it printed its "
+        f"output, so {block.label} and the blocks after it cannot run; a page's blocks share one shell, as a "
+        f"reader's terminal does\n--- reproduce ---\npython -m doclab run docs/{block.page}"
+    )
+
+
 class PageRun:
     """An empty folder, a shell, and the daemon's state before the page ran; undone by ``close``.
 
@@ -133,15 +144,15 @@ class PageRun:
         self.workdir = self.home  # a reader's terminal opens in their home: `mkdir docker-architecture` goes there
         self.workdir.mkdir(parents=True)
         self.control = self.root / "control"
-        bin_dir = reader_bin(self.control / "bin", self.client.path)
+        bin_dir = reader_bin(self.control / "bin", self.client.path, self.home)
         env = reader_environment(self.home, bin_dir, docker_host, dict(os.environ))
         server_host = daemon.resolve_docker_host({"DOCKER_HOST": docker_host} if docker_host else os.environ)
         self.ledger = DaemonLedger(self.facts, docker_host, server_host, self.base_images)
         if self.facts.reachable and not self.facts.owned:
             # Someone's own daemon: record the page's requests, so cleanup removes exactly what the page made.
             env["DOCKER_HOST"] = self.ledger.record_through(self.control / "docker.sock", recorder_upstream(server_host, env))
-            env.pop("DOCKER_TLS_VERIFY", None)
-            env.pop("DOCKER_CERT_PATH", None)
+            for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+                env.pop(name, None)
         self.machine = MachineFacts(
             workdirs=(
                 (str(self.home), "~"), (str(self.root), "<page-run>"),
@@ -160,7 +171,8 @@ class PageRun:
             # the daemon's socket, and the interpreter its python3 runs (a checkout may live under /tmp).
             host = env.get("DOCKER_HOST", "")
             daemon_socket = (Path(host.removeprefix("unix://")),) if host.startswith("unix://") else ()
-            visible = (self.root, *daemon_socket, Path(sys.prefix), Path(sys.base_prefix))
+            client = daemon.client_prefix(self.client.path)  # the client's own installation, plugins included
+            visible = (self.root, *daemon_socket, Path(sys.prefix), Path(sys.base_prefix), client)
             self.shell = ShellSession(self.workdir, self.control, env, netns=netns, visible=visible)
         except BaseException:
             self.ledger.abandon()
@@ -179,12 +191,7 @@ class PageRun:
         """Run one block; raise BlockFailed unless it ends with its declared exit code."""
         timeout = block.timeout or self.settings.block_timeout
         if self._last_block is not None and not self.shell.alive:
-            # The shell died after the last block printed its end (`exit`, `kill $PPID`): that block did it.
-            raise BlockFailed(
-                f"{self._last_block.label} ended the page's shell (it exited, or killed the shell) after it printed its "
-                f"output, so {block.label} and the blocks after it cannot run; a page's blocks share one shell, as a "
-                f"reader's terminal does\n--- reproduce ---\npython -m doclab run docs/{block.page}"
-            )
+            raise shell_ended_by(self._last_block, block)
         self._last_block = block
         if block.fresh and self.ledger.api is not None:
             try:
@@ -227,9 +234,11 @@ class PageRun:
         return self._checked(block, result, timeout, trace)
 
     def _checked(self, block: Block, result: CommandResult, timeout: float, trace: dict | None = None) -> BlockResult:
+        self.ledger.note_output(result.output)
         self._raise_if_daemon_died(block)
-        if result.timed_out or result.exit_code != block.expected_exit:
-            raise BlockFailed(failure_message(block, result, timeout) + unserved_image_hint(self.facts, self.settings, result.output)
+        expected = block.expected_exit_on(self.facts.server_version)
+        if result.timed_out or result.exit_code != expected:
+            raise BlockFailed(failure_message(block, result, timeout, expected) + unserved_image_hint(self.facts, self.settings, result.output)
                               + port_taken_hint(result.output) + lab_fault_hint(self.facts, self.ledger.server_host, result.output))
         return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds, trace or {})
 
@@ -289,8 +298,10 @@ def console(shell: ShellSession, block: Block, control: Path, machine: MachineFa
     return CommandResult(code, "".join(printed), seconds)
 
 
-def reader_bin(bin_dir: Path, docker_client: Path) -> Path:
-    """The folder first on the page's PATH: its ``docker`` client and a ``python3`` of the builder's."""
+def reader_bin(bin_dir: Path, docker_client: str, home: Path) -> Path:
+    """The folder first on the page's PATH: its ``docker`` client and a ``python3`` of the builder's (and the client's
+    plugins in ``home``)."""
+    link_client_plugins(home, docker_client)
     bin_dir.mkdir(parents=True)
     (bin_dir / "docker").symlink_to(docker_client)
     # A wrapper, not a variable: the builder's interpreter path must not show in the page's environment.
@@ -298,6 +309,17 @@ def reader_bin(bin_dir: Path, docker_client: Path) -> Path:
     python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     python.chmod(0o755)
     return bin_dir
+
+
+def link_client_plugins(home: Path, docker_client: str) -> None:
+    """The plugins installed beside the client (buildx), linked where a reader's own go (``~/.docker/cli-plugins``):
+    a client fetched into a cache of the lab's finds no system plugin folder."""
+    found = daemon.client_plugins(docker_client)
+    if found:
+        plugins = home / ".docker" / "cli-plugins"
+        plugins.mkdir(parents=True)
+        for plugin in found:
+            (plugins / plugin.name).symlink_to(plugin)
 
 
 def traced(shell: ShellSession, recorder: UnixSocketRecorder, script: str, registry_log: Path, timeout: float):

@@ -31,7 +31,7 @@ from doclab.engine.daemon import daemon_facts
 from doclab.errors import DoclabError
 from doclab.lab.control import Lab
 from doclab.lab.folder import MAIN_DAEMON
-from doclab.settings import Settings
+from doclab.settings import DOCKER_CLI, Settings
 
 #: The engine's switch for "show recorded outputs, never contact Docker".
 RECORDED = "DOCLAB_RECORDED"
@@ -86,7 +86,8 @@ def environment(plan: Plan, lab: Lab, base: dict[str, str]) -> dict[str, str]:
     if plan.source == "recorded":
         return {**base, RECORDED: "1", "DOCKER_HOST": NO_DAEMON_HOST}
     if plan.source in ("lab", "running lab"):
-        return {**base, "DOCKER_HOST": lab.daemon(MAIN_DAEMON).docker_host}
+        # The pages' client is the lab engine's own, with its buildx: what a reader of that Docker runs.
+        return {**base, "DOCKER_HOST": lab.daemon(MAIN_DAEMON).docker_host, DOCKER_CLI: lab.engine().client}
     return dict(base)
 
 

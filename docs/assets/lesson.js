@@ -402,7 +402,9 @@
         say("Your client asked the daemon's classic builder (it has no buildx plugin, or DOCKER_BUILDKIT=0 was set) and printed a deprecation notice first.");
       }
       var plainText = lines.map(asPlain).join("\n");
-      var pulled = builder === "BuildKit" ? /^#\d+ extracting sha256:/m.test(plainText) : /: Pulling from /m.test(text);
+      // A layer downloaded (both image stores print its bytes; only overlay2 then prints "extracting").
+      var pulled = builder === "BuildKit" ? /^#\d+ (?:extracting sha256:|sha256:[0-9a-f]+ \S+ \/ \S+)/m.test(plainText)
+        : /: Pulling from /m.test(text);
       if (builder && !pulled && !trouble) {
         say("Your daemon already had the base image, so there are no pull lines: as on any second run (the captured output shows a first pull).");
       }

@@ -241,8 +241,8 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     tab.locator(".tabbed-labels label", has_text="Classic builder").first.click()
     explain = tab.locator(".doclab-explain", has=tab.locator(".doclab-explain__text")).nth(1)
     output.locator("code").focus()
-    tab.keyboard.press("ArrowDown")
-    tab.keyboard.press("ArrowDown")
+    for _ in range(5):  # past the client's three lines of deprecation notice, its upload and the FROM step
+        tab.keyboard.press("ArrowDown")
     by_keyboard = explain.locator(".doclab-explain__text").inner_text()
     active_parts = explain.locator(".doclab-part--active").all_inner_texts()
     # A line every pull prints (whether `Verifying Checksum` shows depends on timing).
@@ -250,7 +250,7 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     by_tap = explain.locator(".doclab-explain__text").inner_text()
     highlighted = tab.locator("tr.doclab-row--active").all_inner_texts()  # one a table: each output keeps its own
     assert "opens when you answer it" in folded  # the annotation does not give away step 4's answer
-    assert by_keyboard.startswith("daemon → registry:") and "line 3 of" in by_keyboard, by_keyboard
+    assert by_keyboard.startswith("daemon → registry:") and "line 6 of" in by_keyboard, by_keyboard
     assert active_parts == ["daemon", "registry"]
     assert by_tap.startswith("daemon:") and "layer store" in by_tap
     assert len(highlighted) == 2 and "Pull complete" in highlighted[1]

@@ -37,13 +37,14 @@ def test_inputs_key_follows_the_snippet_content(snippets):
 
 
 def test_capture_key_follows_every_environment_input():
-    base = {"client": "28.2.2", "server": "20.10.24", "image_store": "overlay2", "owned": True,
-            "base_images": {"alpine:3.18": "sha256:a"}}
+    base = {"client": "28.5.2", "buildx": "0.29.1", "server": "28.5.2", "containerd": "2.1.9", "image_store": "overlay2",
+            "owned": True, "base_images": {"alpine:3.18": "sha256:a"}}
     keys = {capture_key("i", base)}
-    for name, value in [("client", "27.0"), ("server", "24.0"), ("image_store", "containerd"), ("owned", False),
-                        ("base_images", {"alpine:3.18": "sha256:b"})]:
+    changes = [("client", "27.0"), ("buildx", "0.13.1"), ("server", "24.0"), ("containerd", "1.7.24"),
+               ("image_store", "containerd"), ("owned", False), ("base_images", {"alpine:3.18": "sha256:b"})]
+    for name, value in changes:
         keys.add(capture_key("i", {**base, name: value}))
-    assert len(keys) == 6
+    assert len(keys) == len(changes) + 1
 
 
 KEY_OF_A_PAGE = """

@@ -101,3 +101,12 @@ def test_env_fresh_and_hide_options(snippets):
                       "demo.md", snippets)
     block = page.blocks[0]
     assert block.env == (("DOCKER_BUILDKIT", "1"), ("X", "y")) and block.fresh and block.hide_reason == "shown elsewhere"
+
+
+def test_an_older_engines_exit_code_is_declared_beside_the_pages(tmp_path):
+    page = parse_page('<!-- exec: id=x exit="1, 125 on 20.10" -->\n```bash\ndocker build -t .\n```\n<!-- output: x -->\n',
+                      "p.md", tmp_path)
+    block = page.captures["x"]
+    assert (block.expected_exit, block.expected_exit_on("20.10.24+dfsg1"), block.expected_exit_on("28.5.2+dfsg4")) == (1, 125, 1)
+    with pytest.raises(PageError, match=r'p.md:1: exit="1, 125 in 20.10": write another engine\'s code as "N on MAJOR.MINOR"'):
+        parse_page('<!-- exec: id=x exit="1, 125 in 20.10" -->\n```bash\ntrue\n```\n<!-- output: x -->\n', "p.md", tmp_path)

@@ -1,8 +1,10 @@
+import json
 import re
 
 import pytest
 
 from doclab.lab.control import Lab
+from doclab.lab.engines import Engine
 from doclab.tools.serve import NO_DAEMON_HOST, NoLiveDocker, Plan, choose, environment
 from doclab.settings import Settings
 
@@ -44,7 +46,10 @@ def test_each_plan_gives_the_command_its_docker(tmp_path):
     lab = Lab(Settings.from_env({"DOCLAB_LAB_DIR": str(tmp_path)}, project_root=tmp_path))
     base = {"PATH": "/usr/bin", "DOCKER_HOST": "tcp://mine:2375"}
     assert environment(Plan("daemon", ""), lab, base) == base
-    assert environment(Plan("lab", ""), lab, base)["DOCKER_HOST"] == f"unix://{tmp_path}/main.sock"
+    engine = Engine("28.5-containerd", "containerd", "/engines/usr/sbin/dockerd", "/engines/usr/bin/docker")
+    (tmp_path / "engine.json").write_text(json.dumps(engine.to_json()))
+    on_lab = environment(Plan("lab", ""), lab, base)
+    assert (on_lab["DOCKER_HOST"], on_lab["DOCLAB_DOCKER_CLI"]) == (f"unix://{tmp_path}/main.sock", engine.client)
     recorded = environment(Plan("recorded", ""), lab, base)
     assert (recorded["DOCLAB_RECORDED"], recorded["DOCKER_HOST"]) == ("1", NO_DAEMON_HOST)
 
