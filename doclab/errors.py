@@ -18,3 +18,7 @@ class DoclabError(Exception):
         where = f"{self.file}:{self.line}: " if self.file and self.line else f"{self.file}: " if self.file else ""
         told = self.message if self.message.startswith(where) else where + self.message
         return f"{told}\n--- reproduce ---\n{self.reproduce}" if self.reproduce else told
+
+
+class SettingsError(DoclabError, ValueError):
+    """A setting (``doclab.settings``) with a value doclab cannot use: the message names the variable and what to set."""

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from doclab.errors import SettingsError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Fail instead of showing a recorded output when no daemon can produce a live one.
@@ -86,5 +88,5 @@ def _positive_int(value: str | None, name: str, default: int) -> int:
     if not value:
         return default
     if not value.strip().isdigit() or int(value) < 1:
-        raise ValueError(f"{name}={value}: set it to a whole number of at least 1")
+        raise SettingsError(f"{name}={value}: set it to a whole number of at least 1")
     return int(value)

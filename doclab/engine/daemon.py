@@ -41,6 +41,10 @@ OWNED_LABEL = "org.doclab.owned=true"
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<ref>\S+)", re.IGNORECASE | re.MULTILINE)
 
 
+class DockerSetupError(DoclabError, OSError):
+    """The reader's Docker setup names something that is not there: a client, a context's daemon, a socket."""
+
+
 @dataclass(frozen=True)
 class ClientFacts:
     path: str
@@ -73,7 +77,7 @@ def client_facts(cli: str) -> ClientFacts:
     """The client binary and its version, read without contacting any daemon (cached per binary file)."""
     path = shutil.which(cli)
     if path is None:
-        raise FileNotFoundError(f"docker client '{cli}' is not on PATH; install docker.io or set DOCLAB_DOCKER_CLI")
+        raise DockerSetupError(f"docker client '{cli}' is not on PATH; install docker.io or set DOCLAB_DOCKER_CLI")
     stat = os.stat(path)
     cache = Path(tempfile.gettempdir()) / "doclab-clients" / hashlib.sha1(
         f"{os.path.realpath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
@@ -147,7 +151,7 @@ def resolve_docker_host(environ: dict[str, str], config_dir: Path | None = None)
     try:
         return json.loads(meta.read_text())["Endpoints"]["docker"]["Host"]
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise OSError(f"docker context '{name}' is current, but {meta} does not name its daemon ({error}); "
+        raise DockerSetupError(f"docker context '{name}' is current, but {meta} does not name its daemon ({error}); "
                       "run `docker context use default` or set DOCKER_HOST") from error
 
 
@@ -191,7 +195,7 @@ def daemon_facts(docker_host: str | None = None) -> DaemonFacts:
             # Without the SDK: cheaper, and the SDK leaks a socket when its client cannot be built.
             path = host.removeprefix("unix://")
             if not os.path.exists(path):
-                raise OSError(f"{path} does not exist")
+                raise DockerSetupError(f"{path} does not exist")
             _, version = engine_get(path, "/version", 5)
             _, info = engine_get(path, "/info", 5)
             if not isinstance(version, dict) or not isinstance(info, dict):

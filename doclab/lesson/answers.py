@@ -147,14 +147,14 @@ class AnswerRules:
 
     def _fields_of(self, step: str) -> tuple[Field, ...]:
         if step not in self.steps:
-            raise KeyError(f"{self.source}: no step {step!r} (steps: {', '.join(self.steps)})")
+            raise AnswerRulesError(f"{self.source}: no step {step!r} (steps: {', '.join(self.steps)})")
         return self.steps[step]
 
     def _field_of(self, step: str, name: str) -> Field:
         for field in self._fields_of(step):
             if field.name == name:
                 return field
-        raise KeyError(f"{self.source}: step {step} has no field {name!r}")
+        raise AnswerRulesError(f"{self.source}: step {step} has no field {name!r}")
 
     def outputs_with_exit_codes(self, declared: dict[str, int], page: str) -> dict:
         """The outputs with the exit code ``page`` declares for each; an output the page does not run is an error."""

@@ -107,7 +107,7 @@ def recorder_upstream(server_host: str, env: dict[str, str]) -> Path | tuple[str
         return Path(server_host.removeprefix("unix://"))
     address = urllib.parse.urlsplit(server_host)
     if address.scheme != "tcp" or env.get("DOCKER_TLS_VERIFY") or not address.hostname:
-        raise OSError(
+        raise daemon.DockerSetupError(
             f"DOCKER_HOST={server_host}: doclab runs pages on someone's own daemon only over a Unix socket or plain "
             "tcp://, where it can record what each page creates (and remove exactly that); use one of those"
         )

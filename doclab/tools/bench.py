@@ -67,7 +67,7 @@ class Stats:
     @classmethod
     def of(cls, samples: list[float]) -> "Stats":
         if not samples:
-            raise ValueError("no samples")
+            raise BenchError("no samples")
         return cls(statistics.median(samples), min(samples), max(samples), len(samples))
 
 
@@ -79,7 +79,7 @@ def abab(runs: int) -> list[str]:
 def paired_ratio(a: list[float], b: list[float]) -> float:
     """The median of a[i] / b[i]: each pair ran back to back, so drift cancels inside it."""
     if len(a) != len(b) or not a:
-        raise ValueError(f"paired samples differ in number: {len(a)} and {len(b)}")
+        raise BenchError(f"paired samples differ in number: {len(a)} and {len(b)}")
     return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
 
@@ -88,7 +88,7 @@ def without_hooks(config: str) -> str:
     lines = config.splitlines(keepends=True)
     start = next((i for i, line in enumerate(lines) if re.match(r"hooks\s*:", line)), None)
     if start is None:
-        raise ValueError("mkdocs.yml has no top-level `hooks:` entry to remove")
+        raise BenchError("mkdocs.yml has no top-level `hooks:` entry to remove")
     end = start + 1
     while end < len(lines) and (lines[end][:1] in (" ", "\t", "-") or not lines[end].strip()):
         end += 1

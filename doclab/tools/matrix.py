@@ -59,8 +59,8 @@ def run_engine(name: str, python: str = sys.executable) -> dict:
         report.unlink(missing_ok=True)
     finally:
         subprocess.run([*lab, "down"], env=env, capture_output=True, text=True)
-        if not any(lab_dir.iterdir()):
-            lab_dir.rmdir()  # down empties the folder it was given; anything left there is shown, not deleted
+        if lab_dir.is_dir() and not any(lab_dir.iterdir()):
+            lab_dir.rmdir()  # down removes what it made there; anything else is left, never deleted
     failed = sorted(page for page, passed in pages.items() if not passed)
     print(f"engine {name}: {len(pages) - len(failed)} of {len(pages)} pages passed"
           + (f"; failed: {', '.join(failed)}\n{done.stdout[-3000:]}" if failed or done.returncode != 0 else ""))

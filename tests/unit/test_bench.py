@@ -4,7 +4,7 @@ import os
 import pytest
 
 from doclab.tools.bench import (
-    SERVE_SNIPPET, Stats, abab, capture_seconds, cpu_floor, machine_busy_seconds, paired_ratio, report, table, without_hooks,
+    SERVE_SNIPPET, BenchError, Stats, abab, capture_seconds, cpu_floor, machine_busy_seconds, paired_ratio, report, table, without_hooks,
 )
 from doclab.settings import PROJECT_ROOT
 
@@ -29,14 +29,14 @@ def test_pairs_alternate_so_drift_touches_both_sides():
 
 def test_stats_give_median_min_max_and_count():
     assert Stats.of([3.0, 1.0, 2.0, 10.0]) == Stats(2.5, 1.0, 10.0, 4)
-    with pytest.raises(ValueError):
+    with pytest.raises(BenchError):
         Stats.of([])
 
 
 def test_a_paired_ratio_is_the_median_of_each_pairs_ratio():
     # The machine slows down 10× half-way: each pair still says 2×, the medians alone would not.
     assert paired_ratio([2.0, 2.2, 20.0], [1.0, 1.1, 10.0]) == pytest.approx(2.0)
-    with pytest.raises(ValueError, match="differ in number: 2 and 1"):
+    with pytest.raises(BenchError, match="differ in number: 2 and 1"):
         paired_ratio([1.0, 2.0], [1.0])
 
 
@@ -52,7 +52,7 @@ def test_the_real_config_loses_exactly_its_hook():
 
 
 def test_a_config_without_hooks_is_an_error():
-    with pytest.raises(ValueError, match="no top-level `hooks:`"):
+    with pytest.raises(BenchError, match="no top-level `hooks:`"):
         without_hooks("site_name: x\nplugins:\n  - hooks: not this\n")
 
 

@@ -51,3 +51,20 @@ def test_the_serve_front_door_reports_a_minirootfs_error_without_a_traceback(mon
     code = serve.main(["--recorded", "--", "true"])
     assert code == 2
     assert "the lab did not start: DOCLAB_ALPINE_ROOTFS points at /nowhere.tar.gz" in capsys.readouterr().err
+
+
+def test_doclab_raises_no_bare_builtin_error():
+    """Every error that reaches a front door is a DoclabError (with file and line where it has one), never a bare
+    ValueError or OSError that surfaces as a traceback. The lab's forwarder, a process of its own, keeps its errno."""
+    import ast
+    from pathlib import Path
+
+    builtins = {"ValueError", "OSError", "RuntimeError", "FileNotFoundError", "KeyError", "TypeError", "Exception"}
+    found = []
+    for path in sorted(Path(doclab.__file__).parent.rglob("*.py")):
+        if path.name == "forward.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and getattr(node.exc.func, "id", "") in builtins:
+                found.append(f"{path.name}:{node.lineno}")
+    assert found == []

@@ -11,7 +11,8 @@ from tests.conftest import ROOT
 
 #: The stages, lowest first: a module may import its own package and any lower stage.
 STAGES = {
-    "doclab.errors": 0, "doclab.settings": 0,
+    "doclab.errors": -1,  # the error family, below everything: the settings raise one too
+    "doclab.settings": 0,
     "doclab.page": 1, "doclab.lesson": 1, "doclab.engine": 1,
     "doclab.lab": 2,
     "doclab.run": 3,
