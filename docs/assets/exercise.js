@@ -27,27 +27,6 @@
   var STORE_PREFIX = "doclab-exercise:";
   var WHO = {shell: "the shell", client: "the client", daemon: "the daemon", registry: "the registry"};
 
-  function normalise(text) {
-    text = text.replace(/[\u201c\u201d\u201e]/g, '"').replace(/[\u2018\u2019\u201a]/g, "'");
-    return text.split(/\r\n|[\r\n\u2028\u2029]/)
-      .map(function (line) { return line.replace(/[ \t\u00a0]+/g, " ").replace(/^ | $/g, ""); })
-      .filter(function (line) { return line !== ""; })
-      .join("\n");
-  }
-
-  function checkField(field, answer) {
-    var text = normalise(answer);
-    if (!text) return {field: field, verdict: "empty", rule: null};
-    var lists = [[field.accept || [], "right"], [field.mistakes || [], "not-yet"]];
-    for (var l = 0; l < lists.length; l++) {
-      for (var r = 0; r < lists[l][0].length; r++) {
-        var rule = lists[l][0][r];
-        if (new RegExp("^(?:" + rule.pattern + ")$").test(text)) return {field: field, verdict: lists[l][1], rule: rule};
-      }
-    }
-    return {field: field, verdict: "not-yet", rule: null};
-  }
-
   function load(key) {
     try { return JSON.parse(localStorage.getItem(key)) || {}; } catch (e) { return {}; }
   }
@@ -217,7 +196,7 @@
     }
 
     function evaluate() {
-      return spec.fields.map(function (field) { return checkField(field, inputs[field.name].value); });
+      return spec.fields.map(function (field) { return window.DoclabLogic.checkField(field, inputs[field.name].value); });
     }
 
     form.addEventListener("submit", function (event) {

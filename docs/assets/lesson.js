@@ -316,49 +316,18 @@
 
   // Compare your output: the reader's lines, cleaned up with doclab.run.scrub's own rules (the page carries
   // them, as the tests use them), labelled with the walk-through's rules and lined up with the captured output.
-  var VOLATILE = [];
-  var PROGRESS = /^(<id>|[0-9a-f]{12}): (Pulling fs layer|Waiting|Downloading|Verifying Checksum|Download complete|Extracting)\b/;
-  var TROUBLE = [
-    [/Cannot connect to the Docker daemon|error during connect/i, "the-daemon-is-not-running-or-docker_host-is-wrong", "the client cannot reach a daemon"],
-    [/unknown instruction|dockerfile parse error/i, "a-typo-in-the-dockerfile", "the Dockerfile has an instruction Docker does not know"],
-    [/manifest unknown|not found: manifest|failed to resolve source metadata/i, "the-tag-does-not-exist-in-the-registry", "the registry has no such tag"],
-    [/connection refused|dial tcp|no such host|i\/o timeout/i, "the-registry-is-unreachable", "the daemon cannot reach the registry"],
-    [/unable to prepare context|failed to read dockerfile|Dockerfile: no such file/i, "no-dockerfile-in-the-build-context", "there is no Dockerfile in the build context"]
-  ];
-
-  function normalizeLine(line) {
-    var text = line.replace(/\s+$/, "").replace(/(\S) {2,}(?=\S)/g, "$1  ");
-    VOLATILE.forEach(function (rule) { text = text.replace(rule[0], rule[1]); });
-    return text.replace(/^#\d+ /, "#N ").replace(/ <duration> done$/, " done");
-  }
-
-  // BuildKit's terminal view (" => [1/2] FROM …  0.3s", " => => naming to …") in its plain form, as
-  // doclab.render.walkthrough._as_plain reads it: one set of rules explains and compares both.
-  function asPlain(line) {
-    if (!/^ *=> /.test(line)) return line;
-    return line.replace(/\s+$/, "").replace(/^ *=> (?:=> )?/, "#0 ").replace(/\s+\d+(?:\.\d+)?s$/, "");
-  }
-
-  function builderOf(text) {
-    if (/^#\d+ (?:\[|exporting to image)|^\[\+\] Building |^#0 building with /m.test(text)) return "BuildKit";
-    if (/^(Sending build context to Docker daemon|Step \d+\/\d+ : )/m.test(text)) return "classic builder";
-    return null;
-  }
-
+  // What to say and how each line compares is DoclabLogic.compareOutput's (doclab-logic.js, unit-tested in Node).
   function setupCompare() {
+    var logic = window.DoclabLogic;
     var box = document.querySelector(".doclab-compare");
     var rulesData = document.getElementById("doclab-explain-rules");
-    if (!box || !rulesData) return;
-    var rules = JSON.parse(rulesData.textContent).map(function (rule) {
-      return {pattern: new RegExp(rule[0]), actors: rule[1]};
-    });
-    VOLATILE = JSON.parse(document.getElementById("doclab-volatile-rules").textContent).map(function (rule) {
-      return [new RegExp(rule[0], "g"), rule[1]];
-    });
+    if (!box || !rulesData || !logic) return;
+    var rules = logic.explainRules(JSON.parse(rulesData.textContent));
+    var volatile = logic.volatileRules(JSON.parse(document.getElementById("doclab-volatile-rules").textContent));
     var captured = {};
     box.dataset.captures.split(" ").forEach(function (id) {
       var code = document.querySelector(".doclab-output[data-capture='" + id + "'] code");
-      if (code) captured[builderOf(code.textContent)] = {id: id, lines: code.textContent.split("\n").map(normalizeLine)};
+      if (code) captured[logic.builderOf(code.textContent)] = logic.reference(id, code.textContent, volatile);
     });
     var input = box.querySelector("textarea");
     var result = box.querySelector(".doclab-compare__result");
@@ -371,64 +340,31 @@
     }
 
     box.querySelector(".doclab-compare__run").addEventListener("click", function () {
-      var text = input.value.replace(/\r\n?/g, "\n");
-      var lines = text.split("\n").filter(function (line) { return line.trim(); });
+      var compared = logic.compareOutput(input.value, captured, rules, volatile);
       result.innerHTML = "";
-      if (!lines.length) { result.appendChild(element("p", "", "Paste the output of your build first.")); return; }
-      var builder = builderOf(text);
-      var reference = captured[builder] || null;
+      if (compared.empty) { result.appendChild(element("p", "", "Paste the output of your build first.")); return; }
       var findings = element("ul", "doclab-compare__findings");
-      function say(message, href, linkText) {
-        var item = element("li", "", message);
-        if (href) {
-          var link = element("a", "", linkText);
-          link.href = href;
+      compared.findings.forEach(function (finding) {
+        var item = element("li", "", finding.message);
+        if (finding.anchor !== undefined) {
+          var link = element("a", "", "See Troubleshooting.");
+          link.href = box.dataset.troubleshooting + (finding.anchor ? "#" + finding.anchor : "");
           item.appendChild(document.createTextNode(" "));
           item.appendChild(link);
         }
         findings.appendChild(item);
-      }
-      var trouble = TROUBLE.filter(function (rule) { return rule[0].test(text); })[0];
-      if (trouble || /^(ERROR|error:|Error response from daemon)/m.test(text)) {
-        say("Your build failed" + (trouble ? ": " + trouble[2] + "." : "."),
-            box.dataset.troubleshooting + (trouble ? "#" + trouble[1] : ""), "See Troubleshooting.");
-      }
-      if (builder) {
-        var tab = builder === "BuildKit" ? "BuildKit" : "Classic builder";
-        say("Your daemon used the " + (builder === "BuildKit" ? "BuildKit builder" : "classic builder") +
-            ": compare with the “" + tab + "” tab.");
-      }
-      if (/^DEPRECATED: The legacy builder/m.test(text)) {
-        say("Your client asked the daemon's classic builder (it has no buildx plugin, or DOCKER_BUILDKIT=0 was set) and printed a deprecation notice first.");
-      }
-      var plainText = lines.map(asPlain).join("\n");
-      // A layer downloaded (both image stores print its bytes; only overlay2 then prints "extracting").
-      var pulled = builder === "BuildKit" ? /^#\d+ (?:extracting sha256:|sha256:[0-9a-f]+ \S+ \/ \S+)/m.test(plainText)
-        : /: Pulling from /m.test(text);
-      if (builder && !pulled && !trouble) {
-        say("Your daemon already had the base image, so there are no pull lines: as on any second run (the captured output shows a first pull).");
-      }
+      });
       var list = element("ol", "doclab-compare__lines");
-      var differing = 0;
-      lines.forEach(function (line) {
-        var plain = asPlain(line);
-        var rule = rules.filter(function (candidate) { return candidate.pattern.test(plain); })[0];
-        var normal = normalizeLine(plain);
-        var progress = PROGRESS.test(normal);
-        var same = reference && reference.lines.indexOf(normal) >= 0;
-        if (!same && !progress) differing++;
-        var item = element("li", "doclab-compare__line doclab-compare__line--" + (same ? "same" : progress ? "progress" : "differs"));
-        var part = rule ? rule.actors[0] : "unknown";
-        item.appendChild(element("span", "doclab-part doclab-part--active doclab-part--" + part, rule ? rule.actors.join(" → ") : "?"));
-        item.appendChild(element("code", "", line));
+      compared.lines.forEach(function (shown) {
+        var item = element("li", "doclab-compare__line doclab-compare__line--" + shown.status);
+        var part = shown.actors ? shown.actors[0] : "unknown";
+        item.appendChild(element("span", "doclab-part doclab-part--active doclab-part--" + part, shown.actors ? shown.actors.join(" → ") : "?"));
+        item.appendChild(element("code", "", shown.line));
         item.appendChild(element("span", "doclab-compare__status",
-          same ? "as captured" : progress ? "progress line: varies from run to run" :
-          reference ? "not in the captured output" : "no captured output of this builder"));
+          shown.status === "same" ? "as captured" : shown.status === "progress" ? "progress line: varies from run to run" :
+          compared.reference ? "not in the captured output" : "no captured output of this builder"));
         list.appendChild(item);
       });
-      say(reference ? (differing ? differing + " of your " + lines.length + (differing === 1 ? " lines is" : " lines are") + " not in the captured output (after clean-up)."
-                                 : "Every line of yours is in the captured output (after clean-up).")
-                    : "This does not look like a docker build output: no line from either builder.");
       result.appendChild(findings);
       result.appendChild(list);
     });

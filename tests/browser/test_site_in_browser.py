@@ -354,9 +354,6 @@ def test_reset_can_be_undone(page, site):
 
 
 @pytest.mark.parametrize("case, output, says", [
-    ("BuildKit", ("mini-project.md", "build-buildkit"), ["BuildKit builder", "Every line of yours is in the captured output"]),
-    ("classic", ("mini-project.md", "build-classic"), ["classic builder", "Every line of yours is in the captured output"]),
-    ("image present", ("architecture/daemon.md", "second-build"), ["already had the base image", "deprecation notice"]),
     ("failed build", ("architecture/troubleshooting.md", "typo"), ["Your build failed: the Dockerfile has an instruction"]),
 ])
 def test_compare_your_output_lines_up_real_outputs_and_says_what_differs(page, site, case, output, says):

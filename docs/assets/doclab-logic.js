@@ -1,0 +1,131 @@
+// The lesson's pure logic, with no DOM: judging an answer (as doclab/lesson/answers.py does), and
+// comparing a reader's build output with the captured one (cleaned with doclab.run.scrub's rules and
+// labelled with doclab.render.walkthrough's, both carried by the page). Loaded by the page before
+// lesson.js and exercise.js (window.DoclabLogic), and by Node's test runner (tests/js/).
+(function (root, factory) {
+  "use strict";
+  if (typeof module === "object" && module.exports) module.exports = factory();
+  else root.DoclabLogic = factory();
+})(typeof self !== "undefined" ? self : this, function () {
+  "use strict";
+
+  // --- Answers ---------------------------------------------------------------------------------
+  function normaliseAnswer(text) {
+    text = text.replace(/[\u201c\u201d\u201e]/g, '"').replace(/[\u2018\u2019\u201a]/g, "'");
+    return text.split(/\r\n|[\r\n\u2028\u2029]/)
+      .map(function (line) { return line.replace(/[ \t\u00a0]+/g, " ").replace(/^ | $/g, ""); })
+      .filter(function (line) { return line !== ""; })
+      .join("\n");
+  }
+
+  // The field's verdict: "right" (an accepted answer), "not-yet" (a known mistake, or no rule) or "empty".
+  function checkField(field, answer) {
+    var text = normaliseAnswer(answer);
+    if (!text) return {field: field, verdict: "empty", rule: null};
+    var lists = [[field.accept || [], "right"], [field.mistakes || [], "not-yet"]];
+    for (var l = 0; l < lists.length; l++) {
+      for (var r = 0; r < lists[l][0].length; r++) {
+        var rule = lists[l][0][r];
+        if (new RegExp("^(?:" + rule.pattern + ")$").test(text)) return {field: field, verdict: lists[l][1], rule: rule};
+      }
+    }
+    return {field: field, verdict: "not-yet", rule: null};
+  }
+
+  // --- Outputs ---------------------------------------------------------------------------------
+  var PROGRESS = /^(<id>|[0-9a-f]{12}): (Pulling fs layer|Waiting|Downloading|Verifying Checksum|Download complete|Extracting)\b/;
+  var TROUBLE = [
+    [/Cannot connect to the Docker daemon|error during connect/i, "the-daemon-is-not-running-or-docker_host-is-wrong", "the client cannot reach a daemon"],
+    [/unknown instruction|dockerfile parse error/i, "a-typo-in-the-dockerfile", "the Dockerfile has an instruction Docker does not know"],
+    [/manifest unknown|not found: manifest|failed to resolve source metadata/i, "the-tag-does-not-exist-in-the-registry", "the registry has no such tag"],
+    [/connection refused|dial tcp|no such host|i\/o timeout/i, "the-registry-is-unreachable", "the daemon cannot reach the registry"],
+    [/unable to prepare context|failed to read dockerfile|Dockerfile: no such file/i, "no-dockerfile-in-the-build-context", "there is no Dockerfile in the build context"]
+  ];
+
+  // The page's rule sets, as JSON carries them: [[pattern, actors], …] and [[pattern, replacement], …].
+  function explainRules(data) {
+    return data.map(function (rule) { return {pattern: new RegExp(rule[0]), actors: rule[1]}; });
+  }
+
+  function volatileRules(data) {
+    return data.map(function (rule) { return [new RegExp(rule[0], "g"), rule[1]]; });
+  }
+
+  function normalizeLine(line, volatile) {
+    var text = line.replace(/\s+$/, "").replace(/(\S) {2,}(?=\S)/g, "$1  ");
+    volatile.forEach(function (rule) { text = text.replace(rule[0], rule[1]); });
+    return text.replace(/^#\d+ /, "#N ").replace(/ <duration> done$/, " done");
+  }
+
+  // BuildKit's terminal view (" => [1/2] FROM …  0.3s", " => => naming to …") in its plain form, as
+  // doclab.render.walkthrough._as_plain reads it: one set of rules explains and compares both.
+  function asPlain(line) {
+    if (!/^ *=> /.test(line)) return line;
+    return line.replace(/\s+$/, "").replace(/^ *=> (?:=> )?/, "#0 ").replace(/\s+\d+(?:\.\d+)?s$/, "");
+  }
+
+  function builderOf(text) {
+    if (/^#\d+ (?:\[|exporting to image)|^\[\+\] Building |^#0 building with /m.test(text)) return "BuildKit";
+    if (/^(Sending build context to Docker daemon|Step \d+\/\d+ : )/m.test(text)) return "classic builder";
+    return null;
+  }
+
+  function actorsOf(line, rules) {
+    var plain = asPlain(line);
+    var rule = rules.filter(function (candidate) { return candidate.pattern.test(plain); })[0];
+    return rule ? rule.actors : null;
+  }
+
+  // A captured output as the comparison holds it: its lines, cleaned up.
+  function reference(id, text, volatile) {
+    return {id: id, lines: text.split("\n").map(function (line) { return normalizeLine(line, volatile); })};
+  }
+
+  // The reader's output against the captured one of the same builder (``captured``: builder → reference):
+  // what to tell them (each finding a message, with a troubleshooting anchor where one fits) and each line.
+  function compareOutput(text, captured, rules, volatile) {
+    text = text.replace(/\r\n?/g, "\n");
+    var lines = text.split("\n").filter(function (line) { return line.trim(); });
+    if (!lines.length) return {empty: true, findings: [], lines: []};
+    var builder = builderOf(text);
+    var ref = captured[builder] || null;
+    var findings = [];
+    var trouble = TROUBLE.filter(function (rule) { return rule[0].test(text); })[0];
+    if (trouble || /^(ERROR|error:|Error response from daemon)/m.test(text)) {
+      findings.push({message: "Your build failed" + (trouble ? ": " + trouble[2] + "." : "."), anchor: trouble ? trouble[1] : ""});
+    }
+    if (builder) {
+      var tab = builder === "BuildKit" ? "BuildKit" : "Classic builder";
+      findings.push({message: "Your daemon used the " + (builder === "BuildKit" ? "BuildKit builder" : "classic builder") +
+        ": compare with the “" + tab + "” tab."});
+    }
+    if (/^DEPRECATED: The legacy builder/m.test(text)) {
+      findings.push({message: "Your client asked the daemon's classic builder (it has no buildx plugin, or DOCKER_BUILDKIT=0 was set) and printed a deprecation notice first."});
+    }
+    var plainText = lines.map(asPlain).join("\n");
+    // A layer downloaded (both image stores print its bytes; only overlay2 then prints "extracting").
+    var pulled = builder === "BuildKit" ? /^#\d+ (?:extracting sha256:|sha256:[0-9a-f]+ \S+ \/ \S+)/m.test(plainText)
+      : /: Pulling from /m.test(text);
+    if (builder && !pulled && !trouble) {
+      findings.push({message: "Your daemon already had the base image, so there are no pull lines: as on any second run (the captured output shows a first pull)."});
+    }
+    var differing = 0;
+    var shown = lines.map(function (line) {
+      var normal = normalizeLine(asPlain(line), volatile);
+      var progress = PROGRESS.test(normal);
+      var same = Boolean(ref) && ref.lines.indexOf(normal) >= 0;
+      if (!same && !progress) differing++;
+      return {line: line, actors: actorsOf(line, rules), status: same ? "same" : progress ? "progress" : "differs"};
+    });
+    findings.push({message: ref ? (differing ? differing + " of your " + lines.length + (differing === 1 ? " lines is" : " lines are") +
+      " not in the captured output (after clean-up)." : "Every line of yours is in the captured output (after clean-up).")
+      : "This does not look like a docker build output: no line from either builder."});
+    return {empty: false, builder: builder, reference: ref, findings: findings, lines: shown, differing: differing};
+  }
+
+  return {
+    normaliseAnswer: normaliseAnswer, checkField: checkField, explainRules: explainRules, volatileRules: volatileRules,
+    normalizeLine: normalizeLine, asPlain: asPlain, builderOf: builderOf, actorsOf: actorsOf, reference: reference,
+    compareOutput: compareOutput
+  };
+});

@@ -1,0 +1,62 @@
+// doclab-logic.js under Node's own test runner, on the tables Python's tests read too. Run by
+// tests/unit/test_javascript.py, which passes the page's rule sets and the cases as DOCLAB_JS_FIXTURES.
+"use strict";
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const logic = require(path.join(__dirname, "..", "..", "docs", "assets", "doclab-logic.js"));
+const fixtures = JSON.parse(fs.readFileSync(process.env.DOCLAB_JS_FIXTURES, "utf8"));
+const rules = logic.explainRules(fixtures.explainRules);
+const volatile = logic.volatileRules(fixtures.volatileRules);
+
+test("every answer of the table gets the rule doclab/lesson/answers.py gives it", () => {
+  const differ = [];
+  for (const item of fixtures.answerCases) {
+    const fields = fixtures.answerRules.steps[item.step].fields;
+    const judged = {};
+    let right = true;
+    for (const field of fields) {
+      const result = logic.checkField(field, item.answers[field.name] || "");
+      judged[field.name] = result.verdict === "empty" ? "empty" : result.rule ? result.rule.id : null;
+      right = right && result.verdict === "right";
+    }
+    const expected = Object.fromEntries(fields.map((field) => [field.name, field.name in item.expect ? item.expect[field.name] : "empty"]));
+    if (JSON.stringify(judged) !== JSON.stringify(expected) || right !== item.right) differ.push({item, judged, right});
+  }
+  assert.ok(fixtures.answerCases.length >= 80);
+  assert.deepEqual(differ, []);
+});
+
+test("an answer is read as a reader types it: quotes, spaces and blank lines do not count", () => {
+  assert.equal(logic.normaliseAnswer("  FROM\u00a0 alpine:3.18 \r\n\r\n"), "FROM alpine:3.18");
+  assert.equal(logic.normaliseAnswer("IMAGE_NAME=\u201cmy-alpine-image\u201d"), 'IMAGE_NAME="my-alpine-image"');
+  assert.equal(logic.checkField({accept: [{id: "a", pattern: "x"}]}, " ").verdict, "empty");
+});
+
+for (const item of fixtures.compareCases) {
+  test(`compare your output: ${item.name}`, () => {
+    const captured = {};
+    for (const [id, output] of Object.entries(item.captured)) captured[logic.builderOf(output)] = logic.reference(id, output, volatile);
+    const compared = logic.compareOutput(item.output, captured, rules, volatile);
+    const said = compared.findings.map((finding) => finding.message).join("\n");
+    for (const phrase of item.says) assert.ok(said.includes(phrase), said);
+    assert.ok(compared.lines.length > 0 && compared.lines.every((line) => line.actors), JSON.stringify(compared.lines.filter((l) => !l.actors)));
+    if (item.anchor) assert.equal(compared.findings[0].anchor, item.anchor);
+  });
+}
+
+test("every line of every recorded build is labelled as the walk-through labels it", () => {
+  const differ = fixtures.labelledLines.filter(([line, actors]) => JSON.stringify(logic.actorsOf(line, rules)) !== JSON.stringify(actors));
+  assert.ok(fixtures.labelledLines.length > 100);
+  assert.deepEqual(differ.slice(0, 5), []);
+});
+
+test("a terminal view's line reads as its plain form", () => {
+  assert.equal(logic.asPlain(" => => naming to docker.io/library/my-alpine-image:latest  0.0s"),
+    "#0 naming to docker.io/library/my-alpine-image:latest");
+  assert.equal(logic.asPlain("#1 DONE 0.0s"), "#1 DONE 0.0s");
+  assert.equal(logic.builderOf("Step 1/1 : FROM alpine:3.18"), "classic builder");
+  assert.equal(logic.builderOf("hello"), null);
+});
