@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from doclab.doctests import DocTests
-from doclab.engine import daemon
+from doclab import daemon
 from doclab.lab.control import Lab
 from doclab.lab.folder import MAIN_DAEMON
 from doclab.page.parse import PageError, read_page

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-from doclab.capture.engine import CaptureEngine, Outcome, Resolved
+from doclab.capture.captures import Captures, Outcome, Resolved
 from doclab.capture.record import CaptureError, PageRecord
 from doclab.capture.runner import PageDaemons
-from doclab.engine.daemon import daemon_facts
+from doclab.daemon import facts_where
 from doclab.errors import DoclabError
 from doclab.capture.facts import facts_of
-from doclab.engine.guard import HOW_TO_RUN_LIVE, NotClean
+from doclab.daemon.guard import HOW_TO_RUN_LIVE, NotClean
 from doclab.page.parse import Page, PageError, read_page
 from doclab.render.quotes import check_quotes
 from doclab.run.session import BlockFailed, PageRun
@@ -38,8 +39,8 @@ def run_page(path: Path) -> int:
         return 2
     # The same isolation as a build: a lab daemon of its own, or the shared daemon under its lock.
     try:
-        daemons = PageDaemons(settings, daemon_facts())
-        with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, settings, docker_host, netns) as run:
+        daemons = PageDaemons(settings, facts_where(os.environ))
+        with daemons.daemon_for(page) as (address, netns, facts), PageRun(page, settings, address, netns, facts) as run:
             return _print_blocks(page, run)
     except NotClean as unclean:
         print(f"docs/{page.path} cannot run here: {unclean}; {HOW_TO_RUN_LIVE}", file=sys.stderr)
@@ -65,9 +66,9 @@ def _print_blocks(page: Page, run: PageRun) -> int:
 
 def capture(paths: list[Path], force: bool) -> int:
     settings = Settings.from_env()
-    engine = CaptureEngine(settings)
-    if not engine.facts.reachable:
-        print(f"cannot record: {engine.facts.reason}; start the lab (python -m doclab.lab up) and export the "
+    captures = Captures(settings)
+    if not captures.facts.reachable:
+        print(f"cannot record: {captures.facts.reason}; start the lab (python -m doclab.lab up) and export the "
               "DOCKER_HOST it prints", file=sys.stderr)
         return 1
     files = paths or sorted(DOCS.rglob("*.md"))
@@ -79,7 +80,7 @@ def capture(paths: list[Path], force: bool) -> int:
             print(error, file=sys.stderr)
             failed += 1
     started = time.monotonic()
-    for path, outcome in sorted(engine.resolve_all([page for page in pages if page.captures], force=force).items()):
+    for path, outcome in sorted(captures.resolve_all([page for page in pages if page.captures], force=force).items()):
         if isinstance(outcome, Resolved):
             why = f": {outcome.reason}" if outcome.state is Outcome.RECORDED else ""
             print(f"docs/{path}: {outcome.state} ({len(outcome.record.captures)} captures){why}")
@@ -89,11 +90,11 @@ def capture(paths: list[Path], force: bool) -> int:
     # The prose is checked against what the pages will show, as the site build checks it.
     for page in pages:
         try:
-            check_quotes(page, engine.record_of)
+            check_quotes(page, captures.record_of)
         except CaptureError as error:
             print(error, file=sys.stderr)
             failed += 1
-    print(f"{len(engine.pages_run)} page(s) run in {time.monotonic() - started:.1f} s, {failed} failed; "
+    print(f"{len(captures.pages_run)} page(s) run in {time.monotonic() - started:.1f} s, {failed} failed; "
           f"records in {settings.captures_dir}")
     return 1 if failed else 0
 
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             print("interrupted: the pages that were running were stopped, nothing of them was recorded, and their "
                   "daemons were given back", file=sys.stderr)
             return 130
-    facts = daemon_facts()
+    facts = facts_where(os.environ)
     if not facts.reachable:
         print(facts.reason)
     return 0 if facts.reachable else 1

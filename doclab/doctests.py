@@ -102,7 +102,7 @@ class DocTests:
             page = self.page_of(example.document)
             namespace["daemon"] = self.daemon_for(page)
             handle = namespace["daemon"].__enter__()
-            namespace["run"] = PageRun(page, self.settings, docker_host=handle.docker_host, netns=handle.netns)
+            namespace["run"] = PageRun(page, self.settings, handle.docker_host, netns=handle.netns)
         return namespace["run"]
 
     def compare_with_recorded(self, block, output: str, exit_code: int, engine_version: str, image_store: str = "") -> bool:

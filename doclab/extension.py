@@ -3,7 +3,7 @@
     markdown_extensions:
       - doclab.extension
 
-It does what ``hooks/captures.py`` does in ``on_page_markdown``, over the same engine: each page's markers
+It does what ``hooks/captures.py`` does in ``on_page_markdown``, over the same capture engine (``Captures``): each page's markers
 become its recorded outputs, walk-throughs, traces and stamp, and each prose quote is checked against the
 output it quotes. It never runs a page (a generator may render pages in any order, at once): it shows the
 records the MkDocs build made, labelled as recorded with their date and versions, and fails on a page whose
@@ -20,7 +20,7 @@ import functools
 from markdown import Extension, Markdown
 from markdown.preprocessors import Preprocessor
 
-from doclab.capture.engine import CaptureEngine
+from doclab.capture.captures import Captures
 from doclab.errors import DoclabError
 from doclab.page.parse import parse_page
 from doclab.render.markers import replace_markers
@@ -32,9 +32,9 @@ WHY_RECORDED = "this build shows the records a MkDocs build made (it runs no pag
 
 
 @functools.lru_cache(maxsize=1)
-def shared_engine() -> CaptureEngine:
-    """One engine for the whole build (its records are read once), never running a page."""
-    return CaptureEngine(dataclasses.replace(Settings.from_env(), recorded=True, strict=False))
+def shared_captures() -> Captures:
+    """One ``Captures`` for the whole build (its records are read once), never running a page."""
+    return Captures(dataclasses.replace(Settings.from_env(), recorded=True, strict=False))
 
 
 class DoclabPreprocessor(Preprocessor):
@@ -56,12 +56,12 @@ class DoclabPreprocessor(Preprocessor):
         markdown = "\n".join(lines)
         if path is None or "<!--" not in markdown:
             return lines
-        engine = shared_engine()
+        captures = shared_captures()
         try:
-            page = parse_page(markdown, path, engine.settings.snippets_dir)
+            page = parse_page(markdown, path, captures.settings.snippets_dir)
             if page.captures:
-                markdown = replace_markers(markdown, page, engine.recorded_for(page, WHY_RECORDED))
-            return replace_quotes(markdown, page, engine.record_of).split("\n")
+                markdown = replace_markers(markdown, page, captures.recorded_for(page, WHY_RECORDED))
+            return replace_quotes(markdown, page, captures.record_of).split("\n")
         except DoclabError as error:
             raise DoclabError(f"docs/{error}" if not str(error).startswith("docs/") else str(error)) from None
 

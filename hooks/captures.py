@@ -8,27 +8,27 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 
-from doclab.capture.engine import CaptureEngine, Outcome
+from doclab.capture.captures import Captures, Outcome
 from doclab.errors import DoclabError
-from doclab.engine.guard import HOW_TO_RUN_LIVE
+from doclab.daemon.guard import HOW_TO_RUN_LIVE
 from doclab.page.parse import PageError, parse_page, read_page
 from doclab.render.quotes import check_quotes, replace_quotes
 from doclab.render.markers import replace_markers
 from doclab.settings import Settings
 
 log = logging.getLogger("mkdocs.hooks.captures")
-engine: CaptureEngine | None = None
+captures: Captures | None = None
 _written: dict = {}
 
 
 def on_config(config):
-    global engine
-    engine = CaptureEngine(Settings.from_env(project_root=Path(config.config_file_path).parent))
+    global captures
+    captures = Captures(Settings.from_env(project_root=Path(config.config_file_path).parent))
 
 
 def on_pre_build(config):
-    engine.refresh()
-    engine.pages_run.clear()
+    captures.refresh()
+    captures.pages_run.clear()
 
 
 def on_files(files, config):
@@ -42,7 +42,7 @@ def on_files(files, config):
             continue  # reported by on_page_markdown, with the page it belongs to
     started = time.monotonic()
     try:
-        outcomes = engine.resolve_all([page for page in pages if page.captures])
+        outcomes = captures.resolve_all([page for page in pages if page.captures])
     except KeyboardInterrupt:
         log.error("captures: interrupted: the pages that were running were stopped, nothing of them was recorded, "
                   "and their daemons were given back")
@@ -51,9 +51,9 @@ def on_files(files, config):
     log.info(
         "captures: %d live, %d cached, %d recorded, %d failed in %.3f s%s", states.count("live"), states.count("cached"),
         states.count("recorded"), states.count("failed"), time.monotonic() - started,
-        f" (ran {', '.join(sorted(engine.pages_run))})" if engine.pages_run else "",
+        f" (ran {', '.join(sorted(captures.pages_run))})" if captures.pages_run else "",
     )
-    if "recorded" in states and not engine.settings.recorded:
+    if "recorded" in states and not captures.settings.recorded:
         log.info("captures: %d page(s) show the outputs of their last clean run, labelled as such; %s",
                  states.count("recorded"), HOW_TO_RUN_LIVE)
     return files
@@ -64,7 +64,7 @@ def parse_file(file):
     if file.src_uri not in _written:
         path = Path(file.abs_src_path)
         docs_dir = path.parents[len(Path(file.src_uri).parts) - 1]  # the folder src_uri is relative to
-        _written[file.src_uri] = read_page(path, docs_dir, engine.settings.snippets_dir)
+        _written[file.src_uri] = read_page(path, docs_dir, captures.settings.snippets_dir)
     return _written[file.src_uri]
 
 
@@ -75,17 +75,17 @@ def on_page_markdown(markdown, page, config, files):
         written = parse_file(page.file)
         if not written.captures and "<!--" not in markdown:
             return markdown  # no block to capture and no marker: nothing of doclab's on this page
-        parsed = parse_page(markdown, page.file.src_uri, engine.settings.snippets_dir)
+        parsed = parse_page(markdown, page.file.src_uri, captures.settings.snippets_dir)
         if written.captures:
-            resolved = engine.resolve(written)
+            resolved = captures.resolve(written)
             if resolved.state is Outcome.RECORDED:
                 # INFO, not WARNING: a recorded output is the designed fallback, and --strict fails on warnings.
                 log.info("%s: RECORDED output shown (its last clean run): %s", page.file.src_uri, resolved.reason)
             else:
                 log.info("%s: captures %s", page.file.src_uri, resolved.state)
             markdown = replace_markers(markdown, parsed, resolved)
-        check_quotes(written, engine.record_of)  # first, on the file as written: its errors cite the file's lines
-        return replace_quotes(markdown, parsed, engine.record_of)
+        check_quotes(written, captures.record_of)  # first, on the file as written: its errors cite the file's lines
+        return replace_quotes(markdown, parsed, captures.record_of)
     except PageError as error:
         raise PluginError(f"docs/{error}") from None
     except DoclabError as error:
@@ -97,7 +97,7 @@ def on_page_content(html, page, config, files):
     if "<!-- quote:" not in html:
         return html
     try:
-        return replace_quotes(html, parse_file(page.file), engine.record_of)
+        return replace_quotes(html, parse_file(page.file), captures.record_of)
     except PageError as error:
         raise PluginError(f"docs/{error}") from None
     except DoclabError as error:

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from doclab.capture.record import Capture, CaptureError, PageRecord
-from doclab.engine import daemon
-from doclab.engine import guard
+from doclab import daemon
+from doclab.daemon import guard
 from doclab.page.parse import Page
 from doclab.settings import Settings
 
@@ -71,34 +71,35 @@ class PageDaemons:
 
     @contextmanager
     def daemon_for(self, page: Page):
-        """Yield ``(docker_host, netns)`` of a daemon only this page uses while the block runs."""
+        """Yield ``(address, netns, facts)`` of a daemon only this page uses while it runs (``facts`` where they were
+        asked already, for the page: on someone's own daemon, under its lock)."""
         if self.lab is not None:
             # A pooled lab daemon, emptied between pages: starting one per page cost more CPU than the pages.
             # Emptying cannot clear the daemon's event history: a page that reads it gets a new daemon.
             with self.lab.lease_daemon(restarted=reads_event_history(page)) as handle:
-                yield handle.docker_host, handle.netns
+                yield handle.docker_host, handle.netns, None
             return
-        # Passed on as DOCKER_HOST: the page's shell has a home of its own, where the author's docker context is not.
-        host = daemon.resolve_docker_host(os.environ)
+        # The address the front door resolved (DOCKER_HOST, or the author's docker context): the page's shell gets it.
+        host = self.facts.address
         # One lock per daemon, however its address is spelled (./, symlinks).
         where = os.path.realpath(host.removeprefix("unix://")) if host.startswith("unix://") else host
         lock_name = hashlib.sha1(where.encode()).hexdigest()[:12]
         with open(Path(tempfile.gettempdir()) / f"doclab-daemon-{lock_name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            self.check_clean(page, host)
-            yield host, None
+            yield host, None, self.check_clean(page, host)
 
-    def check_clean(self, page: Page, host: str) -> None:
-        """Raise guard.NotClean unless this daemon, not ours, holds nothing a first-time reader's would not.
+    def check_clean(self, page: Page, host: str) -> daemon.DaemonFacts:
+        """Raise guard.NotClean unless this daemon, not ours, holds nothing a first-time reader's would not; its facts.
         Asked under the lock, page by page: what the previous page made is gone by then."""
         facts = daemon.daemon_facts(host)
         if facts.owned:
-            return
+            return facts
         if not facts.reachable:
             raise guard.NotClean(facts.reason, NO_DAEMON_PUBLICLY)
         cache_entries = 0 if facts.images or facts.containers else daemon.build_cache_entries(host)
         ports = guard.published_ports([block.source for block in page.blocks if not block.skip_reason])
         guard.check_clean(facts, cache_entries, ports, local=guard.on_this_machine(host))
+        return facts
 
 
 class PageRunner:
@@ -138,7 +139,7 @@ class PageRunner:
         started, command_seconds = time.monotonic(), 0.0
         if self._interrupted.is_set():
             raise CaptureError(f"docs/{page.path}: not run: the build was interrupted")
-        with daemons.daemon_for(page) as (docker_host, netns), PageRun(page, self.settings, docker_host, netns) as run:
+        with daemons.daemon_for(page) as (address, netns, facts), PageRun(page, self.settings, address, netns, facts) as run:
             with self._lock:
                 self._running.add(run)
             try:

@@ -9,7 +9,7 @@ import shutil
 import signal
 import sys
 
-from doclab.engine.daemon import OWNED_LABEL, ping
+from doclab.daemon import OWNED_LABEL, ping
 from doclab.lab.engines import Engine
 from doclab.lab.folder import MAIN_DAEMON, DaemonHandle, LabError, LabFolder, unmount_below
 from doclab.lab.network import create_bridge, create_netns, delete_bridge, delete_netns, netns_command, netns_names, netns_pids

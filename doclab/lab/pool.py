@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
-from doclab.engine import daemon as engine
+from doclab import daemon
 from doclab.lab.daemons import Daemons
 from doclab.lab.folder import POOL_PREFIX, DaemonHandle, LabError, LabFolder
 from doclab.lab.network import netns_fingerprint
@@ -147,16 +147,16 @@ class Pool:
     def _empty(self, handle: DaemonHandle) -> None:
         """Empty the daemon; raise LabError with what a page changed that emptying cannot undo."""
         socket_path = str(handle.socket)
-        _, info = engine.engine_get(socket_path, "/info")
-        _, plugins = engine.engine_get(socket_path, "/plugins")
+        _, info = daemon.engine_get(socket_path, "/info")
+        _, plugins = daemon.engine_get(socket_path, "/plugins")
         if info.get("Swarm", {}).get("LocalNodeState", "inactive") != "inactive" or plugins:
             raise LabError("a page changed it beyond containers, images and volumes (swarm or plugins)")
-        _, networks = engine.engine_get(socket_path, "/networks")
-        if {network["Name"] for network in networks} - engine.DEFAULT_NETWORKS:
+        _, networks = daemon.engine_get(socket_path, "/networks")
+        if {network["Name"] for network in networks} - daemon.DEFAULT_NETWORKS:
             # Docker hands out subnets in turn and remembers where it is: the next page would get others.
             raise LabError("a page created networks")
-        with engine.connected(base_url=handle.docker_host) as api:
-            leftovers = engine.empty_daemon(api)
+        with daemon.connected(base_url=handle.docker_host) as api:
+            leftovers = daemon.empty_daemon(api)
         if leftovers:
             raise LabError("could not remove " + "; ".join(leftovers))
         unsound = unsound_storage(self.folder.daemon(handle.name).data)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from doclab.engine.guard import port_holder
+from doclab.daemon.guard import port_holder
 from doclab.lab import authz
 from doclab.lab.folder import LabError, LabFolder
 from doclab.lab.processes import spawn, terminate, wait_until

@@ -7,7 +7,7 @@ import html
 import json
 import re
 
-from doclab.capture.engine import Outcome, Resolved
+from doclab.capture.captures import Outcome, Resolved
 from doclab.capture.record import Capture, CaptureError, PageRecord
 from doclab.render import fences
 from doclab.render import sequence

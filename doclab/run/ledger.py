@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from doclab.engine import daemon
+from doclab import daemon
 from doclab.errors import DoclabError
 from doclab.run.trace import UnixSocketRecorder
 
@@ -19,10 +19,9 @@ class LedgerError(DoclabError, RuntimeError):
 
 
 class DaemonLedger:
-    def __init__(self, facts: daemon.DaemonFacts, docker_host: str | None, server_host: str, base_images: list[str]):
+    def __init__(self, facts: daemon.DaemonFacts, address: str, base_images: list[str]):
         self.facts = facts
-        self.docker_host = docker_host
-        self.server_host = server_host
+        self.address = address
         self.base_images = base_images
         self.recorder: UnixSocketRecorder | None = None
         self.api = None
@@ -43,7 +42,7 @@ class DaemonLedger:
         """Connect; on a lab daemon empty it first; note what it holds before the page."""
         if not self.facts.reachable:
             return
-        self.api = daemon.connect(base_url=self.docker_host)
+        self.api = daemon.connect(self.address)
         if self.facts.owned:
             daemon.empty_daemon(self.api)
         self._before = daemon.DaemonSnapshot.take(self.api, with_build_cache=not self.facts.owned)
@@ -68,9 +67,9 @@ class DaemonLedger:
 
     def answers(self) -> bool:
         """A ping on a Unix socket: ``/version`` and ``/info`` cost the daemon milliseconds of CPU each."""
-        if self.server_host.startswith("unix://"):
-            return daemon.ping(self.server_host)
-        return daemon.daemon_facts(self.docker_host).reachable
+        if self.address.startswith("unix://"):
+            return daemon.ping(self.address)
+        return daemon.daemon_facts(self.address).reachable
 
     def disconnect(self) -> None:
         if self.api is not None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from doclab.engine import daemon
+from doclab import daemon
 from doclab.errors import DoclabError
 from doclab.lab.pagefolders import new_page_folder
 from doclab.page.parse import BlockKind, Block, Page, split_console
@@ -28,7 +28,7 @@ from doclab.run.scrub import MachineFacts, normalize, scrub
 from doclab.settings import PROJECT_ROOT, Settings
 from doclab.run import terminal
 from doclab.run.shell import CommandResult, ShellSession
-from doclab.engine.guard import port_taken_hint
+from doclab.daemon.guard import port_taken_hint
 from doclab.run.ledger import DaemonLedger, LedgerError
 from doclab.run.trace import UnixSocketRecorder, registry_exchanges
 
@@ -82,7 +82,7 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PASSED_THROUGH = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
 
 
-def reader_environment(home: Path, bin_dir: Path, docker_host: str | None, environ: dict[str, str]) -> dict[str, str]:
+def reader_environment(home: Path, bin_dir: Path, address: str, environ: dict[str, str]) -> dict[str, str]:
     """A small, explicit environment: what a reader's interactive shell has, not the builder's."""
     user = getpass.getuser()
     env = {
@@ -96,22 +96,21 @@ def reader_environment(home: Path, bin_dir: Path, docker_host: str | None, envir
         "TZ": "UTC",
     }
     env.update({name: environ[name] for name in PASSED_THROUGH if environ.get(name)})
-    if docker_host:
-        env["DOCKER_HOST"] = docker_host
+    env["DOCKER_HOST"] = address  # resolved from the builder's context too: the page's home has none
     return env
 
 
-def recorder_upstream(server_host: str, env: dict[str, str]) -> Path | tuple[str, int]:
+def recorder_upstream(address: str, env: dict[str, str]) -> Path | tuple[str, int]:
     """Where the recording proxy forwards: the daemon's Unix socket, or its plain TCP address."""
-    if server_host.startswith("unix://"):
-        return Path(server_host.removeprefix("unix://"))
-    address = urllib.parse.urlsplit(server_host)
-    if address.scheme != "tcp" or env.get("DOCKER_TLS_VERIFY") or not address.hostname:
+    if address.startswith("unix://"):
+        return Path(address.removeprefix("unix://"))
+    parts = urllib.parse.urlsplit(address)
+    if parts.scheme != "tcp" or env.get("DOCKER_TLS_VERIFY") or not parts.hostname:
         raise daemon.DockerSetupError(
-            f"DOCKER_HOST={server_host}: doclab runs pages on someone's own daemon only over a Unix socket or plain "
+            f"DOCKER_HOST={address}: doclab runs pages on someone's own daemon only over a Unix socket or plain "
             "tcp://, where it can record what each page creates (and remove exactly that); use one of those"
         )
-    return address.hostname, address.port or 2375
+    return parts.hostname, parts.port or 2375
 
 
 class DaemonDied(BlockFailed):
@@ -134,10 +133,12 @@ class PageRun:
     ``localhost`` and published ports are the page's own and never collide with another page's.
     """
 
-    def __init__(self, page: Page, settings: Settings, docker_host: str | None = None, netns: str | None = None):
+    def __init__(self, page: Page, settings: Settings, address: str, netns: str | None = None,
+                 facts: daemon.DaemonFacts | None = None):
         self.page = page
         self.settings = settings
-        self.facts = daemon.daemon_facts(docker_host)
+        # ``address`` was resolved once by the front door (or is a lab daemon's); ``facts`` already asked there, if any.
+        self.facts = facts or daemon.daemon_facts(address)
         self.client = daemon.client_facts(settings.docker_cli)
         self.root = new_page_folder()  # `lab prune` removes it once this process is gone
         self.home = self.root / "home"
@@ -145,12 +146,11 @@ class PageRun:
         self.workdir.mkdir(parents=True)
         self.control = self.root / "control"
         bin_dir = reader_bin(self.control / "bin", self.client.path, self.home)
-        env = reader_environment(self.home, bin_dir, docker_host, dict(os.environ))
-        server_host = daemon.resolve_docker_host({"DOCKER_HOST": docker_host} if docker_host else os.environ)
-        self.ledger = DaemonLedger(self.facts, docker_host, server_host, self.base_images)
+        env = reader_environment(self.home, bin_dir, address, dict(os.environ))
+        self.ledger = DaemonLedger(self.facts, address, self.base_images)
         if self.facts.reachable and not self.facts.owned:
             # Someone's own daemon: record the page's requests, so cleanup removes exactly what the page made.
-            env["DOCKER_HOST"] = self.ledger.record_through(self.control / "docker.sock", recorder_upstream(server_host, env))
+            env["DOCKER_HOST"] = self.ledger.record_through(self.control / "docker.sock", recorder_upstream(address, env))
             for name in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
                 env.pop(name, None)
         self.machine = MachineFacts(
@@ -225,7 +225,7 @@ class PageRun:
 
     def _run_traced(self, block: Block, timeout: float) -> BlockResult:
         """Run the block through a recording proxy; add the registry's log lines of the same requests."""
-        host = self.ledger.recorder.docker_host if self.ledger.recorder else self.ledger.server_host
+        host = self.ledger.recorder.docker_host if self.ledger.recorder else self.ledger.address
         if not host.startswith("unix://"):
             raise BlockFailed(f"{block.label}: trace=true needs a daemon on a Unix socket, not {host}")
         recorder = UnixSocketRecorder(self.control / f"trace-{block.line}.sock", Path(host.removeprefix("unix://")))
@@ -239,7 +239,7 @@ class PageRun:
         expected = block.expected_exit_on(self.facts.server_version)
         if result.timed_out or result.exit_code != expected:
             raise BlockFailed(failure_message(block, result, timeout, expected) + unserved_image_hint(self.facts, self.settings, result.output)
-                              + port_taken_hint(result.output) + lab_fault_hint(self.facts, self.ledger.server_host, result.output))
+                              + port_taken_hint(result.output) + lab_fault_hint(self.facts, self.ledger.address, result.output))
         return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds, trace or {})
 
     def _raise_if_daemon_died(self, block: Block) -> None:
@@ -248,7 +248,7 @@ class PageRun:
             return
         self.ledger.disconnect()
         raise DaemonDied(
-            f"{block.label} failed because the Docker daemon at {self.ledger.server_host} stopped answering while it "
+            f"{block.label} failed because the Docker daemon at {self.ledger.address} stopped answering while it "
             f"ran; start it again and rerun: python -m doclab run docs/{block.page}"
         )
 
@@ -373,12 +373,12 @@ def scoped(block: Block, script: str, control: Path) -> str:
     return "\n".join([*save, script.rstrip(), "__doclab_rc=$?", *restore, "(exit $__doclab_rc)"]) + "\n"
 
 
-def lab_fault_hint(facts: daemon.DaemonFacts, server_host: str, output: str) -> str:
+def lab_fault_hint(facts: daemon.DaemonFacts, address: str, output: str) -> str:
     """A failure inside the lab daemon's own storage or runtime is the lab's fault, not the page's: say so."""
     if not facts.owned or not _LAB_FAULT.search(output):
         return ""
-    log = server_host.removeprefix("unix://").removesuffix(".sock") + ".log"
-    return (f"\n--- note ---\nThis looks like a fault of the lab's daemon ({server_host}), not of the page: "
+    log = address.removeprefix("unix://").removesuffix(".sock") + ".log"
+    return (f"\n--- note ---\nThis looks like a fault of the lab's daemon ({address}), not of the page: "
             f"see its log {log}. It is checked and started again before the next page: run the build again.")
 
 

@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from doclab.engine.daemon import daemon_facts
+from doclab.daemon import facts_where
 from doclab.errors import DoclabError
 from doclab.settings import CAPTURES_DIR, JOBS, PROJECT_ROOT
 
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-runs", type=int, default=1, help="runs of the doc-test suite, the slowest figure (default 1)")
     parser.add_argument("--only", action="append", choices=FIGURES, help="measure only this figure (repeatable)")
     args = parser.parse_args(argv)
-    facts = daemon_facts()
+    facts = facts_where(os.environ)
     if not facts.reachable:
         print(f"doclab.tools.bench: {facts.reason}; run it as scripts/bench, which starts the lab", file=sys.stderr)
         return 2

@@ -27,7 +27,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from doclab.engine.daemon import daemon_facts
+from doclab.daemon import facts_where
 from doclab.errors import DoclabError
 from doclab.lab.control import Lab
 from doclab.lab.folder import MAIN_DAEMON
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupted)
     try:
-        facts = None if args.recorded else daemon_facts()
+        facts = None if args.recorded else facts_where(os.environ)
         plan = choose(
             recorded=args.recorded,
             live=args.live,

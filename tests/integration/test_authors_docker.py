@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from doclab.engine import daemon
+from doclab import daemon
 from doclab.capture.record import CaptureStore
 from tests.conftest import ROOT
 from tests.docker_env import running_lab

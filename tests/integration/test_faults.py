@@ -171,7 +171,7 @@ def test_a_block_that_kills_its_shell_is_the_one_blamed(tmp_path):
     from doclab.run.session import BlockFailed, PageRun
 
     page = parse_page("```bash\necho one\n```\n\n```bash\nkill -9 $PPID\n```\n\n```bash\necho three\n```\n", "demo.md", tmp_path)
-    with PageRun(page, Settings.from_env({}), docker_host="unix:///nonexistent/doclab.sock") as run:
+    with PageRun(page, Settings.from_env({}), address="unix:///nonexistent/doclab.sock") as run:
         run.run(page.blocks[0])
         try:
             run.run(page.blocks[1])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from doclab.engine import daemon
+from doclab import daemon
 from doclab.lab.control import Lab
 from doclab.lab.folder import LabError
 from doclab.lab.processes import lab_processes, running

@@ -17,7 +17,7 @@ DEAD = "unix:///nonexistent/doclab-dead.sock"
 def run_page(text: str, tmp_path, **settings):
     page = parse_page(text, "demo.md", tmp_path)
     env = {"DOCLAB_BLOCK_TIMEOUT": str(settings.get("timeout", 30))}
-    with PageRun(page, Settings.from_env(env), docker_host=DEAD) as run:
+    with PageRun(page, Settings.from_env(env), address=DEAD) as run:
         return [run.run(block).output for block in page.blocks]
 
 
@@ -55,8 +55,8 @@ def test_a_page_has_a_tmp_of_its_own_where_other_pages_and_the_builders_files_ar
     mine = Path(tempfile.mkdtemp(prefix="builders-own-"))
     page = parse_page("```bash\necho written > /tmp/from-the-page; ls -A /tmp; cat /tmp/from-the-page\n```\n", "demo.md", tmp_path)
     try:
-        with PageRun(page, Settings.from_env({}), docker_host=DEAD) as other, \
-                PageRun(page, Settings.from_env({}), docker_host=DEAD) as run:
+        with PageRun(page, Settings.from_env({}), address=DEAD) as other, \
+                PageRun(page, Settings.from_env({}), address=DEAD) as run:
             listed = run.run(page.blocks[0]).output.split()
         assert listed[-1] == "written"
         assert run.root.name in listed, "the page's own folder stays where it is"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from doclab.engine import daemon
+from doclab import daemon
 from doclab.lab.control import Lab
 from doclab.settings import Settings
 from tests.conftest import ROOT, build_site

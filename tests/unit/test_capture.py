@@ -4,11 +4,11 @@ import threading
 
 import pytest
 
-from doclab.capture.engine import Outcome, CaptureEngine, capture_key, inputs_key
+from doclab.capture.captures import Outcome, Captures, capture_key, inputs_key
 from doclab.capture.record import Capture, CaptureError, CaptureStore, PageRecord
 from doclab.capture.runner import reads_event_history
-from doclab.engine.daemon import DaemonFacts, daemon_facts
-from doclab.engine.guard import HELD_PUBLICLY, HOW_TO_RUN_LIVE
+from doclab.daemon import DaemonFacts, daemon_facts
+from doclab.daemon.guard import HELD_PUBLICLY, HOW_TO_RUN_LIVE
 from doclab.render.markers import stamp_text
 from doclab.page.parse import parse_page
 from doclab.settings import Settings
@@ -50,11 +50,11 @@ def test_capture_key_follows_every_environment_input():
 KEY_OF_A_PAGE = """
 import sys
 from pathlib import Path
-from doclab.capture.engine import CaptureEngine, capture_key, inputs_key
-from doclab.engine.daemon import DaemonFacts
+from doclab.capture.captures import Captures, capture_key, inputs_key
+from doclab.daemon import DaemonFacts
 from doclab.page.parse import parse_page
 from doclab.settings import Settings
-engine = CaptureEngine(Settings.from_env({"DOCLAB_DOCKER_CLI": sys.executable}))
+engine = Captures(Settings.from_env({"DOCLAB_DOCKER_CLI": sys.executable}))
 engine.asked._facts = DaemonFacts(reachable=True, server_version="28.5.2", image_store="containerd", owned=True)
 page = parse_page(sys.argv[1], "p.md", Path(sys.argv[2]))
 print(capture_key(inputs_key(page), engine.asked.environment(page)))
@@ -103,9 +103,9 @@ def test_a_broken_record_is_named(tmp_path):
         store.load("p.md")
 
 
-def offline_engine(tmp_path, strict=False) -> CaptureEngine:
+def offline_engine(tmp_path, strict=False) -> Captures:
     settings = Settings.from_env({"DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), "DOCLAB_STRICT": "1" if strict else ""})
-    engine = CaptureEngine(settings)
+    engine = Captures(settings)
     engine.asked._facts = DaemonFacts(reachable=False, reason="no Docker daemon answers at unix:///dead.sock")
     return engine
 
@@ -173,9 +173,9 @@ def test_no_daemon_and_an_edited_record_fails_the_build_naming_the_file(tmp_path
 
 
 def test_recorded_mode_never_asks_docker(tmp_path, snippets, monkeypatch):
-    monkeypatch.setattr("doclab.engine.daemon.daemon_facts", lambda *a: pytest.fail("DOCLAB_RECORDED=1 must not contact Docker"))
+    monkeypatch.setattr("doclab.daemon.info.daemon_facts", lambda *a: pytest.fail("DOCLAB_RECORDED=1 must not contact Docker"))
     settings = Settings.from_env({"DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), "DOCLAB_RECORDED": "1"})
-    engine = CaptureEngine(settings)
+    engine = Captures(settings)
     page = parse_page(PAGE, "p.md", snippets)
     engine.store.save(record_for(page))
     assert engine.resolve_all([page])["p.md"].state == "recorded"
@@ -223,7 +223,7 @@ def test_a_daemon_that_is_not_clean_shows_the_last_clean_record_with_both_reason
 def test_recorded_outputs_asked_for_say_so_on_the_page(tmp_path, snippets):
     page = parse_page(PAGE, "p.md", snippets)
     settings = Settings.from_env({"DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), "DOCLAB_RECORDED": "1"})
-    engine = CaptureEngine(settings)
+    engine = Captures(settings)
     engine.store.save(record_for(page))
     resolved = engine.resolve(page)
     assert resolved.public_reason == "the recorded outputs were asked for (DOCLAB_RECORDED=1)"
@@ -264,3 +264,18 @@ def test_strict_never_reuses_a_record_even_a_current_one(tmp_path, snippets):
     assert offline_engine(tmp_path)._reusable(record, "current", force=True) is False
     record.intact = False
     assert offline_engine(tmp_path)._reusable(record, "current", force=False) is False
+
+
+def test_a_build_resolves_its_daemons_address_once_and_passes_it_down(monkeypatch, tmp_path, snippets):
+    """DOCKER_HOST or the docker context is read at the front door, once: the facts, the registry's digests and the
+    pages get the address from there (``DaemonFacts.address``), never resolving it again."""
+    import doclab.daemon.info as info
+
+    asked = []
+    monkeypatch.setattr(info, "resolve_docker_host", lambda environ: asked.append(environ) or "unix:///nowhere.sock")
+    captures = Captures(Settings.from_env({"DOCLAB_CAPTURES_DIR": str(tmp_path / "captures")}))
+    page = parse_page(PAGE, "p.md", snippets)
+    for _ in range(3):
+        assert captures.facts.address == "unix:///nowhere.sock" and not captures.facts.reachable
+        captures.resolve_all([page])
+    assert len(asked) == 1

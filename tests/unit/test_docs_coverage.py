@@ -8,7 +8,7 @@ import pytest
 from sybil import Sybil
 
 import conftest as docs_suite
-from doclab.capture.engine import inputs_key
+from doclab.capture.captures import inputs_key
 from doclab.capture.record import CaptureStore
 from doclab.page.parse import read_page
 from doclab.settings import Settings

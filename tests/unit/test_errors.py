@@ -47,7 +47,7 @@ def test_the_serve_front_door_reports_a_minirootfs_error_without_a_traceback(mon
         raise RootfsError("DOCLAB_ALPINE_ROOTFS points at /nowhere.tar.gz, which does not exist: set it to the minirootfs")
 
     monkeypatch.setattr(serve, "run_command", no_rootfs)
-    monkeypatch.setattr(serve, "daemon_facts", lambda: None)
+    monkeypatch.setattr(serve, "facts_where", lambda environ: None)
     code = serve.main(["--recorded", "--", "true"])
     assert code == 2
     assert "the lab did not start: DOCLAB_ALPINE_ROOTFS points at /nowhere.tar.gz" in capsys.readouterr().err

@@ -4,8 +4,8 @@ import socket
 
 import pytest
 
-from doclab.engine.daemon import DEFAULT_HOST, DaemonFacts, resolve_docker_host
-from doclab.engine.guard import (
+from doclab.daemon import DEFAULT_HOST, DaemonFacts, resolve_docker_host
+from doclab.daemon.guard import (
     HELD_PUBLICLY, PORT_PUBLICLY, NotClean, check_clean, on_this_machine, port_holder, port_taken_hint, published_ports,
 )
 
@@ -103,7 +103,7 @@ def test_ports_are_checked_only_where_the_daemon_publishes_them_here(host, here)
 
 
 def test_the_image_store_is_read_from_the_daemons_driver_status():
-    from doclab.engine.daemon import image_store
+    from doclab.daemon import image_store
 
     # moby daemon/containerd ImageService.LayerStoreStatus: {"driver-type", plugins.SnapshotPlugin}; 20.10: overlay2.
     assert image_store({"Driver": "overlayfs", "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]}) == "containerd"

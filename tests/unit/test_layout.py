@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 STAGES = {
     "doclab.errors": -1,  # the error family, below everything: the settings raise one too
     "doclab.settings": 0,
-    "doclab.page": 1, "doclab.lesson": 1, "doclab.engine": 1,
+    "doclab.page": 1, "doclab.lesson": 1, "doclab.daemon": 1,
     "doclab.lab": 2,
     "doclab.run": 3,
     "doclab.capture": 4,
@@ -22,7 +22,7 @@ STAGES = {
     "doclab.__main__": 7, "doclab.extension": 7, "doclab.doctests": 7,
 }
 #: What a site build needs: the hooks reach nothing else (no lab control, no page run, no tools).
-HOOKS_MAY_IMPORT = {"doclab.capture", "doclab.errors", "doclab.engine", "doclab.lesson", "doclab.page", "doclab.render",
+HOOKS_MAY_IMPORT = {"doclab.capture", "doclab.errors", "doclab.daemon", "doclab.lesson", "doclab.page", "doclab.render",
                     "doclab.settings"}
 
 

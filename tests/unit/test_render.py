@@ -2,7 +2,7 @@ import base64
 import re
 
 
-from doclab.capture.engine import Outcome, Resolved
+from doclab.capture.captures import Outcome, Resolved
 from doclab.capture.record import Capture, PageRecord
 from doclab.page.parse import parse_page
 from doclab.render.markers import output_note, reader_script, replace_markers, stamp_text

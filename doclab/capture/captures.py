@@ -17,13 +17,14 @@ it runs: a lab daemon of its own (in a network namespace of its own), or, on any
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 
-from doclab.engine import daemon
-from doclab.engine import guard
+from doclab import daemon
+from doclab.daemon import guard
 from doclab.page.parse import BlockKind, Page
 from doclab.capture.record import CAPTURE_FORMAT, CaptureError, CaptureStore, PageRecord, edited_by_hand, sha256_of
 from doclab.capture.runner import NO_DAEMON_PUBLICLY, PageDaemons, PageRunner
@@ -61,7 +62,7 @@ class Resolved:
 
 class DaemonQuestions:
     """What a build asks the daemon once, whatever the number of pages: its facts, and the registry digest of each
-    base image (a record's key depends on both). A new build asks anew (``CaptureEngine.refresh``)."""
+    base image (a record's key depends on both). A new build asks anew (``Captures.refresh``)."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -92,7 +93,7 @@ class DaemonQuestions:
             if self.settings.recorded:
                 self._facts = daemon.DaemonFacts(reachable=False, reason=f"{RECORDED}=1 is set (recorded outputs only)")
             else:
-                self._facts = daemon.daemon_facts()
+                self._facts = daemon.facts_where(os.environ)  # the one place a build resolves its daemon
         return self._facts
 
     def environment(self, page: Page) -> dict:
@@ -113,11 +114,11 @@ class DaemonQuestions:
         """Asked once per build, whatever the number of pages that start from ``ref``."""
         with self._lock:
             if ref not in self._digests:
-                self._digests[ref] = daemon.registry_digest(None, ref)
+                self._digests[ref] = daemon.registry_digest(self.facts.address, ref)
             return self._digests[ref]
 
 
-class CaptureEngine:
+class Captures:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.store = CaptureStore(settings.captures_dir)

@@ -16,7 +16,7 @@ import socket
 import urllib.parse
 from pathlib import Path
 
-from doclab.engine.daemon import DaemonFacts
+from doclab.daemon.info import DaemonFacts
 from doclab.errors import DoclabError
 
 #: ``-p 5000:5000``, ``--publish=127.0.0.1:8080:80``: the host port is the part before the container's.
