@@ -45,12 +45,24 @@ def _stable(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+#: Which builder printed a ``docker build`` output: the one rule set the facts, the walk-through and the page's
+#: compare-your-output use (``doclab-logic.js`` gets it through the page, as ``doclab-builder-rules``).
+BUILDERS = (
+    ("BuildKit", r"^#\d+ (?:\[|exporting to image|naming to)|^\[\+\] Building |^#0 building with "),
+    ("classic builder", r"^(?:Sending build context to Docker daemon|Step \d+/\d+ : )"),
+)
+
+
+def builder_of(output: str) -> str | None:
+    """Which builder printed a ``docker build`` output, or None when it is not one."""
+    return next((name for name, pattern in BUILDERS if re.search(pattern, output, re.MULTILINE)), None)
+
+
 def kind_of(output: str, command: str = "") -> str | None:
     """Which of the outputs this site teaches ``output`` is, or None."""
-    if re.search(r"^#\d+ \[|^\[\+\] Building|^#\d+ (?:exporting to image|naming to)|^#0 building with", output, re.MULTILINE):
-        return "build-buildkit"
-    if re.search(r"^Step \d+/\d+ : |^Sending build context to Docker daemon", output, re.MULTILINE):
-        return "build-classic"
+    builder = builder_of(output)
+    if builder:
+        return "build-buildkit" if builder == "BuildKit" else "build-classic"
     if re.search(r"^The push refers to repository", output, re.MULTILINE):
         return "push"
     if re.search(r": Pulling from |^Status: (?:Downloaded newer image|Image is up to date)", output, re.MULTILINE):

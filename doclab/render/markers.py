@@ -13,7 +13,8 @@ from doclab.render import fences
 from doclab.render import sequence
 from doclab.page.parse import BlockKind, Page, split_console
 from doclab.run.scrub import volatile_rules_for_browser
-from doclab.render.walkthrough import builder_of, render_table, rules_for_browser
+from doclab.capture.facts import BUILDERS, builder_of
+from doclab.render.walkthrough import render_table, rules_for_browser
 
 
 #: A capture whose command runs the Docker client (its versions matter); ``cat`` or ``echo docker …`` do not.
@@ -213,10 +214,12 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
 
 
 def explain_rules_script() -> str:
-    """The walk-through's rules and normalization's for the page's scripts: lesson.js labels a reader's own output
-    with the first and cleans it up with the second, the very rules the tests use."""
+    """The walk-through's rules, normalization's and the builders' for the page's scripts: lesson.js labels a reader's
+    own output with the first, cleans it up with the second and tells its builder with the third, the very rules the
+    tests use."""
     scripts = []
-    for name, rules in (("explain", rules_for_browser()), ("volatile", volatile_rules_for_browser())):
+    for name, rules in (("explain", rules_for_browser()), ("volatile", volatile_rules_for_browser()),
+                        ("builder", [list(rule) for rule in BUILDERS])):
         data = json.dumps(rules, separators=(",", ":")).replace("<", "\\u003c")
         scripts.append(f'<script type="application/json" id="doclab-{name}-rules">{data}</script>')
     return "\n".join(scripts)

@@ -134,15 +134,6 @@ def _as_plain(line: str) -> str:
     return re.sub(r"\s+\d+(?:\.\d+)?s$", "", re.sub(r"^ *=> (?:=> )?", "#0 ", line.rstrip()))
 
 
-def builder_of(output: str) -> str | None:
-    """Which builder printed a ``docker build`` output, or None when it is not one."""
-    if re.search(r"^#\d+ (?:\[|exporting to image)|^\[\+\] Building |^#0 building with ", output, re.MULTILINE):
-        return "BuildKit"
-    if re.search(r"^(Sending build context to Docker daemon|Step \d+/\d+ : )", output, re.MULTILINE):
-        return "classic builder"
-    return None
-
-
 @dataclass(frozen=True)
 class Explained:
     line: str

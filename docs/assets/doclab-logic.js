@@ -64,10 +64,14 @@
     return line.replace(/\s+$/, "").replace(/^ *=> (?:=> )?/, "#0 ").replace(/\s+\d+(?:\.\d+)?s$/, "");
   }
 
-  function builderOf(text) {
-    if (/^#\d+ (?:\[|exporting to image)|^\[\+\] Building |^#0 building with /m.test(text)) return "BuildKit";
-    if (/^(Sending build context to Docker daemon|Step \d+\/\d+ : )/m.test(text)) return "classic builder";
-    return null;
+  // doclab.capture.facts.BUILDERS, as the page carries them: [[name, pattern], …].
+  function builderRules(data) {
+    return data.map(function (rule) { return [rule[0], new RegExp(rule[1], "m")]; });
+  }
+
+  function builderOf(text, builders) {
+    var found = builders.filter(function (rule) { return rule[1].test(text); })[0];
+    return found ? found[0] : null;
   }
 
   function actorsOf(line, rules) {
@@ -83,11 +87,11 @@
 
   // The reader's output against the captured one of the same builder (``captured``: builder → reference):
   // what to tell them (each finding a message, with a troubleshooting anchor where one fits) and each line.
-  function compareOutput(text, captured, rules, volatile) {
+  function compareOutput(text, captured, rules, volatile, builders) {
     text = text.replace(/\r\n?/g, "\n");
     var lines = text.split("\n").filter(function (line) { return line.trim(); });
     if (!lines.length) return {empty: true, findings: [], lines: []};
-    var builder = builderOf(text);
+    var builder = builderOf(text, builders);
     var ref = captured[builder] || null;
     var findings = [];
     var trouble = TROUBLE.filter(function (rule) { return rule[0].test(text); })[0];
@@ -125,7 +129,7 @@
 
   return {
     normaliseAnswer: normaliseAnswer, checkField: checkField, explainRules: explainRules, volatileRules: volatileRules,
-    normalizeLine: normalizeLine, asPlain: asPlain, builderOf: builderOf, actorsOf: actorsOf, reference: reference,
+    normalizeLine: normalizeLine, asPlain: asPlain, builderRules: builderRules, builderOf: builderOf, actorsOf: actorsOf, reference: reference,
     compareOutput: compareOutput
   };
 });

@@ -324,10 +324,11 @@
     if (!box || !rulesData || !logic) return;
     var rules = logic.explainRules(JSON.parse(rulesData.textContent));
     var volatile = logic.volatileRules(JSON.parse(document.getElementById("doclab-volatile-rules").textContent));
+    var builders = logic.builderRules(JSON.parse(document.getElementById("doclab-builder-rules").textContent));
     var captured = {};
     box.dataset.captures.split(" ").forEach(function (id) {
       var code = document.querySelector(".doclab-output[data-capture='" + id + "'] code");
-      if (code) captured[logic.builderOf(code.textContent)] = logic.reference(id, code.textContent, volatile);
+      if (code) captured[logic.builderOf(code.textContent, builders)] = logic.reference(id, code.textContent, volatile);
     });
     var input = box.querySelector("textarea");
     var result = box.querySelector(".doclab-compare__result");
@@ -340,7 +341,7 @@
     }
 
     box.querySelector(".doclab-compare__run").addEventListener("click", function () {
-      var compared = logic.compareOutput(input.value, captured, rules, volatile);
+      var compared = logic.compareOutput(input.value, captured, rules, volatile, builders);
       result.innerHTML = "";
       if (compared.empty) { result.appendChild(element("p", "", "Paste the output of your build first.")); return; }
       var findings = element("ul", "doclab-compare__findings");

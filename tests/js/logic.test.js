@@ -10,6 +10,7 @@ const logic = require(path.join(__dirname, "..", "..", "docs", "assets", "doclab
 const fixtures = JSON.parse(fs.readFileSync(process.env.DOCLAB_JS_FIXTURES, "utf8"));
 const rules = logic.explainRules(fixtures.explainRules);
 const volatile = logic.volatileRules(fixtures.volatileRules);
+const builders = logic.builderRules(fixtures.builderRules);
 
 test("every answer of the table gets the rule doclab/lesson/answers.py gives it", () => {
   const differ = [];
@@ -38,8 +39,8 @@ test("an answer is read as a reader types it: quotes, spaces and blank lines do 
 for (const item of fixtures.compareCases) {
   test(`compare your output: ${item.name}`, () => {
     const captured = {};
-    for (const [id, output] of Object.entries(item.captured)) captured[logic.builderOf(output)] = logic.reference(id, output, volatile);
-    const compared = logic.compareOutput(item.output, captured, rules, volatile);
+    for (const [id, output] of Object.entries(item.captured)) captured[logic.builderOf(output, builders)] = logic.reference(id, output, volatile);
+    const compared = logic.compareOutput(item.output, captured, rules, volatile, builders);
     const said = compared.findings.map((finding) => finding.message).join("\n");
     for (const phrase of item.says) assert.ok(said.includes(phrase), said);
     assert.ok(compared.lines.length > 0 && compared.lines.every((line) => line.actors), JSON.stringify(compared.lines.filter((l) => !l.actors)));
@@ -57,6 +58,7 @@ test("a terminal view's line reads as its plain form", () => {
   assert.equal(logic.asPlain(" => => naming to docker.io/library/my-alpine-image:latest  0.0s"),
     "#0 naming to docker.io/library/my-alpine-image:latest");
   assert.equal(logic.asPlain("#1 DONE 0.0s"), "#1 DONE 0.0s");
-  assert.equal(logic.builderOf("Step 1/1 : FROM alpine:3.18"), "classic builder");
-  assert.equal(logic.builderOf("hello"), null);
+  assert.equal(logic.builderOf("Step 1/1 : FROM alpine:3.18", builders), "classic builder");
+  assert.equal(logic.builderOf("#0 building with \"default\" instance using docker driver", builders), "BuildKit");
+  assert.equal(logic.builderOf("hello", builders), null);
 });

@@ -6,6 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from doclab.capture.facts import BUILDERS
 from doclab.capture.record import CaptureStore
 from doclab.render.markers import explain_rules_script
 from doclab.run.scrub import _RULES, volatile_rules_for_browser
@@ -45,11 +46,13 @@ def test_the_browsers_rules_give_every_recorded_line_what_pythons_give_it():
     assert sum(line != python_line(line) for line in lines) > 50, "the rules masked next to nothing: is this the right set?"
 
 
-def test_pages_with_a_walkthrough_carry_both_rule_sets():
+def test_pages_with_a_walkthrough_carry_the_three_rule_sets():
     script = explain_rules_script()
     volatile = json.loads(re.search(r'id="doclab-volatile-rules">(.*?)</script>', script)[1])
     assert volatile == [[pattern.pattern, replacement] for pattern, replacement in _RULES]
     assert 'id="doclab-explain-rules"' in script and "</script>" not in script.split("</script>")[-1]
+    builders = json.loads(re.search(r'id="doclab-builder-rules">(.*?)</script>', script)[1])
+    assert builders == [list(rule) for rule in BUILDERS], "one rule set tells the builder: the facts', the page's"
 
 
 def test_the_page_scripts_keep_no_copy_of_the_rules():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from doclab.capture.facts import BUILDERS
 from doclab.capture.record import CaptureStore
 from doclab.render.walkthrough import explain, rules_for_browser
 from doclab.run.scrub import volatile_rules_for_browser
@@ -62,6 +63,7 @@ def test_the_pages_logic_under_nodes_test_runner(tmp_path):
     fixtures = {
         "explainRules": rules_for_browser(),
         "volatileRules": volatile_rules_for_browser(),
+        "builderRules": [list(rule) for rule in BUILDERS],
         "answerRules": json.loads((ROOT / "snippets" / "mini-project" / "answers.json").read_text()),
         "answerCases": json.loads((ROOT / "tests" / "answer_cases.json").read_text())["cases"],
         "compareCases": [{"name": name, "output": output(reference), "says": says, "anchor": anchor,

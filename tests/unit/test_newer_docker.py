@@ -9,7 +9,8 @@ import pytest
 
 from doclab.capture.record import CaptureStore
 from doclab.capture.facts import across_versions, facts_of
-from doclab.render.walkthrough import builder_of, explain
+from doclab.capture.facts import builder_of
+from doclab.render.walkthrough import explain
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "docker"
 ROOT = Path(__file__).resolve().parents[2]

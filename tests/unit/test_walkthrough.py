@@ -2,7 +2,8 @@ import pytest
 
 from doclab.capture.record import CaptureStore
 from doclab.settings import Settings
-from doclab.render.walkthrough import builder_of, explain, render_table
+from doclab.capture.facts import builder_of
+from doclab.render.walkthrough import explain, render_table
 
 
 def recorded_output(capture_id: str) -> str:
