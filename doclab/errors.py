@@ -14,6 +14,11 @@ class DoclabError(Exception):
         super().__init__(message)
         self.message, self.file, self.line, self.reproduce = message, file, line, reproduce
 
+    @classmethod
+    def about(cls, page: str, message: str, line: int | None = None, reproduce: str | None = None):
+        """An error about ``page`` (its path under docs/, as pages name themselves): the one place ``docs/`` is added."""
+        return cls(message, file=f"docs/{page}", line=line, reproduce=reproduce)
+
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}: " if self.file and self.line else f"{self.file}: " if self.file else ""
         told = self.message if self.message.startswith(where) else where + self.message

@@ -237,7 +237,7 @@ class Captures:
             if isinstance(error, CaptureError):
                 raise
             # A connection refused because the lab was taken down meanwhile says so, not what the socket said.
-            raise CaptureError(f"docs/{page.path}: could not run the page: {daemons.lab_down() or error}") from error
+            raise CaptureError.about(page.path, f"could not run the page: {daemons.lab_down() or error}") from error
         self.store.save(record)
         return Resolved(record, Outcome.LIVE)
 
@@ -252,20 +252,20 @@ class Captures:
     ) -> Resolved:
         names = ", ".join(sorted(page.captures))
         if self.facts.broken:  # a daemon is there: showing recorded outputs would hide why it is not used
-            raise CaptureError(f"docs/{page.path}: {self.facts.reason}; or build with {RECORDED}=1 for the recorded outputs")
+            raise CaptureError.about(page.path, f"{self.facts.reason}; or build with {RECORDED}=1 for the recorded outputs")
         reason = reason or self.facts.reason
         public = public or (f"the recorded outputs were asked for ({RECORDED}=1)" if self.settings.recorded
                             else NO_DAEMON_PUBLICLY)
         how = how or "start the lab (python -m doclab.lab up) and export the DOCKER_HOST it prints, then build again"
         if self.settings.strict:
-            raise CaptureError(f"docs/{page.path}: captures {names} need a live run ({STRICT} is set) but {reason}; {how}")
+            raise CaptureError.about(page.path, f"captures {names} need a live run ({STRICT} is set) but {reason}; {how}")
         if recorded is None:
-            raise CaptureError(f"docs/{page.path}: captures {names} were never recorded and {reason}; {how}")
+            raise CaptureError.about(page.path, f"captures {names} were never recorded and {reason}; {how}")
         if not recorded.intact:
             raise CaptureError(edited_by_hand(self.store.path(page.path), page.path))
         if recorded.inputs_key != inputs:
-            raise CaptureError(
-                f"docs/{page.path}: the recorded captures {names} are of an earlier version of this page's "
+            raise CaptureError.about(
+                page.path, f"the recorded captures {names} are of an earlier version of this page's "
                 f"examples, and {reason}, so they cannot be run again now; {how}"
             )
         return Resolved(recorded, Outcome.RECORDED, reason, public)

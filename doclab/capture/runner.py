@@ -123,13 +123,14 @@ class PageRunner:
         """One block of a running page; an interrupted build stops it (and so the page) with that reason."""
         from doclab.run.session import BlockFailed
 
-        stopped = f"docs/{page.path}: stopped at {block.label}: the build was interrupted, nothing of this page was recorded"
+        stopped = CaptureError.about(page.path, f"stopped at {block.label}: the build was interrupted, nothing of this page "
+                                     "was recorded")
         if self._interrupted.is_set():
-            raise CaptureError(stopped)
+            raise stopped
         try:
             return run.run(block)
         except BlockFailed as failure:
-            raise CaptureError(stopped if self._interrupted.is_set() else f"docs/{page.path}: {failure}") from None
+            raise stopped if self._interrupted.is_set() else CaptureError.about(page.path, str(failure)) from None
 
     def run_page(self, page: Page, key: str, inputs: str, daemons: PageDaemons) -> PageRecord:
         """Run every block of the page for real; raise CaptureError naming the block that failed."""
@@ -138,7 +139,7 @@ class PageRunner:
         captures: dict[str, Capture] = {}
         started, command_seconds = time.monotonic(), 0.0
         if self._interrupted.is_set():
-            raise CaptureError(f"docs/{page.path}: not run: the build was interrupted")
+            raise CaptureError.about(page.path, "not run: the build was interrupted")
         with daemons.daemon_for(page) as (address, netns, facts), PageRun(page, self.settings, address, netns, facts) as run:
             with self._lock:
                 self._running.add(run)
@@ -169,8 +170,8 @@ class PageRunner:
                 "commands_seconds": round(command_seconds, 2),
             }
         if run.leftovers and not run.facts.owned:  # a lab daemon is emptied on give-back; an author's is not
-            raise CaptureError(f"docs/{page.path}: the page ran, but could not remove all it made from the daemon at "
-                               f"{run.facts.host}: {'; '.join(run.leftovers)}; remove them by hand (docker rm / docker rmi)")
+            raise CaptureError.about(page.path, f"the page ran, but could not remove all it made from the daemon at "
+                                     f"{run.facts.host}: {'; '.join(run.leftovers)}; remove them by hand (docker rm / docker rmi)")
         with self._lock:
             self.commands_run += run.commands_run
             self.pages_run.append(page.path)

@@ -114,7 +114,7 @@ def indent_lines(text: str, indent: str) -> str:
 def render_trace(page: Page, capture: Capture) -> str:
     exchanges = capture.trace.get("exchanges")
     if not exchanges:
-        raise CaptureError(f"docs/{page.path}: '{capture.capture_id}' has no recorded trace; add trace=true to its exec marker")
+        raise CaptureError.about(page.path, f"'{capture.capture_id}' has no recorded trace; add trace=true to its exec marker")
     title = f"HTTP requests of: {capture.command.strip()}"
     svg = sequence.render_svg(exchanges, title)
     note = "" if capture.trace.get("registry_log") else (
@@ -150,7 +150,7 @@ def reader_script(page: Page, title: str, before: int | None = None) -> str:
             continue
         seen.add(block.source)
         if block.expected_exit != 0:
-            raise CaptureError(f"docs/{block.where}: a page with a one-script copy cannot have a block that must fail")
+            raise CaptureError.about(block.page, "a page with a one-script copy cannot have a block that must fail", block.line)
         steps.extend(SCRIPT_LINES.get(block.kind, lambda _: [])(block))
     return "\n".join(["#!/usr/bin/env bash", _SCRIPT_HEAD.format(title=title), "(", "set -e", *steps, ")"]) + "\n"
 
@@ -197,7 +197,7 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
             continue
         capture = resolved.record.captures.get(marker.capture_id)
         if capture is None:
-            raise CaptureError(f"docs/{page.path}:{marker.line}: no capture '{marker.capture_id}' in the record")
+            raise CaptureError.about(page.path, f"no capture '{marker.capture_id}' in the record", marker.line)
         if marker.kind == "walkthrough":
             pieces.append(indent_lines(render_table(capture.output), indent))
         elif marker.kind == "trace":

@@ -29,14 +29,14 @@ def quoted_text(quote: QuoteMarker, output: str) -> str | None:
 def check_quote(quote: QuoteMarker, output: str) -> str:
     shown = quoted_text(quote, output)
     if shown is None and quote.pattern:
-        raise CaptureError(
-            f"docs/{quote.page}:{quote.line}: the prose shows a value matched by \"{quote.phrase}\" in "
-            f"'{quote.reference}', but no line of that output matches it; write a pattern for what it prints now"
+        raise CaptureError.about(
+            quote.page, f"the prose shows a value matched by \"{quote.phrase}\" in "
+            f"'{quote.reference}', but no line of that output matches it; write a pattern for what it prints now", quote.line
         )
     if shown is None:
-        raise CaptureError(
-            f"docs/{quote.page}:{quote.line}: the prose quotes \"{quote.phrase}\" from '{quote.reference}', but no line "
-            f"of that output contains it any more; quote a phrase the output prints now"
+        raise CaptureError.about(
+            quote.page, f"the prose quotes \"{quote.phrase}\" from '{quote.reference}', but no line "
+            f"of that output contains it any more; quote a phrase the output prints now", quote.line
         )
     return shown
 
@@ -48,9 +48,9 @@ def check_quotes(page: Page, record_of: Callable[[str], PageRecord | None]) -> d
         record = record_of(quote.source_page)
         capture = record.captures.get(quote.capture_id) if record else None
         if capture is None:
-            raise CaptureError(
-                f"docs/{quote.page}:{quote.line}: the quote names '{quote.reference}', which has no recorded capture; "
-                "check the page and the capture id"
+            raise CaptureError.about(
+                quote.page, f"the quote names '{quote.reference}', which has no recorded capture; "
+                "check the page and the capture id", quote.line
             )
         shown[quote] = check_quote(quote, capture.output)
     return shown
