@@ -49,6 +49,10 @@ class EngineError(DoclabError, RuntimeError):
     """An engine that cannot be had: the message names it, what failed and what to do."""
 
 
+class ArchiveUnreachable(EngineError):
+    """Debian's archive did not answer: its indexes could not be fetched."""
+
+
 @dataclass(frozen=True)
 class Engine:
     """A Docker Engine's programs: where they are, which versions, and which image store its daemons use."""
@@ -142,7 +146,12 @@ class Archive:
         for folder in ("lists/partial", "cache/archives/partial"):
             (self.folder / folder).mkdir(parents=True, exist_ok=True)
         self.sources.write_text(self.line)
-        self._apt("apt-get", "update")
+        # apt-get update ends 0 when an index could not be fetched, with a warning: that warning is the answer.
+        warned = self._apt("apt-get", "update", stderr_too=True)
+        failed = [line for line in warned.splitlines() if "Failed to fetch" in line or line.startswith("E: ")]
+        if failed:
+            raise ArchiveUnreachable(f"Debian's archive ({self.line.split()[2]}) did not answer for {self.suite}: "
+                                     f"{failed[0].strip()[-300:]}")
 
     def candidates(self, package: str) -> list[str]:
         """The versions of ``package`` this suite offers now."""
@@ -164,16 +173,17 @@ class Archive:
             raise EngineError(f"apt-get download {package}={version} from Debian {self.suite} wrote no .deb into {into}")
         return found[0]
 
-    def _apt(self, program: str, *arguments: str, cwd: Path | None = None) -> str:
+    def _apt(self, program: str, *arguments: str, cwd: Path | None = None, stderr_too: bool = False) -> str:
         command = [program, *self.options(), *arguments]
         try:
             done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=600)
         except FileNotFoundError as error:
             raise EngineError(f"{program} is not on PATH: the lab fetches Debian's packages with apt") from error
         if done.returncode != 0:
-            raise EngineError(f"{' '.join(command)} failed (exit {done.returncode}): {done.stderr.strip()[-800:]}",
-                              reproduce=" ".join(command))
-        return done.stdout
+            failure = ArchiveUnreachable if arguments[0] == "update" else EngineError
+            raise failure(f"{' '.join(command)} failed (exit {done.returncode}): {done.stderr.strip()[-800:]}",
+                          reproduce=" ".join(command))
+        return done.stdout + (done.stderr if stderr_too else "")
 
 
 def fetch(name: str, cache: Path | None = None, pinned: dict | None = None) -> Engine:
@@ -245,13 +255,14 @@ def _fetch_locked(name: str, spec: dict, url: str, cache: Path) -> Engine:
                   bins, versions, note)
 
 
-def resolve(name: str, cache: Path | None = None, say=print) -> Engine:
+def resolve(name: str, cache: Path | None = None, say=print, pinned: dict | None = None,
+            ci: bool | None = None) -> Engine:
     """The engine ``name`` (``Settings.engine``). Where Debian's archive cannot be reached and the engine was never
     fetched, one line says so and the machine's 20.10 runs (under CI=true that is a failure)."""
     try:
-        return fetch(name, cache)
-    except EngineError as error:
-        if name == MACHINE_ENGINE or "failed (exit" not in str(error) or os.environ.get("CI") == "true":
+        return fetch(name, cache, pinned)
+    except ArchiveUnreachable as error:
+        if os.environ.get("CI") == "true" if ci is None else ci:
             raise
         say(f"engine {name} cannot be fetched from Debian's archive ({str(error).splitlines()[0][-200:]}): "
             f"the lab runs engine {MACHINE_ENGINE}, the machine's own docker.io")

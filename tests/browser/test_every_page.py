@@ -217,15 +217,16 @@ def test_every_page_loads_with_no_request_outside_127_0_0_1(tour):
     assert outside == {}
 
 
-def test_every_pages_weight_and_the_lesson_under_430_kb(tour):
+def test_every_pages_weight_and_the_lesson_under_435_kb(tour):
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "page-weights.json").write_text(json.dumps(tour.weights, indent=2) + "\n")
     print("\npage weights:", json.dumps(tour.weights))
-    # 420 KB at the last count (uncompressed, as this test's server sends it): Material's CSS and JS 264 KB, the page
-    # 100 KB (outputs, walk-throughs, the answers' rules 22 KB and captured mistakes, the compare rule sets), lesson.js,
-    # exercise.js and their CSS 54 KB (the quiz's keys, Reset's undo, the sticky explanation, wrapping answer boxes,
-    # focus kept after a hint or a solution opens, a tick taken back). The budget grows only with what a learner uses.
-    assert tour.weights["/mini-project/"]["bytes"] <= 430_000, tour.weights["/mini-project/"]
+    # 431 KB at the last count (uncompressed, as this test's server sends it): Material's CSS and JS 264 KB, the page
+    # 100 KB (outputs, walk-throughs, the answers' rules 24 KB and captured mistakes, the compare rule sets), lesson.js,
+    # doclab-logic.js, exercise.js and their CSS 54 KB (the quiz's keys, Reset's undo, the sticky explanation, wrapping
+    # answer boxes, focus kept after a hint or a solution opens, a tick taken back). The budget grows only with what a
+    # learner uses: 430 → 435 KB for Docker 28.5's longer outputs and the words for six more real mistakes.
+    assert tour.weights["/mini-project/"]["bytes"] <= 435_000, tour.weights["/mini-project/"]
 
 
 def test_at_phone_width_no_page_scrolls_sideways_and_outputs_wrap_clear_of_the_copy_button(tour):

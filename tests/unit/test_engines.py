@@ -48,3 +48,24 @@ def test_the_engines_table_names_each_engine_and_what_failed(tmp_path):
     assert "9 of 10 (failed: docs/mini-project.md), by facts |" in table
     with pytest.raises(Exception, match="python -m doclab.tools.matrix --write"):
         engines_table(tmp_path / "missing.json")
+
+
+def test_an_archive_out_of_reach_is_said_in_one_line_and_the_machines_engine_runs(tmp_path, monkeypatch):
+    """apt-get, for real, against an address where nothing answers: one line, then 20.10; under CI a failure."""
+    import shutil
+
+    (tmp_path / "apt.conf").write_text('Acquire::Retries "0";\n')  # apt's own retries take 7 s to fail
+    monkeypatch.setenv("APT_CONFIG", str(tmp_path / "apt.conf"))
+
+    from doclab.lab.engines import resolve
+
+    if shutil.which("apt-get") is None or shutil.which("dockerd") is None:
+        pytest.skip("needs apt-get and the machine's docker.io (scripts/test installs it)")
+    pinned = {**pins(), "archive": "http://127.0.0.1:9/debian"}
+    said = []
+    engine = resolve("28.5-containerd", tmp_path / "cache", said.append, pinned, ci=False)
+    assert engine.name == "20.10" and engine.dockerd.endswith("dockerd")
+    assert len(said) == 1 and said[0].startswith("engine 28.5-containerd cannot be fetched from Debian's archive")
+    assert said[0].endswith("the lab runs engine 20.10, the machine's own docker.io")
+    with pytest.raises(EngineError, match="did not answer for sid"):
+        resolve("28.5-containerd", tmp_path / "cache", said.append, pinned, ci=True)
