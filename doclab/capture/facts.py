@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from doclab.run.scrub import BUILDKIT_WRAPPER, BUILDKIT_WRAPPER_AS
+
 #: Sizes that two correct runs print differently stay within this ratio (an image's metadata, a gzip).
 SIZE_TOLERANCE = 0.05
 
@@ -91,7 +93,8 @@ def facts_of(output: str, command: str = "", exit_code: int | None = None) -> di
 
 
 def _errors(output: str) -> list[str]:
-    return [_stable(line) for line in output.splitlines() if _ERROR.search(line) and not line.startswith("DEPRECATED")]
+    return [_stable(BUILDKIT_WRAPPER.sub(BUILDKIT_WRAPPER_AS, line)) for line in output.splitlines()
+            if _ERROR.search(line) and not line.startswith("DEPRECATED")]
 
 
 def _layers(output: str) -> dict[str, str]:

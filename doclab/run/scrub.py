@@ -40,6 +40,8 @@ machine fields        the value after these labels (``docker info``/``docker ver
                       ``Platform``), backing filesystem, security options, Docker root
                       dir and daemon ID: each differs from one host to another (the
                       host's name never reaches a record: see ``scrub``)
+BuildKit's wrapper    ``failed to run Build function:`` → ``failed to solve:``: the same
+                      error's cause, wrapped one way or the other from one run to the next
 loopback addresses    ``127.0.0.1`` and ``[::1]`` → ``<loopback>``: hosts whose
                       ``/etc/hosts`` maps ``localhost`` to ``::1`` dial that first
 image list order      the rows under a ``REPOSITORY  TAG  IMAGE ID`` header are sorted:
@@ -101,7 +103,10 @@ _SDK_PROGRESS = re.compile(
     r"^\{'status': '(Pulling fs layer|Waiting|Downloading|Verifying Checksum|Download complete|Extracting)'.*$\n?",
     re.MULTILINE,
 )
+#: BuildKit wraps an error's cause in either of these, one run or the next (the cause comes last): one is the other.
+BUILDKIT_WRAPPER, BUILDKIT_WRAPPER_AS = re.compile(r"\bfailed to run Build function: "), "failed to solve: "
 _RULES: tuple[tuple[re.Pattern, str], ...] = (
+    (BUILDKIT_WRAPPER, BUILDKIT_WRAPPER_AS),
     (re.compile(r"sha256:[0-9a-f]{64}"), "sha256:<digest>"),
     # BuildKit's terminal view cuts a digest to the width of the screen.
     (re.compile(r"sha256:[0-9a-f]{12,63}\b"), "sha256:<digest>"),

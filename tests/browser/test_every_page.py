@@ -117,7 +117,7 @@ def tour(contexts, site) -> Tour:
             urls.append(request.url)
 
         first.on("request", note)
-        first.goto(site[1] + path, wait_until="networkidle")
+        first.goto(site[1] + path, wait_until="load")
         first.remove_listener("request", note)
         found.requests[path], found.weights[path] = requested, page_weight(first)
         check(found, "initial", path, first)

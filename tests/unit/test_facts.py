@@ -119,6 +119,7 @@ INFO, API, UNREACHABLE = "architecture/daemon.md#info", "architecture/client.md#
     "architecture/troubleshooting.md#unreachable-registry"
 HEADERS, PS, HISTORY = "architecture/registry.md#manifest-headers", "learn/cheat-sheet.md#ps", "architecture/daemon.md#history"
 INSPECT = "architecture/daemon.md#inspect"
+NO_DOCKERFILE = "architecture/troubleshooting.md#no-dockerfile"
 
 #: (record, edit): what two correct runs print differently (IDs, digests, times, progress, host fields).
 VARIATIONS = [
@@ -153,6 +154,7 @@ VARIATIONS = [
     (HISTORY, sub(r"2 years ago", "3 years ago")),  # docker aligns its columns to their widest cell: same width
     (CACHED, hexes(12)),
     (INSPECT, hexes(64)),
+    (NO_DOCKERFILE, sub(r"failed to solve: ", "failed to run Build function: ")),  # BuildKit's wrapper, either
 ]
 
 
