@@ -31,28 +31,58 @@ def page_client_version(record: PageRecord) -> str:
     return max(versions, key=versions.count) if versions else record.stamp["client"]["version"]
 
 
-def stamp_text(record: PageRecord, state: Outcome, why_recorded: str = "") -> str:
-    """The page's one stamp: when, with which versions, and where the base image came from (no paths)."""
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def reader_version(version: str) -> str:
+    """A version as a reader checks it with ``docker version``: Debian's packaging suffix (``+dfsg4``) left out."""
+    return version.split("+", 1)[0]
+
+
+def reader_date(date: str) -> str:
+    """``2026-12-07`` as a reader reads it anywhere: ``7 Dec 2026``."""
+    year, month, day = date.split("-")
+    return f"{int(day)} {_MONTHS[int(month) - 1]} {year}"
+
+
+def stamp_text(record: PageRecord, state: Outcome) -> str:
+    """The page's one stamp, in what a reader can check: when, with which Docker, which base image (no lab, no path)."""
     stamp = record.stamp
+    server = stamp["server"]
     buildx = stamp["client"].get("buildx")
-    parts = [f"client Docker {page_client_version(record)}" + (f" with buildx {buildx}" if buildx else ""),
-             f"Engine {stamp['server']['version']}"
-             + (f" with containerd {stamp['server']['containerd']}" if stamp["server"].get("containerd") else "")]
-    if stamp["server"].get("image_store") == "containerd":  # a reader's `docker image ls` and pulls then look otherwise
+    parts = [f"client {reader_version(page_client_version(record))}" + (f" with buildx {reader_version(buildx)}" if buildx else "")]
+    if server.get("containerd"):
+        parts.append(f"containerd {reader_version(server['containerd'])}")
+    if server.get("image_store") == "containerd":  # a reader's `docker image ls` and pulls then look otherwise
         parts.append("the containerd image store")
-    elif stamp["server"].get("image_store"):
-        parts.append(f"the {stamp['server']['image_store']} storage driver")
+    elif server.get("image_store"):
+        parts.append(f"the {server['image_store']} storage driver")
     for base in stamp.get("base_images", []):
-        parts.append(f"{base['image']} {base['source']} (digest {base['digest']})")
+        parts.append(f"{base['image']} digest {base['digest']}")
+    engine = f"Docker Engine {reader_version(server['version'])}"
     if state is Outcome.RECORDED:
-        lead = (
-            f"Recorded on {stamp['date']} with Engine {stamp['server']['version']} — "
-            f"{why_recorded or 'no Docker daemon was reachable when this page was built'}, "
-            "so these are the outputs of its last clean run"
-        )
+        lead = f"Recorded on {reader_date(stamp['date'])} with {engine}: the outputs of the last clean run of this page"
     else:
-        lead = f"Every output on this page was captured on {stamp['date']} from a real run"
+        lead = f"Every output on this page was captured on {reader_date(stamp['date'])} from a real run, with {engine}"
     return f"{lead} · " + " · ".join(parts)
+
+
+def stamp_details(record: PageRecord, state: Outcome, why_recorded: str = "") -> str:
+    """What a maintainer asks of the stamp and a reader need not read: why it is recorded, exact packages, where the
+    base image came from."""
+    stamp = record.stamp
+    server = stamp["server"]
+    parts = []
+    if state is Outcome.RECORDED:
+        parts.append(f"Why recorded: {why_recorded or 'no Docker daemon was reachable when this page was built'}.")
+    versions = [f"client {page_client_version(record)}", f"Engine {server['version']}"]
+    if stamp["client"].get("buildx"):
+        versions.insert(1, f"buildx {stamp['client']['buildx']}")
+    if server.get("containerd"):
+        versions.append(f"containerd {server['containerd']}")
+    parts.append("Packages: " + ", ".join(versions) + ".")
+    parts += [f"{base['image']} {base['source']}." for base in stamp.get("base_images", [])]
+    return " ".join(parts)
 
 
 def output_note(record: PageRecord, capture: Capture) -> str | None:
@@ -80,7 +110,9 @@ def _stamp_html(page: Page, resolved: Resolved) -> str:
     digests = " ".join(base["digest"] for base in record.stamp.get("base_images", []))
     return (
         f'<small class="doclab-stamp" data-page="{html.escape(page.path)}" data-state="{resolved.state}" '
-        f'data-base-digests="{html.escape(digests)}">{html.escape(stamp_text(record, resolved.state, resolved.public_reason))}</small>'
+        f'data-base-digests="{html.escape(digests)}">{html.escape(stamp_text(record, resolved.state))}</small>\n'
+        f'<details class="doclab-how-built"><summary>How this page was built</summary><p>'
+        f'{html.escape(stamp_details(record, resolved.state, resolved.public_reason))}</p></details>'
     )
 
 

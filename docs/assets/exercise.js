@@ -141,15 +141,16 @@
     check.type = "submit";
     var hintLink = null;
     if (hint) {
-      hint.id = hint.id || "exercise-hint-" + step;
-      hintLink = actions.appendChild(element("a", "exercise__hint", "Need a hint?"));
-      hintLink.href = "#" + hint.id;
+      // A button, not a link: Space opens the hint where a link's Space would scroll the page away from the focus.
+      hintLink = actions.appendChild(element("button", "md-button exercise__hint", "Need a hint?"));
+      hintLink.type = "button";
       hintLink.addEventListener("click", function () {
         hint.hidden = false;
         hint.open = true;
         var summary = hint.querySelector("summary");
-        // After the jump to the hint (the link's own default): the keyboard goes on from the hint, not from the top.
-        if (summary) window.setTimeout(function () { summary.focus(); }, 0);
+        hint.scrollIntoView({block: "start"});  // lesson.css keeps it clear of the sticky progress header
+        // The keyboard goes on from the hint, not from the button it no longer needs.
+        if (summary) summary.focus({preventScroll: true});
       });
     }
     var show = actions.appendChild(element("button", "md-button exercise__show", "Show the solution"));
@@ -265,6 +266,31 @@
     };
   }
 
+  // A hint written in steps (paragraphs marked .hint-step: a nudge, where to look, the answer) shows one at a time.
+  function stepHint(hint) {
+    var parts = Array.prototype.slice.call(hint.querySelectorAll(".hint-step"));
+    if (parts.length < 2) return;
+    var next = element("button", "md-button exercise__next-hint");
+    next.type = "button";
+    parts[parts.length - 1].parentNode.appendChild(next);
+    var shown = 1;
+
+    function update() {
+      parts.forEach(function (part, index) { part.hidden = index >= shown; });
+      next.hidden = shown >= parts.length;
+      next.textContent = shown === parts.length - 1 ? "Show the answer" : "Another hint (" + (shown + 1) + " of " + parts.length + ")";
+    }
+    next.addEventListener("click", function () {
+      shown++;
+      update();
+      var part = parts[shown - 1];
+      part.setAttribute("tabindex", "-1");  // the keyboard goes on from what just opened
+      part.focus();
+    });
+    hint.addEventListener("toggle", function () { if (!hint.open) { shown = 1; update(); } });
+    update();
+  }
+
   // A link to something folded (a heading of a solution, a mistake) opens what hides it.
   function showTarget(steps) {
     var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
@@ -279,6 +305,7 @@
   }
 
   function setup() {
+    document.querySelectorAll("details").forEach(stepHint);
     var data = document.getElementById("exercise-rules");
     if (!data) return;
     var rules = JSON.parse(data.textContent);

@@ -229,7 +229,6 @@
     code.tabIndex = 0;
     code.setAttribute("aria-label", "Output: use the up and down arrow keys to explain it line by line");
     var current = -1;
-    var answers = exerciseAnswers(block);
 
     function show(index) {
       if (current >= 0) {
@@ -240,13 +239,6 @@
       var pair = pairs[index];
       pair.line.classList.add("doclab-line--active");
       pair.row.classList.add("doclab-row--active");
-      var lineText = pair.line.textContent.replace(/\n$/, "");
-      if (table.closest("[hidden]") && answers.some(function (answer) { return answer.test(lineText); })) {
-        // The walk-through is part of a step's folded solution (exercise.js): the lines that answer it stay closed.
-        panel.querySelectorAll(".doclab-part").forEach(function (chip) { chip.classList.remove("doclab-part--active"); });
-        text.textContent = "This line answers a question of this step: its explanation opens when you answer it below, or show the solution (line " + (index + 1) + " of " + pairs.length + ").";
-        return;
-      }
       panel.querySelectorAll(".doclab-part").forEach(function (chip, at) {
         chip.classList.toggle("doclab-part--active", pair.parts.indexOf(PARTS[at]) >= 0);
       });
@@ -286,16 +278,6 @@
 
   // Each line of an output in a span of its own (wrapped with a mark by lesson.css, annotated below);
   // done here rather than in the HTML, where a span a line would weigh on every page.
-  // The patterns a step's answer box accepts (exercise.js's rules): the lines that would give the answer away.
-  function exerciseAnswers(block) {
-    var card = block.closest("[data-step-card]"), data = document.getElementById("exercise-rules");
-    var step = card && data ? JSON.parse(data.textContent).steps[card.dataset.stepCard] : null;
-    if (!step) return [];
-    return [].concat.apply([], step.fields.map(function (field) {
-      return field.accept.map(function (rule) { return new RegExp("^(?:" + rule.pattern + ")$"); });
-    }));
-  }
-
   function splitOutputLines(block) {
     var code = block.querySelector("pre > code");
     if (!code || code.querySelector(".doclab-out-line")) return;
@@ -406,8 +388,14 @@
     update();
   }
 
+  // A heading's ¶ permalink is for copying a link with the mouse: Tab goes from one thing to read or do to the next.
+  function permalinksOutOfTabOrder() {
+    document.querySelectorAll(".md-typeset .headerlink").forEach(function (link) { link.tabIndex = -1; });
+  }
+
   function setup() {
     closedDrawerOutOfTabOrder();
+    permalinksOutOfTabOrder();
     nameSearchDialog();
     focusableScrollers();
     window.addEventListener("resize", focusableScrollers);

@@ -121,7 +121,7 @@ def test_each_mistake_shows_the_output_captured_for_it(page, site):
 
 def test_hint_and_show_the_solution_unfold_without_ticking(page, site):
     page.goto(site[1] + LESSON)
-    box(page, "2").get_by_role("link", name="Need a hint?").click()
+    box(page, "2").get_by_role("button", name="Need a hint?").click()
     hint = page.locator("details.tip").nth(1)
     assert hint.is_visible() and hint.evaluate("d => d.open") and not solution_visible(page, "2")
     box(page, "2").get_by_role("button", name="Show the solution").click()
@@ -210,10 +210,10 @@ def test_inside_a_step_card_the_solution_folds_within_the_card(page, site):
 
 
 @pytest.mark.parametrize("width, height", [(1280, 800), (375, 812)])
-def test_a_hint_reached_by_its_link_is_not_under_the_sticky_progress_header(page, site, width, height):
+def test_a_hint_opened_by_its_button_is_not_under_the_sticky_progress_header(page, site, width, height):
     page.set_viewport_size({"width": width, "height": height})
     page.goto(site[1] + LESSON)
-    box(page, "2").get_by_role("link", name="Need a hint?").click()
+    box(page, "2").get_by_role("button", name="Need a hint?").click()
     page.wait_for_timeout(300)  # the jump to the anchor
     hint = page.locator("details.tip").nth(1).bounding_box()
     header = page.locator(".lesson-progress").bounding_box()
@@ -232,7 +232,7 @@ def test_a_focused_check_button_keeps_its_text_readable(page, site):
 
 def test_a_right_answer_takes_the_hint_away_and_a_later_wrong_one_takes_the_tick_back(page, site):
     page.goto(site[1] + LESSON)
-    hint_link = box(page, "2").get_by_role("link", name="Need a hint?")
+    hint_link = box(page, "2").get_by_role("button", name="Need a hint?")
     assert hint_link.is_visible()
     type_into(page, "2", "assignment", "IMAGE_NAME=my-alpine-image")
     assert check_with_keyboard(page, "2") == "Right — step 2 is done."
@@ -288,9 +288,8 @@ def test_after_show_the_solution_or_need_a_hint_the_keyboard_goes_on_from_what_o
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement !== document.body"), "focus fell back to the top of the page"
     assert page.evaluate("document.activeElement.dataset.exerciseFold") == "1"
-    box(page, "2").get_by_role("link", name="Need a hint?").focus()
+    box(page, "2").get_by_role("button", name="Need a hint?").focus()
     page.keyboard.press("Enter")
-    # The page moves the focus once the link's own jump is done (a task later): wait for it, as a reader would.
     page.wait_for_function("document.activeElement.tagName === 'SUMMARY'", timeout=5000)
     assert page.evaluate("document.activeElement.closest('details').open")
 
@@ -305,3 +304,38 @@ def test_the_finished_progress_header_fits_a_phone_and_its_targets_are_24_px(ope
     assert boxes["label"]["x"] + boxes["label"]["width"] <= boxes["next"]["x"], boxes
     assert boxes["next"]["x"] + boxes["next"]["width"] <= boxes["reset"]["x"], boxes
     assert all(box_["height"] >= 24 for name, box_ in boxes.items() if name != "label"), boxes
+
+
+#: The words a reader sees (closed folds, hidden tabs and folded solutions left out), before the first answer box and
+#: in all; outputs and commands counted apart, as code.
+VISIBLE_WORDS = """() => {
+  const box = document.querySelector('.exercise[data-step] textarea');
+  const walker = document.createTreeWalker(document.querySelector('article'), NodeFilter.SHOW_TEXT);
+  const counted = {before: 0, prose: 0, code: 0};
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent.checkVisibility() || parent.closest('script, style')) continue;
+    const words = node.textContent.split(/\\s+/).filter(Boolean).length;
+    counted[parent.closest('pre') ? 'code' : 'prose'] += words;
+    if (!parent.closest('pre') && box.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_PRECEDING) counted.before += words;
+  }
+  return counted;
+}"""
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (375, 667)])
+def test_a_beginner_reads_little_before_the_first_answer_box_and_tabs_there_in_a_few_presses(open_tab, site, width, height):
+    tab = open_tab(viewport={"width": width, "height": height})
+    tab.goto(site[1] + LESSON, wait_until="load")
+    counted = tab.evaluate(VISIBLE_WORDS)
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("document.activeElement.classList.contains('md-skip')"), "the first Tab reaches the skip link"
+    tab.keyboard.press("Enter")
+    first_box, presses = field(tab, "1", "file"), 0
+    while not first_box.evaluate("box => box === document.activeElement") and presses < 30:
+        tab.keyboard.press("Tab")
+        presses += 1
+    print(f"\n{width} px: {counted['before']} words before the first answer box, {counted['prose']} + {counted['code']} "
+          f"of code in the first view; {presses} Tab presses from the skip link to the first box")
+    assert counted["before"] <= 250 and counted["prose"] + counted["code"] <= 900, counted
+    assert presses <= 10, presses

@@ -49,7 +49,27 @@ def test_hints_are_collapsed_until_opened(page, site):
     assert all(not hints.nth(i).evaluate("d => d.open") for i in range(4))
     page.click(".exercise[data-step='1'] .exercise__hint")  # folded with the step's solution, opened from its answer box
     assert hints.first.evaluate("d => d.open")
-    assert hints.first.locator("p").first.is_visible()
+
+
+def test_a_hint_opens_in_steps_a_nudge_then_where_to_look_then_the_answer(page, site):
+    page.goto(site[1] + "/mini-project/")
+    page.click(".exercise[data-step='3'] .exercise__hint")
+    hint = page.locator("details.tip").nth(2)
+    parts = hint.locator(".hint-step")
+    assert parts.count() == 3
+    visible = lambda: [parts.nth(i).is_visible() for i in range(3)]  # noqa: E731
+    assert visible() == [True, False, False] and "docker build -t" not in hint.inner_text()
+    page.keyboard.press("Tab")  # from the hint's summary, which has the focus, to its one button
+    assert page.evaluate("document.activeElement.textContent") == "Another hint (2 of 3)"
+    page.keyboard.press("Space")
+    assert visible() == [True, True, False]
+    assert page.evaluate("document.activeElement.classList.contains('hint-step')"), "the keyboard goes on from what opened"
+    hint.get_by_role("button", name="Show the answer").click()
+    assert visible() == [True, True, True] and "docker build -t $IMAGE_NAME ." in parts.nth(2).inner_text()
+    assert hint.locator(".exercise__next-hint").is_hidden()
+    page.locator("details.tip").nth(2).locator("summary").click()  # closed: it opens again at the nudge
+    page.click(".exercise[data-step='3'] .exercise__hint")
+    assert visible() == [True, False, False]
 
 
 def test_quiz_gives_feedback_and_a_score_shown_on_the_landing_page(page, site):
@@ -235,7 +255,7 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     idle = tab.locator(".doclab-explain__text").first
     # A line that answers step 4 (BuildKit prints its first steps in either order: found by its text).
     tab.locator(".doclab-output[data-capture='build-buildkit'] code > span", has_text="load build definition").first.click()
-    folded = idle.inner_text()
+    before_answering = idle.inner_text()
     tab.check("input[data-step='4']")  # ticking step 4 opens its solution (exercise.js), walk-throughs included
     output = tab.locator(".doclab-output[data-capture='build-classic']")
     tab.locator(".tabbed-labels label", has_text="Classic builder").first.click()
@@ -249,7 +269,7 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     output.locator("code > span", has_text="Pull complete").tap()
     by_tap = explain.locator(".doclab-explain__text").inner_text()
     highlighted = tab.locator("tr.doclab-row--active").all_inner_texts()  # one a table: each output keeps its own
-    assert "opens when you answer it" in folded  # the annotation does not give away step 4's answer
+    assert before_answering.startswith("client → daemon:"), before_answering  # help before the answer
     assert by_keyboard.startswith("daemon → registry:") and "line 6 of" in by_keyboard, by_keyboard
     assert active_parts == ["daemon", "registry"]
     assert by_tap.startswith("daemon:") and "layer store" in by_tap
@@ -269,8 +289,8 @@ def test_annotated_output_follows_the_mouse(page, site):
     assert "doclab-line--daemon" in classes and "doclab-line--to-registry" in classes  # both parts, as the table says
 
 
-def test_before_step_4_is_solved_only_the_lines_that_answer_it_stay_closed(page, site):
-    """A line no answer box of step 4 accepts is explained at once; a line that answers one stays closed."""
+def test_before_anything_is_answered_every_line_explains_itself_also_the_ones_that_answer_step_4(page, site):
+    """Help before the answer: the lines step 4's boxes accept are explained as soon as they are pointed at."""
     step = json.loads((ROOT / "snippets" / "mini-project" / "answers.json").read_text())["steps"]["4"]
     accepted = [rule["pattern"] for field in step["fields"] for rule in field["accept"]]
     page.goto(site[1] + "/mini-project/", wait_until="load")
@@ -278,15 +298,15 @@ def test_before_step_4_is_solved_only_the_lines_that_answer_it_stay_closed(page,
     output = page.locator(".doclab-output[data-capture='build-classic']")
     lines = output.locator("code > span.doclab-line")
     texts = [text.rstrip("\n") for text in lines.all_text_contents()]
-    answering = next(i for i, text in enumerate(texts) if any(re.fullmatch(p, text) for p in accepted))
-    plain = next(i for i, text in enumerate(texts) if not any(re.fullmatch(p, text) for p in accepted))
+    answering = [i for i, text in enumerate(texts) if any(re.fullmatch(p, text) for p in accepted)]
     explain = page.locator(".doclab-explain", has=page.locator(".doclab-explain__text")).nth(1)
-    lines.nth(plain).click()
-    told = explain.locator(".doclab-explain__text").inner_text()
-    lines.nth(answering).click()
-    withheld = explain.locator(".doclab-explain__text").inner_text()
-    assert re.match(r"^(client|daemon|registry)( → \w+)?: ", told) and "opens when you answer" not in told, (texts[plain], told)
-    assert "opens when you answer it" in withheld, (texts[answering], withheld)
+    told = {}
+    for index in answering:
+        lines.nth(index).click()
+        told[texts[index]] = explain.locator(".doclab-explain__text").inner_text()
+    assert len(answering) >= 3, texts
+    unexplained = {line: text for line, text in told.items() if not re.match(r"^(client|daemon|registry)( → \w+)?: ", text)}
+    assert not unexplained, unexplained
 
 
 @pytest.mark.parametrize("width, height", [(1280, 800), (375, 812)])

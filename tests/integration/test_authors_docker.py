@@ -4,6 +4,7 @@ a real daemon doclab does not own, in a network namespace of its own, as an auth
 import hashlib
 import json
 import os
+import html
 import re
 import shutil
 import subprocess
@@ -21,7 +22,9 @@ from tests.docker_env import running_lab
 
 pytestmark = pytest.mark.docker
 
-STAMP = re.compile(r'class="doclab-stamp" data-page="([^"]+)" data-state="(\w+)" data-base-digests="[^"]*">([^<]*)<')
+#: A page's stamp and what its fold for maintainers says (why it is recorded, where the base image came from).
+STAMP = re.compile(r'class="doclab-stamp" data-page="([^"]+)" data-state="(\w+)" data-base-digests="[^"]*">([^<]*)</small>(?:</p>)?\s*'
+                   r'<details class="doclab-how-built"><summary>[^<]*</summary><p>([^<]*)</p>')
 
 
 @contextmanager
@@ -61,8 +64,8 @@ def build_in(netns: str, docker_host: str | None, captures: Path, site: Path, **
 def stamps(site: Path) -> dict[str, tuple[str, str]]:
     found = {}
     for page in site.rglob("index.html"):
-        for path, state, text in STAMP.findall(page.read_text()):
-            found[path] = (state, text)
+        for path, state, text, details in STAMP.findall(page.read_text()):
+            found[path] = (state, html.unescape(f"{text} {details}"))
     return found
 
 

@@ -19,9 +19,10 @@ DEAD_SOCKET = "unix:///nonexistent/doclab-dead.sock"
 
 def stamp_of(html: str) -> dict[str, str]:
     match = re.search(r'class="doclab-stamp" data-page="mini-project.md" data-state="(\w+)" '
-                      r'data-base-digests="([^"]*)">([^<]*)<', html)
+                      r'data-base-digests="([^"]*)">([^<]*)</small>(?:</p>)?\s*<details class="doclab-how-built"><summary>[^<]*'
+                      r'</summary><p>([^<]*)</p>', html)
     assert match, "the lesson page has no stamp"
-    return {"state": match[1], "digests": match[2], "text": match[3]}
+    return {"state": match[1], "digests": match[2], "text": match[3], "details": match[4]}
 
 
 def registry_digest(lab: Lab) -> str:
@@ -46,7 +47,7 @@ def test_fresh_lab_build_shows_the_real_pull_and_the_registry_digest(tmp_path, l
     stamp = stamp_of(html)
     assert stamp["state"] == "live"
     assert stamp["digests"] == registry_digest(Lab(Settings.from_env()))
-    assert "pulled through the registry mirror http://127.0.0.1:" in stamp["text"]
+    assert "pulled through the registry mirror http://127.0.0.1:" in stamp["details"] and "127.0.0.1" not in stamp["text"]
 
     check_trace_against_registry_log(first, Lab(Settings.from_env()), tmp_path / "captures")
 
@@ -89,7 +90,9 @@ def test_no_daemon_shows_the_recorded_output_and_says_so(tmp_path):
     assert result.returncode == 0, result.output
     stamp = stamp_of(result.page("mini-project"))
     assert stamp["state"] == "recorded"
-    assert re.match(r"Recorded on \d{4}-\d{2}-\d{2} with Engine \S+ — no Docker daemon was reachable", stamp["text"])
+    assert re.match(r"Recorded on \d{1,2} \w{3} \d{4} with Docker Engine [\d.]+: the outputs of the last clean run of this page",
+                    stamp["text"])
+    assert stamp["details"].startswith("Why recorded: no Docker daemon was reachable")
     assert "Successfully tagged my-alpine-image:latest" in result.page("mini-project")
     # Every quote marker became the phrase it quotes, also inside blocks a plugin renders (the quiz).
     assert not [page for page in result.site.rglob("*.html") if "<!-- quote:" in page.read_text()]

@@ -9,7 +9,7 @@ from doclab.capture.record import Capture, CaptureError, CaptureStore, PageRecor
 from doclab.capture.runner import reads_event_history
 from doclab.daemon import DaemonFacts, daemon_facts
 from doclab.daemon.guard import HELD_PUBLICLY, HOW_TO_RUN_LIVE
-from doclab.render.markers import stamp_text
+from doclab.render.markers import stamp_details
 from doclab.page.parse import parse_page
 from doclab.settings import Settings
 
@@ -211,8 +211,9 @@ def test_a_daemon_that_is_not_clean_shows_the_last_clean_record_with_both_reason
     resolved = engine._recorded(page, engine.store.load("p.md"), inputs_key(page), "your Docker (unix:///home/me/d.sock) "
                                 "already holds 2 images of its own", HELD_PUBLICLY, HOW_TO_RUN_LIVE)
     assert (resolved.state, resolved.public_reason) == ("recorded", HELD_PUBLICLY)
-    assert "/home/me" in resolved.reason and "/home/me" not in stamp_text(resolved.record, Outcome.RECORDED, resolved.public_reason)
-    assert f"— {HELD_PUBLICLY}, so these are the outputs of its last clean run" in stamp_text(
+    assert "/home/me" in resolved.reason and "/home/me" not in stamp_details(resolved.record, Outcome.RECORDED,
+                                                                              resolved.public_reason)
+    assert f"Why recorded: {HELD_PUBLICLY}." in stamp_details(
         resolved.record, Outcome.RECORDED, resolved.public_reason)
     strict = offline_engine(tmp_path, strict=True)
     with pytest.raises(CaptureError, match=r"need a live run \(DOCLAB_STRICT is set\) but your Docker .* for live outputs, point"):

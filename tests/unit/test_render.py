@@ -5,7 +5,7 @@ import re
 from doclab.capture.captures import Outcome, Resolved
 from doclab.capture.record import Capture, PageRecord
 from doclab.page.parse import parse_page
-from doclab.render.markers import output_note, reader_script, replace_markers, stamp_text
+from doclab.render.markers import output_note, reader_script, replace_markers, stamp_details, stamp_text
 
 STAMP = {
     "date": "2026-11-28",
@@ -27,26 +27,29 @@ def resolved(output: str, state: Outcome = Outcome.LIVE) -> Resolved:
     return Resolved(record(Capture("out", "echo x", 0, output, 0.1, NEW_CLIENT)), state)
 
 
-def test_page_stamp_names_versions_date_and_base_image_but_no_path():
+def test_page_stamp_names_versions_date_and_base_image_in_a_readers_words():
     text = stamp_text(resolved("x\n").record, Outcome.LIVE)
-    assert text.startswith("Every output on this page was captured on 2026-11-28 from a real run")
-    for part in ("client Docker 28.2.2", "Engine 20.10.24+dfsg1",
-                 "alpine:3.18 pulled through the registry mirror http://127.0.0.1:5555/ (digest sha256:abc)"):
-        assert part in text
-    assert "/usr/" not in text
+    assert text.startswith("Every output on this page was captured on 28 Nov 2026 from a real run, with Docker Engine 20.10.24")
+    assert "client 28.2.2" in text and "alpine:3.18 digest sha256:abc" in text
+    for machinery in ("/usr/", "mirror", "127.0.0.1", "+dfsg"):
+        assert machinery not in text
+    details = stamp_details(resolved("x\n").record, Outcome.LIVE)
+    assert "Engine 20.10.24+dfsg1" in details and "alpine:3.18 pulled through the registry mirror http://127.0.0.1:5555/." in details
 
 
 def test_page_stamp_takes_the_client_most_docker_commands_ran_with():
     page = record(Capture("a", "docker build .", 0, CLASSIC, 0.1, OLD_CLIENT),
                   Capture("b", "docker image ls", 0, "x\n", 0.1, OLD_CLIENT),
                   Capture("c", "cat Dockerfile", 0, "FROM x\n", 0.1, NEW_CLIENT))
-    assert "client Docker 20.10.24+dfsg1 ·" in stamp_text(page, Outcome.LIVE)
+    assert "client 20.10.24 ·" in stamp_text(page, Outcome.LIVE)
 
 
 def test_recorded_stamp_says_it_is_recorded():
     assert stamp_text(resolved("x\n").record, Outcome.RECORDED).startswith(
-        "Recorded on 2026-11-28 with Engine 20.10.24+dfsg1 — no Docker daemon was reachable"
+        "Recorded on 28 Nov 2026 with Docker Engine 20.10.24: the outputs of the last clean run of this page"
     )
+    assert stamp_details(resolved("x\n").record, Outcome.RECORDED).startswith(
+        "Why recorded: no Docker daemon was reachable when this page was built.")
 
 
 def test_a_note_only_where_an_output_says_more_than_the_stamp():
@@ -132,7 +135,7 @@ def test_only_commands_that_run_the_client_count_for_its_version():
     page = record(Capture("echo", "echo docker build -t x .", 0, "docker build -t x .\n", 0.1, NEW_CLIENT),
                   Capture("env", "DOCKER_BUILDKIT=1 docker build .", 0, BUILDKIT, 0.1, OLD_CLIENT),
                   Capture("sub", 'echo "$(docker version)"', 0, "x\n", 0.1, OLD_CLIENT))
-    assert "client Docker 20.10.24+dfsg1 ·" in stamp_text(page, Outcome.LIVE)
+    assert "client 20.10.24 ·" in stamp_text(page, Outcome.LIVE)
     assert output_note(page, page.captures["echo"]) is None
 
 
