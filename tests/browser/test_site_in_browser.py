@@ -272,7 +272,7 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     assert before_answering.startswith("client → daemon:"), before_answering  # help before the answer
     assert by_keyboard.startswith("daemon → registry:") and "line 6 of" in by_keyboard, by_keyboard
     assert active_parts == ["daemon", "registry"]
-    assert by_tap.startswith("daemon:") and "layer store" in by_tap
+    assert by_tap.startswith("registry → daemon:") and "layer store" in by_tap
     assert len(highlighted) == 2 and "Pull complete" in highlighted[1]
 
 

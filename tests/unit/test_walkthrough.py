@@ -24,7 +24,7 @@ def test_every_line_of_both_recorded_lesson_builds_is_explained(capture_id, buil
 def test_checksum_and_download_complete_say_different_things_and_the_daemon_checks():
     explained, _ = explain("1d90362d504b: Verifying Checksum\n1d90362d504b: Download complete\n")
     assert explained[0].meaning != explained[1].meaning
-    assert explained[0].actors == ("daemon",) and "SHA-256" in explained[0].meaning
+    assert explained[0].actors == ("registry", "daemon") and "SHA-256" in explained[0].meaning  # the layer the registry sent
 
 
 def test_buildkit_tells_the_layer_from_the_small_documents():
@@ -46,3 +46,19 @@ def test_no_two_rules_of_the_notice_share_a_text():
 def test_unknown_lines_are_flagged_not_dropped():
     table = render_table("Sending build context to Docker daemon  2kB\nsomething new | odd\n")
     assert "| `something new \\| odd` | ? | Not explained yet. |" in table
+
+
+@pytest.mark.parametrize("capture_id", ["build-buildkit", "build-buildkit-terminal", "build-classic"])
+def test_step_4s_boxes_and_the_line_explainer_give_every_line_the_same_part(capture_id):
+    """A line the explainer gives to the daemon and the registry is the one the pull box takes, and only such a line;
+    a line it gives to the client and the daemon is the one the upload box takes; the tag box takes only the daemon's."""
+    from doclab.lesson.answers import load_rules
+
+    rules = load_rules(Settings.from_env({}).snippets_dir / "mini-project" / "answers.json")
+    disagree = []
+    for item in explain(recorded_output(capture_id))[0]:
+        taken = {field for field in ("upload", "pull", "tag") if rules.check_field("4", field, item.line).verdict == "right"}
+        told = {"pull"} if {"daemon", "registry"} <= set(item.actors) else {"upload"} if item.actors == ("client", "daemon") else set()
+        if taken - {"tag"} != told or ("tag" in taken and item.actors != ("daemon",)):
+            disagree.append(f"{item.line!r}: the explainer says {' → '.join(item.actors)}, the boxes take it for {sorted(taken)}")
+    assert not disagree, "\n".join(disagree)
