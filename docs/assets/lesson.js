@@ -287,7 +287,19 @@
     lines.forEach(function (text) {
       var line = code.appendChild(document.createElement("span"));
       line.className = text ? "doclab-out-line" : "doclab-out-line doclab-out-line--blank";
-      line.textContent = text + "\n";
+      shortenDigests(line, text + "\n");
+    });
+  }
+
+  // A digest shows its first 12 hex digits and "…" (lesson.css): the rest stays in the text, so a copy, a search and
+  // a focused or explained line (shown whole) have all 64.
+  function shortenDigests(line, text) {
+    text.split(/(sha256:[0-9a-f]{12})([0-9a-f]{52})/).forEach(function (part, index) {
+      if (!part) return;
+      if (index % 3 === 0) { line.appendChild(document.createTextNode(part)); return; }
+      var span = line.appendChild(document.createElement("span"));
+      span.className = index % 3 === 1 ? "doclab-digest" : "doclab-digest-rest";
+      span.textContent = part;
     });
   }
 

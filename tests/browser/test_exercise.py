@@ -314,7 +314,8 @@ VISIBLE_WORDS = """() => {
   const counted = {before: 0, prose: 0, code: 0};
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const parent = node.parentElement;
-    if (!parent.checkVisibility() || parent.closest('script, style')) continue;
+    // The hidden rest of a digest (lesson.js) is part of the word it ends.
+    if (!parent.checkVisibility() || parent.closest('script, style, .doclab-digest-rest')) continue;
     const words = node.textContent.split(/\\s+/).filter(Boolean).length;
     counted[parent.closest('pre') ? 'code' : 'prose'] += words;
     if (!parent.closest('pre') && box.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_PRECEDING) counted.before += words;

@@ -518,3 +518,30 @@ def test_on_a_phone_the_keyboard_never_tabs_into_the_closed_navigation_drawer(op
     opened_focusable = tab.evaluate("document.activeElement.closest('.md-sidebar--primary') !== null")
     assert off_screen == [], f"Tab reached links of the closed drawer: {off_screen}"
     assert opened_focusable
+
+
+#: What sticks on the screen (the theme's and the lesson's), as much of it as shows: skip link and dialogs count when seen.
+STUCK_HEIGHT = """() => [...document.querySelectorAll('body *')]
+  .filter(e => ['sticky', 'fixed'].includes(getComputedStyle(e).position) && e.checkVisibility({opacityProperty: true}))
+  .filter(e => { const r = e.getBoundingClientRect(); return r.right > 0 && r.left < innerWidth; })  // the closed drawer: off-screen
+  .reduce((sum, e) => { const r = e.getBoundingClientRect();
+    return sum + Math.max(0, Math.min(innerHeight, r.bottom) - Math.max(0, r.top)); }, 0)"""
+
+
+def test_on_a_phone_what_sticks_takes_at_most_15_percent_and_digests_show_short_but_copy_whole(open_tab, site):
+    tab = open_tab(viewport={"width": 375, "height": 667}, has_touch=True)
+    tab.goto(site[1] + "/mini-project/", wait_until="load")
+    output = tab.locator(".doclab-output[data-capture='build-buildkit']")
+    line = output.locator("code > span.doclab-line", has_text="resolve docker.io").first
+    line.scroll_into_view_if_needed()
+    tab.locator(".doclab-output[data-capture='build-buildkit'] code > span.doclab-line", has_text="load .dockerignore").tap()
+    tab.evaluate("window.scrollBy(0, 120)")  # reading on, down the output
+    stuck = tab.evaluate(STUCK_HEIGHT)
+    short = line.bounding_box()["height"]
+    recorded = CaptureStore(ROOT / "captures").load("mini-project.md").captures["build-buildkit"].output
+    digest = re.search(r"resolve docker\.io/library/alpine:3\.18@(sha256:[0-9a-f]{64})", recorded)[1]
+    assert digest in output.locator("code").inner_text(), "a copy of the output has every digest whole"
+    line.tap()
+    whole = line.bounding_box()["height"]
+    assert stuck <= 0.15 * 667, stuck
+    assert whole > short, (short, whole)  # the line explained shows its digest whole: it wraps over more rows
