@@ -127,7 +127,25 @@
     return {empty: false, builder: builder, reference: ref, findings: findings, lines: shown, differing: differing};
   }
 
+  // The deck in a new order: Fisher-Yates over the cards' names, ``random`` as Math.random (a test passes its own).
+  function shuffled(names, random) {
+    var order = names.slice();
+    for (var index = order.length - 1; index > 0; index--) {
+      var other = Math.floor(random() * (index + 1)), kept = order[index];
+      order[index] = order[other];
+      order[other] = kept;
+    }
+    return order;
+  }
+
+  // A saved order, kept to the cards the page has now: cards it no longer has go, new ones come last.
+  function deckOrder(saved, names) {
+    var kept = (saved || []).filter(function (name) { return names.indexOf(name) >= 0; });
+    return kept.concat(names.filter(function (name) { return kept.indexOf(name) < 0; }));
+  }
+
   return {
+    shuffled: shuffled, deckOrder: deckOrder,
     normaliseAnswer: normaliseAnswer, checkField: checkField, explainRules: explainRules, volatileRules: volatileRules,
     normalizeLine: normalizeLine, asPlain: asPlain, builderRules: builderRules, builderOf: builderOf, actorsOf: actorsOf, reference: reference,
     compareOutput: compareOutput

@@ -1,5 +1,5 @@
 // The learner's side of the site: step progress (kept in localStorage), the landing page's
-// summary, flashcards, the "copy all steps as one script" button, and outputs annotated line by
+// summary, the "copy all steps as one script" button, and outputs annotated line by
 // line from their walk-through tables.
 (function () {
   "use strict";
@@ -140,17 +140,6 @@
     summary.querySelector(".learning-summary__steps").textContent = steps + " / " + summary.dataset.total + " steps";
     summary.querySelector(".learning-summary__quiz").textContent =
       answered ? correct + " / " + summary.dataset.questions + " correct" : "not started";
-  }
-
-  function setupFlashcards() {
-    document.querySelectorAll(".flashcard").forEach(function (card) {
-      card.addEventListener("click", function () {
-        var flipped = card.getAttribute("aria-pressed") !== "true";
-        card.setAttribute("aria-pressed", String(flipped));
-        card.querySelector(".flashcard__front").hidden = flipped;
-        card.querySelector(".flashcard__back").hidden = !flipped;
-      });
-    });
   }
 
   // "Copy all steps": the clipboard where the browser offers it; otherwise the script is opened and
@@ -413,7 +402,6 @@
     window.addEventListener("resize", focusableScrollers);
     setupProgress();
     setupSummary();
-    setupFlashcards();
     setupScriptCopy();
     setupAnnotations();
     setupCompare();

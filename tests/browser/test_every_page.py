@@ -233,3 +233,10 @@ def test_at_phone_width_no_page_scrolls_sideways_and_outputs_wrap_clear_of_the_c
     assert tour.wide == {}, f"pages wider than 375 px: {tour.wide}"
     assert tour.scrolling == {}, f"outputs that hide text behind a horizontal scroll: {tour.scrolling}"
     assert tour.overlaps == 0
+
+
+def test_every_page_that_shows_an_output_has_its_stamp(site):
+    pages = all_pages(site[0])
+    showing = [path for path in pages if "doclab-output" in html_of(site[0], path).split("<article", 1)[-1]]
+    unstamped = [path for path in showing if 'class="doclab-stamp"' not in html_of(site[0], path)]
+    assert len(showing) >= 8 and not unstamped, (showing, unstamped)

@@ -89,12 +89,31 @@ def test_quiz_gives_feedback_and_a_score_shown_on_the_landing_page(page, site):
     assert page.locator(".learning-summary__quiz").inner_text() == "1 / 6 correct"
 
 
-def test_flashcards_flip(page, site):
+def test_flashcards_flip_remember_what_the_reader_knew_and_shuffle(page, site):
     page.goto(site[1] + "/learn/flashcards/")
     card = page.locator(".flashcard").first
     assert not card.locator(".flashcard__back").is_visible()
     card.click()
     assert card.get_attribute("aria-pressed") == "true" and card.locator(".flashcard__back").is_visible()
+    count = page.locator(".flashcards__count")
+    total = page.locator(".flashcard").count()
+    page.get_by_role("button", name="I knew Client").click()
+    assert count.inner_text() == f"1 of {total} known"
+    card.click()  # flipped back: its term shows again
+    before = page.locator(".flashcard__front").all_inner_texts()
+    for _ in range(5):  # five shuffles of ten cards all giving the page's order: one chance in 10!^5
+        page.get_by_role("button", name="Shuffle").click()
+        shuffled = page.locator(".flashcard__front").all_inner_texts()
+        if shuffled != before:
+            break
+    assert sorted(shuffled) == sorted(before) and shuffled != before
+    page.reload()
+    assert page.locator(".flashcard__front").all_inner_texts() == shuffled, "the shuffled order is kept"
+    assert count.inner_text() == f"1 of {total} known"
+    assert page.get_by_role("button", name="I knew Client").get_attribute("aria-pressed") == "true"
+    page.keyboard.press("Tab")  # the keyboard reaches every card and its mark in the order shown
+    page.get_by_role("button", name="Start over").click()
+    assert count.inner_text() == f"0 of {total} known" and page.locator(".flashcard__front").all_inner_texts() == before
 
 
 def test_copy_button_copies_exactly_the_command(page, site):

@@ -62,3 +62,17 @@ test("a terminal view's line reads as its plain form", () => {
   assert.equal(logic.builderOf("#0 building with \"default\" instance using docker driver", builders), "BuildKit");
   assert.equal(logic.builderOf("hello", builders), null);
 });
+
+test("a shuffled deck holds every card once, in an order the random numbers decide", () => {
+  const names = ["Client", "Daemon", "Registry", "Tag", "Digest"];
+  const zeros = logic.shuffled(names, () => 0);
+  assert.deepEqual([...zeros].sort(), [...names].sort());
+  assert.deepEqual(zeros, ["Daemon", "Registry", "Tag", "Digest", "Client"]);
+  assert.deepEqual(logic.shuffled(names, () => 0.999), names);
+  assert.deepEqual(names, ["Client", "Daemon", "Registry", "Tag", "Digest"], "the page's own order is left as it was");
+});
+
+test("a saved order keeps to the cards the page has: gone ones dropped, new ones last", () => {
+  assert.deepEqual(logic.deckOrder(["Tag", "Gone", "Client"], ["Client", "Daemon", "Tag"]), ["Tag", "Client", "Daemon"]);
+  assert.deepEqual(logic.deckOrder(null, ["Client", "Daemon"]), ["Client", "Daemon"]);
+});
