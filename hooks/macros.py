@@ -29,12 +29,10 @@ def page_as_written(page) -> tuple[str, str]:
 def define_env(env):
     snippets = SNIPPETS
     env.variables.update(lesson_values(snippets))
-    rules_file = snippets / "mini-project" / "answers.json"
-
-    def page_outputs() -> tuple[AnswerRules, dict, dict]:
-        """The rules, their outputs with the exit codes this page declares (an output it does not run fails the build),
-        and the page's blocks by capture."""
-        rules = load_rules(rules_file)
+    def page_outputs(lesson: str = "mini-project") -> tuple[AnswerRules, dict, dict]:
+        """The lesson's rules (snippets/LESSON/answers.json), their outputs with the exit codes this page declares (an
+        output it does not run fails the build), and the page's blocks by capture."""
+        rules = load_rules(snippets / lesson / "answers.json")
         path, text = page_as_written(env.page)
         page = parse_page(text, path, snippets)
         declared = {name: block.expected_exit for name, block in page.captures.items()}
@@ -50,9 +48,9 @@ def define_env(env):
                 f"{output['explanation']}")
 
     @env.macro
-    def exercises() -> str:
-        """The rules inlined for exercise.js (no request of their own), then its stylesheet and script."""
-        rules, outputs, _ = page_outputs()
+    def exercises(lesson: str = "mini-project") -> str:
+        """The lesson's rules inlined for exercise.js (no request of their own), then its stylesheet and script."""
+        rules, outputs, _ = page_outputs(lesson)
         data = {**{key: value for key, value in rules.data.items() if not key.startswith("_")}, "outputs": outputs}
         assets = posixpath.relpath("assets", env.page.url or ".")
         inline = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")

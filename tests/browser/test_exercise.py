@@ -340,3 +340,33 @@ def test_a_beginner_reads_little_before_the_first_answer_box_and_tabs_there_in_a
           f"of code in the first view; {presses} Tab presses from the skip link to the first box")
     assert counted["before"] <= 250 and counted["prose"] + counted["code"] <= 900, counted
     assert presses <= 10, presses
+
+
+CHALLENGE = "/learn/challenge/"
+
+
+@pytest.mark.parametrize("options", [{"viewport": {"width": 1280, "height": 800}},
+                                     {"viewport": {"width": 375, "height": 667}, "color_scheme": "dark"}],
+                         ids=["1280-light", "375-dark"])
+def test_the_challenge_checks_its_answers_and_counts_progress_like_the_mini_project(open_tab, site, options):
+    tab = open_tab(**options)
+    tab.goto(site[1] + CHALLENGE, wait_until="load")
+    assert progress(tab) == "0 / 4 steps" and not solution_visible(tab, "1")
+    type_into(tab, "1", "dockerfile", "FROM alpine:3.18\nCMD cat /baked.txt")
+    assert check_with_keyboard(tab, "1").startswith("Not yet")
+    assert "Nothing writes the file" in box(tab, "1").locator(".exercise__results").inner_text()
+    answers = {"1": {"dockerfile": 'FROM alpine:3.18\nRUN echo "baked by the daemon" > /baked.txt\nCMD ["cat", "/baked.txt"]'},
+               "2": {"command": "docker build -t $IMAGE_NAME ."}, "3": {"command": "docker run --rm $IMAGE_NAME"},
+               "4": {"tag": "docker tag $IMAGE_NAME localhost:5000/$IMAGE_NAME:1.0",
+                     "push": "docker push localhost:5000/$IMAGE_NAME:1.0"}}
+    for step, fields in answers.items():
+        for name, text in fields.items():
+            type_into(tab, step, name, text)
+        assert check_with_keyboard(tab, step) == f"Right — step {step} is done.", step
+        assert solution_visible(tab, step)
+    assert progress(tab) == "4 / 4 steps" and tab.locator(".lesson-complete").is_visible()
+    assert tab.evaluate("document.documentElement.scrollWidth") <= options["viewport"]["width"]
+    tab.reload()
+    assert progress(tab) == "4 / 4 steps", "kept in this browser, apart from the mini project's"
+    tab.goto(site[1] + LESSON, wait_until="load")
+    assert progress(tab) == "0 / 4 steps"
