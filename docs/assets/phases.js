@@ -25,10 +25,12 @@
       items.forEach(function (item, at) { item.hidden = at !== index; });
       var phase = items[index].dataset.phase;
       svg.setAttribute("data-active-phase", phase);
-      // On a narrow screen the diagram scrolls sideways: bring the phase's first arrow into view.
+      // On a narrow screen the diagram scrolls sideways: a phase whose first arrow starts out of view is brought
+      // there with the box of the part it starts from (half a box, 4.5rem, left of the line); one in view stays put.
       var arrow = svg.querySelector("g[data-phase='" + phase + "']");
       if (arrow && figure.scrollWidth > figure.clientWidth) {
-        figure.scrollLeft += arrow.getBoundingClientRect().left - figure.getBoundingClientRect().left - 16;
+        var box = arrow.getBoundingClientRect(), view = figure.getBoundingClientRect();
+        if (box.left < view.left || box.left > view.right - 72) figure.scrollLeft += box.left - view.left - 72;
       }
       var name = items[index].querySelector("strong").textContent.split(" — ")[0];
       if (table && table.tBodies) {

@@ -564,3 +564,15 @@ def test_on_a_phone_what_sticks_takes_at_most_15_percent_and_digests_show_short_
     whole = line.bounding_box()["height"]
     assert stuck <= 0.15 * 667, stuck
     assert whole > short, (short, whole)  # the line explained shows its digest whole: it wraps over more rows
+
+
+def test_on_a_phone_the_diagram_opens_at_its_start_and_each_phase_brings_its_arrows_into_view(open_tab, site):
+    tab = open_tab(viewport={"width": 375, "height": 667})
+    tab.goto(site[1] + "/learn/visual/", wait_until="load")
+    figure = tab.locator(".doclab-trace").first
+    assert figure.evaluate("f => f.scrollWidth > f.clientWidth"), "at 375 px the diagram scrolls sideways"
+    assert figure.evaluate("f => f.scrollLeft") == 0, "it opens with the client's box whole"
+    tab.click("[data-move='1']")  # the daemon asks the registry: its arrows start at the daemon's line
+    starts = figure.evaluate("""f => { const arrow = f.querySelector("g[data-phase='resolve']").getBoundingClientRect();
+                                       const view = f.getBoundingClientRect(); return [arrow.left - view.left, view.width]; }""")
+    assert 0 <= starts[0] < starts[1], starts
