@@ -96,7 +96,7 @@ def test_no_daemon_shows_the_recorded_output_and_says_so(tmp_path):
     assert "Successfully tagged my-alpine-image:latest" in result.page("mini-project")
     # Every quote marker became the phrase it quotes, also inside blocks a plugin renders (the quiz).
     assert not [page for page in result.site.rglob("*.html") if "<!-- quote:" in page.read_text()]
-    assert "starting <code>Sending build context to Docker daemon</code>" in result.page("learn/quiz")
+    assert "BuildKit line <code>transferring dockerfile</code>" in result.page("learn/quiz")
     # Go templates in included snippets survive mkdocs-macros (snippets are inlined after it runs).
     assert "{{.Client.Version}}" in re.sub(r"<[^>]+>", "", result.page("learn/cheat-sheet"))
 
