@@ -26,6 +26,11 @@ docker run --rm --cap-add SYS_PTRACE alpine:3.18 true
 docker run --rm --device /dev/vda alpine:3.18 true
 docker run --rm --security-opt seccomp=unconfined alpine:3.18 true
 docker volume create --opt type=none --opt device=/root --opt o=bind hostroot
+{raw} -d '{{"Image":"alpine:3.18","Cmd":["cat","/h/root/{root_canary}"],"hostconfig":{{"binds":["/:/h"]}}}}' http://d/v1.51/containers/create
+{raw} -d '{{"Image":"alpine:3.18","Cmd":["cat","/h/root/{root_canary}"],"HostConfig":{{"Binds":["/:/h"]}}}}' http://d/v1.51/containers/%63reate
+{raw} -d '{{"Image":"alpine:3.18","Cmd":["cat","/h/root/{root_canary}"],"Binds":["/:/h"]}}' http://d/v1.51/containers/create
+{raw} -d '{{"Binds":["/:/h"]}}' http://d/v1.23/containers/anything/start
+mkdir d && docker create --name swap -v "$PWD/d:/h" alpine:3.18 cat /h/root/{root_canary} && rmdir d && ln -s / d && docker start -a swap
 head -1 /etc/shadow; cat /root/{root_canary}; ls /root /home
 echo written > /root/{written}; echo written > {project}/{written}; echo written > /usr/{written}
 for environ in /proc/[0-9]*/environ; do tr '\0' '\n' < "$environ"; done | grep -c CANARY_TOKEN
@@ -44,7 +49,9 @@ def test_a_page_reaches_neither_the_machines_files_nor_the_builders_environment(
     root_canary.chmod(0o600)
     project = tmp_path / "project"
     (project / "docs").mkdir(parents=True)
-    attempts = ATTEMPTS.format(project=project, **names).strip().splitlines()
+    # The Engine API written by hand, as Docker reads it and a filter might not (issue 29's routes).
+    raw = 'curl -s --unix-socket "${DOCKER_HOST#unix://}" -H "Content-Type: application/json"'
+    attempts = ATTEMPTS.format(project=project, raw=raw, **names).strip().splitlines()
     # Each attempt says how it ended, so the page runs whole whatever the lab answers.
     blocks = "\n\n".join(f'<!-- exec: id=try-{index} -->\n```bash\n{line}; echo "[exit $?]"\n```\n\n<!-- output: try-{index} -->'
                           for index, line in enumerate(attempts))
@@ -69,8 +76,9 @@ def test_a_page_reaches_neither_the_machines_files_nor_the_builders_environment(
         assert secret not in shown + log, "a page read what is the machine's"
     outputs = {name: capture["output"] for name, capture in json.loads((project / "captures" / "index.json").read_text())["captures"].items()}
     refused = [name for name, output in outputs.items() if "authorization denied by plugin" in output]
-    assert refused == [f"try-{index}" for index in range(9)], outputs
-    assert outputs["try-11"].startswith("0\n"), "the builder's environment is in sight: " + outputs["try-11"]
-    assert "Read-only file system" in outputs["try-10"] and "No such file" in outputs["try-12"]
-    assert "permission denied" in outputs["try-13"]
+    assert sorted(refused, key=lambda name: int(name.split("-")[1])) == [f"try-{index}" for index in range(14)], outputs
+    assert outputs["try-16"].startswith("0\n"), "the builder's environment is in sight: " + outputs["try-16"]
+    assert "Read-only file system" in outputs["try-15"] and "No such file" in outputs["try-17"]
+    assert "permission denied" in outputs["try-18"]
+    assert "now leads out of the page's folder" in outputs["try-13"], outputs["try-13"]
     print("\n" + "\n".join(f"{name}: {output.strip()}" for name, output in outputs.items()))

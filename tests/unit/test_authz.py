@@ -77,3 +77,52 @@ def test_the_plugin_protocol_answer_carries_the_reason():
     assert answer["Allow"] is False and answer["Msg"].startswith("doclab's lab refuses this: --privileged")
     plain = base64.b64encode(json.dumps(create()).encode()).decode()
     assert decide({"RequestMethod": "POST", "RequestUri": "/v1.41/containers/create", "RequestBody": plain}) == {"Allow": True}
+
+
+#: The routes that got past a parser reading requests otherwise than Docker does (issue 29), each refused now.
+@pytest.mark.parametrize(("method", "uri", "body", "refused_because"), [
+    ("POST", "/v1.41/containers/create", {"Image": "alpine", "hostconfig": {"binds": ["/:/h"]}}, "-v /:… mounts"),
+    ("POST", "/v1.41/containers/create", {"Image": "alpine", "HOSTCONFIG": {"Privileged": True}}, "--privileged"),
+    ("POST", "/v1.41/containers/create", {"Image": "alpine", "Binds": ["/root:/r"]}, "-v /root:… mounts"),
+    ("POST", "/v1.41/containers/create", {"Image": "alpine", "hostconfig": {"pidmode": "host"}}, "pid=host"),
+    ("POST", "/v1.41/containers/create", {"Image": "alpine", "hostconfig": {"capadd": ["sys_admin"]}}, "--cap-add SYS_ADMIN"),
+    ("POST", "/v1.41/containers/create", {"Image": "alpine", "hostconfig": {"devices": [{"pathonhost": "/dev/sda"}]}},
+     "--device"),
+    ("POST", "/v1.41/containers/create", {"HostConfig": {}, "hostconfig": {"Binds": ["/:/h"]}}, "in two cases"),
+    ("POST", "/v1.41/volumes/create", {"Name": "r", "driveropts": {"type": "none", "device": "/root", "o": "bind"}},
+     "backed by a host path"),
+    ("POST", "/v1.41/containers/abc/exec", {"Cmd": ["sh"], "privileged": True}, "--privileged"),
+    ("POST", "/v1.41/containers/abc/update", {"Devices": [{"PathOnHost": "/dev/sda"}]}, "--device"),
+    ("POST", "/v1.41/containers/%63reate", {"Image": "alpine", "HostConfig": {"Binds": ["/:/h"]}}, "-v /:… mounts"),
+    ("POST", "/v1.41/services/%63reate", {}, "swarm services"),
+    ("POST", "/v1.41/plugin%73/pull?remote=x", [], "plugins run as root"),
+    ("POST", "/v1.41/containers/%2563reate", {}, "written otherwise than a Docker client writes it"),
+    ("POST", "/v1.41/containers/x/../create", {}, "written otherwise"),
+    ("POST", "/v1.23/containers/abc/start", {"Binds": ["/:/h"]}, "Engine API 1.23 is older than a page needs"),
+    ("POST", "/v1.41/containers/abc/start", {"HostConfig": {"Binds": ["/:/h"]}}, "go with its create, not its start"),
+    ("POST", "/v1.41/swarm/init", {}, "swarm services"),
+    ("POST", "/v1.41/images/abc/get", {}, "is not among the requests a page's commands make"),
+])
+def test_requests_written_as_docker_reads_them_are_refused_too(method, uri, body, refused_because):
+    assert refused_because in (refusal(method, uri, body) or "allowed")
+
+
+def test_a_bind_whose_link_moves_after_create_is_refused_at_start(tmp_path, monkeypatch):
+    from doclab.lab import authz
+
+    monkeypatch.setattr(authz, "page_folders_root", lambda: tmp_path)
+    monkeypatch.setattr(authz, "_CREATED_BINDS", {})
+    home = tmp_path / "doclab-page-x" / "home"
+    home.mkdir(parents=True)
+    (home / "target").mkdir()
+    (home / "link").symlink_to(home / "target")
+    created = {"HostConfig": {"Binds": [f"{home / 'link'}:/data"]}}
+    assert refusal("POST", "/v1.51/containers/create?name=web", created) is None
+    answer = authz.after({"RequestMethod": "POST", "RequestUri": "/v1.51/containers/create?name=web", "ResponseStatusCode": 201,
+                          "RequestBody": base64.b64encode(json.dumps(created).encode()).decode(),
+                          "ResponseBody": base64.b64encode(json.dumps({"Id": "f" * 64}).encode()).decode()})
+    assert answer == {"Allow": True} and refusal("POST", "/v1.51/containers/web/start", None) is None
+    (home / "link").unlink()
+    (home / "link").symlink_to("/")
+    for container in ("web", "f" * 64, "f" * 12):
+        assert "now leads out of the page's folder" in refusal("POST", f"/v1.51/containers/{container}/start", None)
