@@ -24,6 +24,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from doclab.errors import DoclabError
 from doclab.lab.pagefolders import PAGE_RUN_PREFIX, page_folders_root
 
 #: Capabilities a container may add: none of them reaches beyond the container.
@@ -51,7 +52,7 @@ _HOST_MODES = ("pidmode", "ipcmode", "utsmode", "usernsmode", "cgroupnsmode")
 _CREATED_BINDS: dict[str, set[str]] = {}
 
 
-class Unreadable(ValueError):
+class Unreadable(DoclabError, ValueError):
     """A request the daemon could read otherwise than this plugin: refused rather than guessed at."""
 
 

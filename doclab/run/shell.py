@@ -29,7 +29,8 @@ class CommandResult:
 
 #: Run inside the shell's own mount namespace before bash: a /tmp of its own (a tmpfs) where only
 #: the paths given as arguments (the page's folder, the daemon's socket, the interpreter) are bound
-#: back from the machine's /tmp, so a page sees neither other pages' folders nor the lab's files.
+#: back from the machine's /tmp, so a page sees neither other pages' folders nor the lab's files; then
+#: the paths after them (the page's control folder) read-only, so the page plants nothing where doclab writes.
 _PRIVATE_TMP = r"""set -e
 # Outside /tmp, where this user may write: /run as root, else the shared-memory tmpfs.
 if [ -w /run ]; then base=/run; else base=/dev/shm; fi
@@ -43,6 +44,11 @@ while [ "$1" != -- ]; do
 done
 shift
 umount -l "$keep" && rmdir "$keep"
+while [ "$1" != -- ]; do
+  mount --bind "$1" "$1" && mount -o remount,bind,ro "$1"
+  shift
+done
+shift
 """
 
 #: Then, for a root shell, nothing of the machine's to read or write: home folders and the files of
@@ -96,10 +102,11 @@ KEPT_CAPABILITIES = ("-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+s
                      "+net_raw,+sys_chroot,+audit_write,+setfcap")
 
 
-def isolated(command: list[str], netns: str | None, visible: tuple[Path, ...] = ()) -> list[str]:
+def isolated(command: list[str], netns: str | None, visible: tuple[Path, ...] = (),
+             read_only: tuple[Path, ...] = ()) -> list[str]:
     """``command`` in a process tree of its own (its own /proc: the builder's processes and their
-    environment are out of sight) with a /tmp of its own (only ``visible`` paths under /tmp kept)
-    and, with ``netns``, the page daemon's network and host name."""
+    environment are out of sight) with a /tmp of its own (only ``visible`` paths under /tmp kept, ``read_only``
+    ones read-only) and, with ``netns``, the page daemon's network and host name."""
     if shutil.which("unshare") is None:
         return command
     tmp = Path("/tmp").resolve()
@@ -109,7 +116,7 @@ def isolated(command: list[str], netns: str | None, visible: tuple[Path, ...] = 
     root = os.geteuid() == 0
     # `cd` again: the folder the shell started in is still the one under the machine's /tmp, not the bound one.
     setup = _PRIVATE_TMP + (_NOTHING_OF_THE_MACHINE if root else "") + 'cd "$PWD"\nexec "$@"\n'
-    sandbox = ["sh", "-c", setup, "page-sandbox", *kept, "--"]
+    sandbox = ["sh", "-c", setup, "page-sandbox", *kept, "--", *(str(path.resolve()) for path in read_only), "--"]
     if root:
         shown = {path.resolve() for path in visible if path.is_dir() and not path.resolve().is_relative_to(tmp)}
         sandbox += [str(path) for path in sorted(shown) if any(path.is_relative_to(folder) for folder in HIDDEN_FOLDERS)]
@@ -148,7 +155,9 @@ class ShellSession:
         self.token = "DOCLAB-" + secrets.token_hex(8)
         self.commands_run = 0
         self._process = subprocess.Popen(
-            isolated(["bash", "--noprofile", "--norc"], netns, (cwd, control_dir, *visible)),
+            # The control folder, where doclab writes each block for the shell, read-only to the page: no link a page
+            # plants there can turn doclab's next write into one on the machine.
+            isolated(["bash", "--noprofile", "--norc"], netns, (cwd, control_dir, *visible), read_only=(control_dir,)),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

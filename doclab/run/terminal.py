@@ -43,14 +43,17 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 def wrapped(source: str, control: Path, line: int, size: tuple[int, int]) -> str:
     """The shell script that runs ``source`` on the terminal with the page shell's variables and folder."""
-    runner, script = control / "terminal.py", control / f"terminal-{line}.sh"
+    runner = control / "terminal.py"
     runner.write_text(RUNNER)
     columns, rows = size
-    # The shell's own variables (not only the exported ones: `IMAGE_NAME=…` of an earlier step), minus read-only ones.
+    # The shell's own variables (not only the exported ones: `IMAGE_NAME=…` of an earlier step), minus read-only ones,
+    # in a file of the shell's own /tmp (the control folder is read-only to it).
     return (
+        f"__doclab_terminal=$(mktemp /tmp/doclab-terminal-{line}.XXXXXX)\n"
         f"{{ declare -p | grep -Ev '^declare -[^ ]*r'; printf 'cd %q\\n' \"$PWD\"; cat <<'DOCLAB_TERMINAL_END'\n"
-        f"{source.rstrip()}\nDOCLAB_TERMINAL_END\n}} > {shlex.quote(str(script))}\n"
-        f"python3 {shlex.quote(str(runner))} {shlex.quote(str(script))} {columns} {rows} < /dev/null\n"
+        f"{source.rstrip()}\nDOCLAB_TERMINAL_END\n}} > \"$__doclab_terminal\"\n"
+        f"python3 {shlex.quote(str(runner))} \"$__doclab_terminal\" {columns} {rows} < /dev/null\n"
+        f"__doclab_rc=$?; rm -f \"$__doclab_terminal\"; unset __doclab_terminal; (exit $__doclab_rc)\n"
     )
 
 

@@ -32,6 +32,7 @@ docker volume create --opt type=none --opt device=/root --opt o=bind hostroot
 {raw} -d '{{"Binds":["/:/h"]}}' http://d/v1.23/containers/anything/start
 mkdir d && docker create --name swap -v "$PWD/d:/h" alpine:3.18 cat /h/root/{root_canary} && rmdir d && ln -s / d && docker start -a swap
 head -1 /etc/shadow; cat /root/{root_canary}; ls /root /home
+for n in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do ln -s /root/{written} ../control/block-$n.sh; done 2>&1 | sort -u
 echo written > /root/{written}; echo written > {project}/{written}; echo written > /usr/{written}
 for environ in /proc/[0-9]*/environ; do tr '\0' '\n' < "$environ"; done | grep -c CANARY_TOKEN
 ls /dev; ls /run; ls /var/run/docker.sock
@@ -77,8 +78,9 @@ def test_a_page_reaches_neither_the_machines_files_nor_the_builders_environment(
     outputs = {name: capture["output"] for name, capture in json.loads((project / "captures" / "index.json").read_text())["captures"].items()}
     refused = [name for name, output in outputs.items() if "authorization denied by plugin" in output]
     assert sorted(refused, key=lambda name: int(name.split("-")[1])) == [f"try-{index}" for index in range(14)], outputs
-    assert outputs["try-16"].startswith("0\n"), "the builder's environment is in sight: " + outputs["try-16"]
-    assert "Read-only file system" in outputs["try-15"] and "No such file" in outputs["try-17"]
-    assert "permission denied" in outputs["try-18"]
+    assert "Read-only file system" in outputs["try-15"], "a page plants links where doclab writes its blocks"
+    assert outputs["try-17"].startswith("0\n"), "the builder's environment is in sight: " + outputs["try-17"]
+    assert "Read-only file system" in outputs["try-16"] and "No such file" in outputs["try-18"]
+    assert "permission denied" in outputs["try-19"]
     assert "now leads out of the page's folder" in outputs["try-13"], outputs["try-13"]
     print("\n" + "\n".join(f"{name}: {output.strip()}" for name, output in outputs.items()))
