@@ -134,7 +134,7 @@ class PageRunner:
 
     def run_page(self, page: Page, key: str, inputs: str, daemons: PageDaemons) -> PageRecord:
         """Run every block of the page for real; raise CaptureError naming the block that failed."""
-        from doclab.run.session import PageRun, shown_command  # running pages only: a warm rebuild never loads it
+        from doclab.run.session import PageRun, block_client, shown_command  # running pages only: a warm rebuild never loads it
 
         captures: dict[str, Capture] = {}
         started, command_seconds = time.monotonic(), 0.0
@@ -150,7 +150,7 @@ class PageRunner:
                     result = self._run_block(page, run, block)
                     command_seconds += result.seconds
                     if block.capture_id:
-                        client = daemon.client_facts(block.client or self.settings.docker_cli)
+                        client = daemon.client_facts(block_client(block) or self.settings.docker_cli)
                         captures[block.capture_id] = Capture(
                             block.capture_id, shown_command(block), result.exit_code, result.output,
                             round(result.seconds, 2), {"version": client.version}, result.trace,

@@ -2,10 +2,11 @@
 
 Markers are HTML comments, so a page read by anything else shows none of them:
 
-- ``<!-- exec: id=build exit=0 timeout=120 client=/usr/bin/docker -->`` before a block: its
+- ``<!-- exec: id=build exit=0 timeout=120 client=20.10 -->`` before a block: its
   capture name, the exit code it is declared to end with (default 0; where an older Engine's client ends it
   with another, ``exit="1, 125 on 20.10"``), its time limit in seconds,
-  the docker client that runs it when not the page's (default: DOCLAB_DOCKER_CLI),
+  the lab engine whose client runs it when not the page's (default: DOCLAB_DOCKER_CLI; an engine's name of
+  doclab/lab/engines.toml, never a path: a page runs no program of its own outside its sandbox),
   ``trace=true`` to record the block's HTTP requests (see ``doclab.run.trace``),
   ``env="DOCKER_BUILDKIT=1"`` (variables set for this block only), ``fresh=true`` (the page's
   lab daemon is emptied first, so the block shows a first-time pull again),
@@ -227,6 +228,9 @@ def _marker_options(marker: re.Match, page: str, line: int) -> dict:
             if not 0 < options["timeout"] <= MAX_TIMEOUT:
                 raise PageError(f"{page}:{line}: timeout={value}: allowed values are numbers of seconds above 0, at most {MAX_TIMEOUT}")
         elif key == "client":
+            if not re.fullmatch(r"\d[\w.-]*", value):
+                raise PageError(f"{page}:{line}: client={value}: name one of the lab's engines (doclab/lab/engines.toml, "
+                                "e.g. client=20.10), not a program: a page runs no program of its own outside its sandbox")
             options["client"] = value
         elif key in ("trace", "fresh"):
             if value not in ("true", "false"):

@@ -351,15 +351,31 @@ def traced(shell: ShellSession, recorder: UnixSocketRecorder, script: str, regis
     return result, trace
 
 
+def block_client(block: Block) -> str | None:
+    """The client of the engine a block names with ``client=`` (fetched into the lab's engine cache), or None."""
+    if not block.client:
+        return None
+    from doclab.lab import engines  # only for a block that names another engine's client
+
+    if block.client not in engines.engine_names():
+        raise BlockFailed(f"{block.label}: client={block.client}: no such engine; choose one of "
+                          f"{', '.join(engines.engine_names())} (doclab/lab/engines.toml)")
+    try:
+        return engines.fetch(block.client).client
+    except engines.EngineError as error:
+        raise BlockFailed(f"{block.label}: client={block.client}: {error}") from None
+
+
 def scoped(block: Block, script: str, control: Path) -> str:
     """Give the block its own client (first on PATH) and variables; both undone after it, state still carries."""
     exports = dict(block.env)
-    if block.client:
+    client = block_client(block)
+    if client:
         bin_dir = control / f"bin-{block.line}"
         bin_dir.mkdir(exist_ok=True)
         link = bin_dir / "docker"
         if not link.exists():
-            link.symlink_to(daemon.client_facts(block.client).path)
+            link.symlink_to(daemon.client_facts(client).path)
         exports["PATH"] = f"{bin_dir}:$PATH"
     if not exports:
         return script

@@ -75,3 +75,11 @@ def test_a_pages_shell_cannot_mount_or_reconfigure_the_network(tmp_path):
     output = run_page(text, tmp_path)[0]
     refused = ("ermission denied", "Operation not permitted", "Read-only file system")
     assert sum(output.count(reason) for reason in refused) == 3, output
+
+
+def test_client_runs_the_named_engines_client_and_an_unknown_engine_fails_by_name(tmp_path):
+    if shutil.which("docker", path="/usr/bin") is None:
+        pytest.skip("the 20.10 engine is the machine's docker.io (scripts/test installs it)")
+    assert run_page("<!-- exec: client=20.10 -->\n```bash\ndocker --version\n```\n", tmp_path)[0].startswith("Docker version 20.10")
+    with pytest.raises(BlockFailed, match=r"demo.md:2: client=19.03: no such engine; choose one of 28.5-containerd, .*20.10"):
+        run_page("<!-- exec: client=19.03 -->\n```bash\ndocker --version\n```\n", tmp_path)

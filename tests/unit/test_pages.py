@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import re
+
 import pytest
 
 from doclab.page.parse import PageError, parse_page, split_console
@@ -110,3 +112,11 @@ def test_an_older_engines_exit_code_is_declared_beside_the_pages(tmp_path):
     assert (block.expected_exit, block.expected_exit_on("20.10.24+dfsg1"), block.expected_exit_on("28.5.2+dfsg4")) == (1, 125, 1)
     with pytest.raises(PageError, match=r'p.md:1: exit="1, 125 in 20.10": write another engine\'s code as "N on MAJOR.MINOR"'):
         parse_page('<!-- exec: id=x exit="1, 125 in 20.10" -->\n```bash\ntrue\n```\n<!-- output: x -->\n', "p.md", tmp_path)
+
+
+@pytest.mark.parametrize("client", ["snippets/evil-client", "/usr/bin/docker", "../bin/docker", "docker"])
+def test_client_names_a_lab_engine_never_a_program_of_the_page(snippets, client):
+    text = f"# Demo\n\n<!-- exec: client={client} -->\n```bash\ndocker version\n```\n"
+    with pytest.raises(PageError, match=rf"demo.md:3: client={re.escape(client)}: name one of the lab's engines"):
+        parse_page(text, "demo.md", snippets)
+    assert parse_page(text.replace(f"client={client}", "client=20.10"), "demo.md", snippets).blocks[0].client == "20.10"
