@@ -27,7 +27,7 @@ from doclab.page.parse import BlockKind, Block, Page, split_console
 from doclab.run.scrub import MachineFacts, normalize, scrub
 from doclab.settings import PROJECT_ROOT, Settings
 from doclab.run import terminal
-from doclab.run.shell import CommandResult, ShellSession
+from doclab.run.shell import MAX_OUTPUT, CommandResult, ShellSession
 from doclab.daemon.guard import port_taken_hint
 from doclab.run.ledger import DaemonLedger, LedgerError
 from doclab.run.trace import UnixSocketRecorder, registry_exchanges
@@ -236,6 +236,12 @@ class PageRun:
     def _checked(self, block: Block, result: CommandResult, timeout: float, trace: dict | None = None) -> BlockResult:
         self.ledger.note_output(result.output)
         self._raise_if_daemon_died(block)
+        if result.left_out:
+            raise BlockFailed(
+                f"{block.label} printed {MAX_OUTPUT + result.left_out} bytes or more, more than a page shows (at most "
+                f"{MAX_OUTPUT}); print less (`| head`, `| tail`, a quieter option)\n--- its head ---\n"
+                f"{result.output[:2000]}\n--- its tail ---\n{result.output[-2000:]}"
+                f"\n--- reproduce ---\npython -m doclab run docs/{block.page}")
         expected = block.expected_exit_on(self.facts.server_version)
         if result.timed_out or result.exit_code != expected:
             raise BlockFailed(failure_message(block, result, timeout, expected) + unserved_image_hint(self.facts, self.settings, result.output)

@@ -19,12 +19,62 @@ from functools import lru_cache
 from pathlib import Path
 
 
+#: The most of a block's output doclab keeps (its head); beyond it the block fails, shown by head and tail.
+MAX_OUTPUT = 1 << 20
+#: How much of the end of an output too long to keep is kept, for the failure to show.
+KEPT_TAIL = 4096
+
+
 @dataclass(frozen=True)
 class CommandResult:
     exit_code: int | None
     output: str
     seconds: float
     timed_out: bool = False
+    left_out: int = 0  # bytes of output between the kept head and tail: more than MAX_OUTPUT was printed
+
+
+class OutputReader:
+    """A block's output as it arrives, in linear time: its head up to MAX_OUTPUT, the tail after it (KEPT_TAIL), and
+    the last bytes, where the shell's sentinel line ends the block."""
+
+    def __init__(self, marker: bytes):
+        self.marker = marker
+        self.head, self.tail = bytearray(), bytearray()
+        self.left_out = 0
+        self.last = b""
+
+    def feed(self, chunk: bytes) -> int | None:
+        """Take ``chunk``; the block's exit code once the sentinel has arrived whole, else None."""
+        room = MAX_OUTPUT - len(self.head)
+        self.head += chunk[:room]
+        rest = chunk[room:] if room < len(chunk) else b""
+        if rest:
+            self.tail += rest
+            if len(self.tail) > 2 * KEPT_TAIL:  # dropped in big steps: each byte is moved once or twice
+                self.left_out += len(self.tail) - KEPT_TAIL
+                del self.tail[:-KEPT_TAIL]
+        self.last = (self.last + chunk)[-(len(self.marker) + 16):]
+        position = self.last.rfind(self.marker)
+        if position < 0 or not self.last.endswith(b"\n"):
+            return None
+        sentinel = len(self.last) - position
+        self._drop_end(sentinel)
+        return int(self.last[position + len(self.marker):].strip())
+
+    def _drop_end(self, count: int) -> None:
+        from_tail = min(count, len(self.tail))
+        del self.tail[len(self.tail) - from_tail:]
+        del self.head[len(self.head) - (count - from_tail):]
+
+    def text(self) -> str:
+        gap = f"\n[… {self.left_out} bytes left out …]\n".encode() if self.left_out else b""
+        return bytes(self.head + gap + self.tail).decode(errors="replace")
+
+    @property
+    def too_long(self) -> int:
+        """Bytes printed beyond what a page keeps (0 when the whole output was kept)."""
+        return self.left_out + len(self.tail)
 
 
 #: Run inside the shell's own mount namespace before bash: a /tmp of its own (a tmpfs) where only
@@ -185,25 +235,22 @@ class ShellSession:
         return self._read_until_sentinel(started, timeout)
 
     def _read_until_sentinel(self, started: float, timeout: float) -> CommandResult:
-        marker = f"\x1e{self.token}:".encode()
-        buffer = b""
+        reader = OutputReader(f"\x1e{self.token}:".encode())
         stream = self._process.stdout
         while True:
             remaining = started + timeout - time.monotonic()
             if remaining <= 0:
                 self.kill()
-                return CommandResult(None, buffer.decode(errors="replace"), time.monotonic() - started, timed_out=True)
+                return CommandResult(None, reader.text(), time.monotonic() - started, timed_out=True, left_out=reader.too_long)
             ready, _, _ = select.select([stream], [], [], min(remaining, 1.0))
             if not ready:
                 continue
             chunk = os.read(stream.fileno(), 65536)
             if not chunk:
-                return CommandResult(None, buffer.decode(errors="replace"), time.monotonic() - started)
-            buffer += chunk
-            position = buffer.find(marker)
-            if position >= 0 and buffer.endswith(b"\n"):
-                code = int(buffer[position + len(marker):].strip())
-                return CommandResult(code, buffer[:position].decode(errors="replace"), time.monotonic() - started)
+                return CommandResult(None, reader.text(), time.monotonic() - started, left_out=reader.too_long)
+            code = reader.feed(chunk)
+            if code is not None:
+                return CommandResult(code, reader.text(), time.monotonic() - started, left_out=reader.too_long)
 
     def kill(self) -> None:
         if self.alive:

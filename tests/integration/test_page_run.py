@@ -83,3 +83,15 @@ def test_client_runs_the_named_engines_client_and_an_unknown_engine_fails_by_nam
     assert run_page("<!-- exec: client=20.10 -->\n```bash\ndocker --version\n```\n", tmp_path)[0].startswith("Docker version 20.10")
     with pytest.raises(BlockFailed, match=r"demo.md:2: client=19.03: no such engine; choose one of 28.5-containerd, .*20.10"):
         run_page("<!-- exec: client=19.03 -->\n```bash\ndocker --version\n```\n", tmp_path)
+
+
+def test_a_block_that_prints_200_mb_on_one_line_fails_at_once_showing_head_and_tail(tmp_path):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(BlockFailed) as failure:
+        run_page("```bash\nhead -c 200000000 /dev/zero | tr '\\000' x; echo ' the end'\n```\n", tmp_path, timeout=60)
+    message, seconds = str(failure.value), time.monotonic() - started
+    assert "printed 200000009 bytes or more, more than a page shows (at most 1048576)" in message, message[:300]
+    assert "--- its head ---\nxxxx" in message and "x the end\n\n--- reproduce ---" in message
+    assert len(message) < 5000 and seconds < 20, (len(message), seconds)

@@ -27,3 +27,30 @@ def test_a_block_past_its_time_limit_is_killed(tmp_path):
     assert not shell.alive
     assert "already ended" in shell.run("echo again", 5).output
     shell.close()
+
+
+def test_the_output_reader_finds_the_sentinel_split_across_chunks_and_keeps_all_of_a_short_output():
+    from doclab.run.shell import OutputReader
+
+    reader = OutputReader(b"\x1eTOKEN:")
+    assert reader.feed(b"hello\nwor") is None and reader.feed(b"ld\n\x1eTO") is None
+    assert reader.feed(b"KEN:0") is None  # the code is not whole until its line ends
+    assert reader.feed(b"\n") == 0
+    assert reader.text() == "hello\nworld\n" and reader.too_long == 0
+
+
+def test_200_mb_without_a_newline_is_read_in_linear_time_and_kept_as_head_and_tail():
+    import time
+
+    from doclab.run.shell import KEPT_TAIL, MAX_OUTPUT, OutputReader
+
+    reader, chunk = OutputReader(b"\x1eTOKEN:"), b"x" * 65536
+    started = time.monotonic()
+    for _ in range(200 * 16):  # 200 MiB, in the pipe's chunks
+        assert reader.feed(chunk) is None
+    assert reader.feed(b"the end\x1eTOKEN:7\n") == 7
+    seconds = time.monotonic() - started
+    text = reader.text()
+    assert seconds < 5, f"{seconds:.1f} s for 200 MiB"
+    assert text.startswith("x" * 100) and text.endswith("xthe end") and len(text) < MAX_OUTPUT + 2 * KEPT_TAIL + 100
+    assert reader.too_long == 200 * (1 << 20) + len(b"the end") - MAX_OUTPUT
