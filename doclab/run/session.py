@@ -117,6 +117,13 @@ class DaemonDied(BlockFailed):
     """The daemon stopped answering while a block ran: one error naming page, block and daemon."""
 
 
+def too_long_message(block: Block, result: CommandResult) -> str:
+    return (f"{block.label} printed {MAX_OUTPUT + result.left_out} bytes or more, more than a page shows (at most "
+            f"{MAX_OUTPUT}); print less (`| head`, `| tail`, a quieter option)\n--- its head ---\n"
+            f"{result.output[:2000]}\n--- its tail ---\n{result.output[-2000:]}"
+            f"\n--- reproduce ---\npython -m doclab run docs/{block.page}")
+
+
 def shell_ended_by(last: Block, block: Block) -> BlockFailed:
     """The shell died after the last block printed its end (`exit`, `kill $PPID`): that block did it."""
     return BlockFailed(
@@ -237,11 +244,7 @@ class PageRun:
         self.ledger.note_output(result.output)
         self._raise_if_daemon_died(block)
         if result.left_out:
-            raise BlockFailed(
-                f"{block.label} printed {MAX_OUTPUT + result.left_out} bytes or more, more than a page shows (at most "
-                f"{MAX_OUTPUT}); print less (`| head`, `| tail`, a quieter option)\n--- its head ---\n"
-                f"{result.output[:2000]}\n--- its tail ---\n{result.output[-2000:]}"
-                f"\n--- reproduce ---\npython -m doclab run docs/{block.page}")
+            raise BlockFailed(too_long_message(block, result))
         expected = block.expected_exit_on(self.facts.server_version)
         if result.timed_out or result.exit_code != expected:
             raise BlockFailed(failure_message(block, result, timeout, expected) + unserved_image_hint(self.facts, self.settings, result.output)
