@@ -33,13 +33,16 @@ class Registry:
         except requests.RequestException:
             return False
 
-    def start(self) -> None:
+    def start(self, writable: bool = False) -> None:
+        """Serve the registry; read-only unless ``writable`` (the seeding): a page may pull from it, never push to it,
+        so no page can change what the next one pulls."""
         if self.up():
             return
         self.config.write_text(
             "version: 0.1\n"
             "log:\n  level: info\n  accesslog:\n    disabled: false\n"
             f"storage:\n  filesystem:\n    rootdirectory: {self.folder.dir / 'registry-data'}\n  delete:\n    enabled: true\n"
+            f"  maintenance:\n    readonly:\n      enabled: {'false' if writable else 'true'}\n"
             f"http:\n  addr: 127.0.0.1:{self.settings.registry_port}\n"
         )
         holder = port_holder(self.settings.registry_port)
@@ -51,6 +54,33 @@ class Registry:
 
     def stop(self) -> None:
         terminate(self.pidfile, names=str(self.config))
+
+    def start_seeded(self, seeded: dict[str, str] | None) -> dict[str, str]:
+        """The registry up, read-only, serving the images pages use; their manifest digests. ``seeded``: the digests
+        ``lab up`` recorded before: a registry that serves them is left as it runs, any other is seeded again."""
+        if seeded and self.up() and self.serves(seeded):
+            return seeded
+        self.stop()
+        self.start(writable=True)
+        try:
+            digests = self.seed()
+        finally:
+            self.stop()
+        self.start()
+        return digests
+
+    def serves(self, digests: dict[str, str]) -> bool:
+        """Whether each image is served with the digest it was seeded with (a changed one was pushed by someone else)."""
+        for image, digest in digests.items():
+            repository, tag = image.split(":")
+            try:
+                answer = requests.head(f"{self.url}/v2/library/{repository}/manifests/{tag}", timeout=5,
+                                       headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+            except requests.RequestException:
+                return False
+            if answer.headers.get("Docker-Content-Digest") != digest:
+                return False
+        return True
 
     def seed(self) -> dict[str, str]:
         """Push the images pages use; their manifest digests."""

@@ -31,6 +31,7 @@ docker volume create --opt type=none --opt device=/root --opt o=bind hostroot
 {raw} -d '{{"Image":"alpine:3.18","Cmd":["cat","/h/root/{root_canary}"],"Binds":["/:/h"]}}' http://d/v1.51/containers/create
 {raw} -d '{{"Binds":["/:/h"]}}' http://d/v1.23/containers/anything/start
 mkdir d && docker create --name swap -v "$PWD/d:/h" alpine:3.18 cat /h/root/{root_canary} && rmdir d && ln -s / d && docker start -a swap
+printf 'FROM alpine:3.18\nRUN echo POISONED-BY-PAGE > /poison\n' | docker build -q -t 127.0.0.1:45000/library/alpine:3.18 - >/dev/null && docker push 127.0.0.1:45000/library/alpine:3.18
 head -1 /etc/shadow; cat /root/{root_canary}; ls /root /home
 for n in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do ln -s /root/{written} ../control/block-$n.sh; done 2>&1 | sort -u
 echo written > /root/{written}; echo written > {project}/{written}; echo written > /usr/{written}
@@ -78,9 +79,10 @@ def test_a_page_reaches_neither_the_machines_files_nor_the_builders_environment(
     outputs = {name: capture["output"] for name, capture in json.loads((project / "captures" / "index.json").read_text())["captures"].items()}
     refused = [name for name, output in outputs.items() if "authorization denied by plugin" in output]
     assert sorted(refused, key=lambda name: int(name.split("-")[1])) == [f"try-{index}" for index in range(14)], outputs
-    assert "Read-only file system" in outputs["try-15"], "a page plants links where doclab writes its blocks"
-    assert outputs["try-17"].startswith("0\n"), "the builder's environment is in sight: " + outputs["try-17"]
-    assert "Read-only file system" in outputs["try-16"] and "No such file" in outputs["try-18"]
-    assert "permission denied" in outputs["try-19"]
+    assert "[exit 1]" in outputs["try-14"] and "Pushed" not in outputs["try-14"], "a page pushed to the lab's registry"
+    assert "Read-only file system" in outputs["try-16"], "a page plants links where doclab writes its blocks"
+    assert outputs["try-18"].startswith("0\n"), "the builder's environment is in sight: " + outputs["try-18"]
+    assert "Read-only file system" in outputs["try-17"] and "No such file" in outputs["try-19"]
+    assert "permission denied" in outputs["try-20"]
     assert "now leads out of the page's folder" in outputs["try-13"], outputs["try-13"]
     print("\n" + "\n".join(f"{name}: {output.strip()}" for name, output in outputs.items()))
