@@ -132,7 +132,7 @@ class Lab:
         try:
             self.daemons.engine_file.write_text(json.dumps(engine.to_json(), indent=2) + "\n")
             self.folder.data_in_memory()
-            digests = self.registry.start_seeded(self.pool.seeded_images())
+            digests = self.registry.start_seeded(self.registry.seeded_images())
             (self.dir / "lab.json").write_text(json.dumps({"registry": self.registry.url, "images": digests}, indent=2) + "\n")
             main = self.daemons.start(MAIN_DAEMON)
             self.pool.start(self.pool.size)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import itertools
-import json
 import os
 import sys
 from contextlib import contextmanager
@@ -104,11 +103,7 @@ class Pool:
             if not self.registry.up():  # it died mid-build: a page would wait minutes for Docker Hub instead
                 raise LabError(f"the lab's registry on {self.registry.url} does not answer (its log: {self.registry.log}); "
                                "start it again with python -m doclab.lab up, then run again")
-            seeded = self.seeded_images()
-            if seeded and not self.registry.serves(seeded):  # no page can push to it: something else did
-                raise LabError(f"the lab's registry on {self.registry.url} no longer serves the images it was seeded with "
-                               f"({', '.join(f'{image} {digest[:19]}…' for image, digest in seeded.items())}); run python "
-                               "-m doclab.lab down, then up, to seed it again")
+            self.registry.require_seeded()
             if restarted:
                 _rewrite(lease, f"{RESTART}: the page reads the daemon's event history\n")
             self.ready(name, lease)
@@ -120,12 +115,6 @@ class Pool:
                 _rewrite(lease, f"{CLEAN}\n" if why_stopped is None else f"{RESTART}: {why_stopped}\n")
         finally:
             lease.close()  # releases the lock
-
-    def seeded_images(self) -> dict[str, str] | None:
-        try:
-            return json.loads((self.folder.dir / "lab.json").read_text())["images"]
-        except (OSError, ValueError, KeyError):
-            return None
 
     def ready(self, name: str, lease) -> bool:
         """Start the pool daemon (again) unless it was given back clean, still answers and its storage is sound;

@@ -3,6 +3,7 @@ this machine, and the authorization plugin every lab daemon asks before a page's
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -68,6 +69,21 @@ class Registry:
             self.stop()
         self.start()
         return digests
+
+    def seeded_images(self) -> dict[str, str] | None:
+        """The images ``lab up`` seeded the registry with and their digests (lab.json), if it did."""
+        try:
+            return json.loads((self.folder.dir / "lab.json").read_text())["images"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def require_seeded(self) -> None:
+        """Raise LabError unless the registry serves what it was seeded with (no page can push to it: something else did)."""
+        seeded = self.seeded_images()
+        if seeded and not self.serves(seeded):
+            raise LabError(f"the lab's registry on {self.url} no longer serves the images it was seeded with "
+                           f"({', '.join(f'{image} {digest[:19]}…' for image, digest in seeded.items())}); run python "
+                           "-m doclab.lab down, then up, to seed it again")
 
     def serves(self, digests: dict[str, str]) -> bool:
         """Whether each image is served with the digest it was seeded with (a changed one was pushed by someone else)."""
