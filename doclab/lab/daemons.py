@@ -12,6 +12,7 @@ import sys
 from doclab.daemon import OWNED_LABEL, ping
 from doclab.lab.engines import Engine
 from doclab.lab.folder import MAIN_DAEMON, DaemonHandle, LabError, LabFolder, unmount_below
+from doclab.lab.limits import Limits
 from doclab.lab.network import create_bridge, create_netns, delete_bridge, delete_netns, netns_command, netns_names, netns_pids
 from doclab.lab.pagefolders import write_owner
 from doclab.lab.processes import (
@@ -93,6 +94,10 @@ class Daemons:
         ]
         if name != MAIN_DAEMON:
             netns = self.folder.netns(name)
+            limits = self.limits(name)
+            if limits.available:  # the page's containers together: processes and memory (its files are in memory too)
+                limits.create()
+                command += ["--cgroup-parent", limits.cgroup_parent(), "--exec-opt", "native.cgroupdriver=cgroupfs"]
             create_netns(netns)
             spawn([sys.executable, "-m", "doclab.lab.forward", netns, str(MIRROR_PORT), str(self.settings.registry_port)],
                   paths.log, paths.forwarder)
@@ -105,6 +110,10 @@ class Daemons:
         pid = spawn(command, paths.log, paths.exec / "launched.pid", engine.environment(dict(os.environ)))
         wait_until(lambda: self.up(name), 60, f"dockerd '{name}' on {paths.socket}", paths.log, pid)
         return self.folder.handle(name)
+
+    def limits(self, name: str) -> Limits:
+        """The cgroup of page daemon ``name``'s containers, named as its network namespace."""
+        return Limits(self.folder.netns(name))
 
     def stop(self, name: str) -> None:
         """Stop the daemon and everything it started (shims too), unmount, and remove its folders and network."""
@@ -130,6 +139,8 @@ class Daemons:
             delete_bridge(self.folder.dir, name)
         else:
             delete_netns(self.folder.netns(name))
+            if self.limits(name).available:
+                self.limits(name).remove()
         # A pool daemon's lease file stays: deleting it under its lock would let two builds lock two files.
         for path in (paths.socket, paths.log, paths.pidfile, paths.owner):
             path.unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from typing import ClassVar
 
 from doclab import daemon
 from doclab.errors import DoclabError
+from doclab.lab.limits import Limits
 from doclab.lab.pagefolders import new_page_folder
 from doclab.page.parse import BlockKind, Block, Page, split_console
 from doclab.run.scrub import MachineFacts, normalize, scrub
@@ -180,7 +181,7 @@ class PageRun:
             daemon_socket = (Path(host.removeprefix("unix://")),) if host.startswith("unix://") else ()
             client = daemon.client_prefix(self.client.path)  # the client's own installation, plugins included
             visible = (self.root, *daemon_socket, Path(sys.prefix), Path(sys.base_prefix), client)
-            self.shell = ShellSession(self.workdir, self.control, env, netns=netns, visible=visible)
+            self.shell = ShellSession(self.workdir, self.control, env, netns, visible, Limits(self.root.name))
         except BaseException:
             self.ledger.abandon()
             shutil.rmtree(self.root, ignore_errors=True)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from doclab.lab.limits import Limits
+
 
 #: The most of a block's output doclab keeps (its head); beyond it the block fails, shown by head and tail.
 MAX_OUTPUT = 1 << 20
@@ -153,7 +155,16 @@ KEPT_CAPABILITIES = ("-all,+chown,+dac_override,+fowner,+fsetid,+kill,+setgid,+s
 
 
 def isolated(command: list[str], netns: str | None, visible: tuple[Path, ...] = (),
-             read_only: tuple[Path, ...] = ()) -> list[str]:
+             read_only: tuple[Path, ...] = (), limits: Limits | None = None) -> list[str]:
+    """``isolated_in`` a cgroup of ``limits`` first (made by the caller): every process the page starts stays in it."""
+    inside = isolated_in(command, netns, visible, read_only)
+    if limits is None or inside == command:
+        return inside
+    return ["sh", "-c", f'{limits.enter()} && exec "$@"', "page-limits", *inside]
+
+
+def isolated_in(command: list[str], netns: str | None, visible: tuple[Path, ...] = (),
+                read_only: tuple[Path, ...] = ()) -> list[str]:
     """``command`` in a process tree of its own (its own /proc: the builder's processes and their
     environment are out of sight) with a /tmp of its own (only ``visible`` paths under /tmp kept, ``read_only``
     ones read-only) and, with ``netns``, the page daemon's network and host name."""
@@ -199,15 +210,29 @@ def user_namespaces_work() -> bool:
 
 class ShellSession:
     def __init__(self, cwd: Path, control_dir: Path, env: dict[str, str], netns: str | None = None,
-                 visible: tuple[Path, ...] = ()):
+                 visible: tuple[Path, ...] = (), limits: Limits | None = None):
         self.cwd = cwd
         self.control_dir = control_dir
         self.token = "DOCLAB-" + secrets.token_hex(8)
         self.commands_run = 0
-        self._process = subprocess.Popen(
+        # Processes and memory for the shell and all it starts (a fork bomb, a file written to the tmpfs /tmp).
+        self.limits = limits if limits is not None and limits.available else None
+        if self.limits is not None:
+            self.limits.create()
+        try:
+            self._process = self._start(cwd, control_dir, env, netns, visible)
+        except BaseException:
+            if self.limits is not None:
+                self.limits.remove()
+            raise
+
+    def _start(self, cwd: Path, control_dir: Path, env: dict[str, str], netns: str | None,
+               visible: tuple[Path, ...]) -> subprocess.Popen:
+        return subprocess.Popen(
             # The control folder, where doclab writes each block for the shell, read-only to the page: no link a page
             # plants there can turn doclab's next write into one on the machine.
-            isolated(["bash", "--noprofile", "--norc"], netns, (cwd, control_dir, *visible), read_only=(control_dir,)),
+            isolated(["bash", "--noprofile", "--norc"], netns, (cwd, control_dir, *visible), read_only=(control_dir,),
+                     limits=self.limits),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -276,3 +301,5 @@ class ShellSession:
         for stream in (self._process.stdin, self._process.stdout):
             if stream and not stream.closed:
                 stream.close()
+        if self.limits is not None:
+            self.limits.remove()

@@ -32,6 +32,8 @@ docker volume create --opt type=none --opt device=/root --opt o=bind hostroot
 {raw} -d '{{"Binds":["/:/h"]}}' http://d/v1.23/containers/anything/start
 mkdir d && docker create --name swap -v "$PWD/d:/h" alpine:3.18 cat /h/root/{root_canary} && rmdir d && ln -s / d && docker start -a swap
 printf 'FROM alpine:3.18\nRUN echo POISONED-BY-PAGE > /poison\n' | docker build -q -t 127.0.0.1:45000/library/alpine:3.18 - >/dev/null && docker push 127.0.0.1:45000/library/alpine:3.18
+python3 -c "exec('import os, time\nn = 0\ntry:\n while n < 5000:\n  if os.fork() == 0: time.sleep(1); os._exit(0)\n  n += 1\nexcept OSError as error: print(\'contained after\', n, \'processes:\', error.strerror)\nwhile n: os.wait(); n -= 1')"
+docker run --rm alpine:3.18 sh -c 'for i in $(seq 1100); do sleep 3 & done 2>&1 | head -1; wait'
 head -1 /etc/shadow; cat /root/{root_canary}; ls /root /home
 for n in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do ln -s /root/{written} ../control/block-$n.sh; done 2>&1 | sort -u
 echo written > /root/{written}; echo written > {project}/{written}; echo written > /usr/{written}
@@ -80,9 +82,11 @@ def test_a_page_reaches_neither_the_machines_files_nor_the_builders_environment(
     refused = [name for name, output in outputs.items() if "authorization denied by plugin" in output]
     assert sorted(refused, key=lambda name: int(name.split("-")[1])) == [f"try-{index}" for index in range(14)], outputs
     assert "[exit 1]" in outputs["try-14"] and "Pushed" not in outputs["try-14"], "a page pushed to the lab's registry"
-    assert "Read-only file system" in outputs["try-16"], "a page plants links where doclab writes its blocks"
-    assert outputs["try-18"].startswith("0\n"), "the builder's environment is in sight: " + outputs["try-18"]
-    assert "Read-only file system" in outputs["try-17"] and "No such file" in outputs["try-19"]
-    assert "permission denied" in outputs["try-20"]
+    assert outputs["try-15"].startswith("contained after "), "a page's shell forks without end: " + outputs["try-15"]
+    assert "can't fork" in outputs["try-16"], "a page's containers fork without end: " + outputs["try-16"]
+    assert "Read-only file system" in outputs["try-18"], "a page plants links where doclab writes its blocks"
+    assert outputs["try-20"].startswith("0\n"), "the builder's environment is in sight: " + outputs["try-20"]
+    assert "Read-only file system" in outputs["try-19"] and "No such file" in outputs["try-21"]
+    assert "permission denied" in outputs["try-22"]
     assert "now leads out of the page's folder" in outputs["try-13"], outputs["try-13"]
     print("\n" + "\n".join(f"{name}: {output.strip()}" for name, output in outputs.items()))
