@@ -51,6 +51,9 @@ class Settings:
     recorded: bool = False
     jobs: int = 2
     engine: str = DEFAULT_ENGINE
+    #: Records of pages run on other engines than the records' (``<!-- output: ID engine=NAME -->``), made by the
+    #: engine matrix: the project's own, whatever DOCLAB_CAPTURES_DIR says.
+    engine_captures_dir: Path = PROJECT_ROOT / "engine-captures"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, project_root: Path = PROJECT_ROOT) -> "Settings":

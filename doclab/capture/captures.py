@@ -17,10 +17,11 @@ it runs: a lab daemon of its own (in a network namespace of its own), or, on any
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from doclab import daemon
@@ -58,6 +59,8 @@ class Resolved:
     #: Why a record is shown instead of a live run: for the build log, and without paths for the page.
     reason: str = ""
     public_reason: str = ""
+    #: Other engines' records of this page, for its ``<!-- output: ID engine=NAME -->`` markers: engine → record.
+    engine_records: dict[str, PageRecord] = field(default_factory=dict)
 
 
 class DaemonQuestions:
@@ -162,7 +165,7 @@ class Captures:
             self.resolve_all([page], force)[page.path])
         if isinstance(outcome, CaptureError):
             raise outcome
-        return outcome
+        return with_engine_records(self.settings, page, outcome)
 
     def resolve_all(self, pages: list[Page], force: bool = False) -> dict[str, Resolved | CaptureError]:
         """Resolve every page; the pages that must run do so at the same time (up to DOCLAB_JOBS)."""
@@ -244,8 +247,9 @@ class Captures:
     def recorded_for(self, page: Page, public: str) -> Resolved:
         """For a front door that never runs a page (another site generator): the page's last clean record,
         the stamp saying ``public``; an error when there is none, or it is of an earlier version of the page."""
-        return self._recorded(page, self.store.load(page.path), inputs_key(page), public, public,
-                              "build with MkDocs against a daemon (scripts/serve, or the lab) to record them")
+        return with_engine_records(self.settings, page, self._recorded(
+            page, self.store.load(page.path), inputs_key(page), public, public,
+            "build with MkDocs against a daemon (scripts/serve, or the lab) to record them"))
 
     def _recorded(
         self, page: Page, recorded: PageRecord | None, inputs: str, reason: str = "", public: str = "", how: str = ""
@@ -269,3 +273,18 @@ class Captures:
                 f"examples, and {reason}, so they cannot be run again now; {how}"
             )
         return Resolved(recorded, Outcome.RECORDED, reason, public)
+
+
+def with_engine_records(settings: Settings, page: Page, resolved: Resolved) -> Resolved:
+    """``resolved`` with the records its ``engine=`` output markers show (engine-captures/ENGINE/)."""
+    records = {}
+    for marker in page.outputs:
+        if marker.engine is None or marker.engine in records:
+            continue
+        record = CaptureStore(settings.engine_captures_dir / marker.engine).load_intact(page.path)
+        if record is None or marker.capture_id not in record.captures:
+            raise CaptureError.about(
+                page.path, f"<!-- output: {marker.capture_id} engine={marker.engine} --> has no record of engine "
+                f"{marker.engine}; make it with python -m doclab.tools.matrix --write (it runs the page there)", marker.line)
+        records[marker.engine] = record
+    return dataclasses.replace(resolved, engine_records=records) if records else resolved

@@ -134,6 +134,9 @@ class OutputMarker:
     end: int
     capture_id: str
     kind: str = "output"
+    #: ``<!-- output: build engine=28.5-overlay2 -->``: the same block's output as another engine of the lab's printed
+    #: it (its record: engine-captures/ENGINE/, made by ``python -m doclab.tools.matrix --write``).
+    engine: str | None = None
 
 
 @dataclass(frozen=True)
@@ -295,7 +298,15 @@ def parse_page(text: str, page: str, snippets_dir: Path, line_offset: int = 0) -
                 result.quotes.append(_quote(marker["args"], page, line, start, end, name))
                 continue
             if name in PLACEMENT_MARKERS:
-                result.outputs.append(OutputMarker(page, line, start, end, marker["args"].strip(), name))
+                capture_id, *options = marker["args"].split() or [""]
+                engine = None
+                for option in options:
+                    key, _, value = option.partition("=")
+                    if name != "output" or key != "engine" or not re.fullmatch(r"\d[\w.-]*", value):
+                        raise PageError(f"{page}:{line}: <!-- {name}: {capture_id} {option} -->: the one option is "
+                                        "engine=NAME (an engine of doclab/lab/engines.toml), on an output marker")
+                    engine = value
+                result.outputs.append(OutputMarker(page, line, start, end, capture_id, name, engine))
                 continue
             if pending:
                 raise PageError(f"{page}:{pending[1]}: marker is not followed by a code block")

@@ -137,6 +137,26 @@ def render_capture(page: Page, capture: Capture, resolved: Resolved, indent: str
     return indent_lines("\n".join(lines), indent)
 
 
+def render_engine_capture(page: Page, marker, resolved: Resolved, indent: str) -> str:
+    """The block's output as another engine of the lab's printed it, named as its own capture, with its own note."""
+    record = resolved.engine_records[marker.engine]
+    capture = record.captures[marker.capture_id]
+    server = record.stamp["server"]
+    store = server.get("image_store") or ""
+    shown_as = f"{marker.capture_id}-{marker.engine}"  # a capture of its own: no walk-through of the page's matches it
+    note = (f"This output: {builder_of(capture.output) or 'Docker'} · recorded on {reader_date(record.stamp['date'])} with "
+            f"Docker Engine {reader_version(server['version'])}"
+            + (f" on the {store} storage driver" if store and store != "containerd" else " with the containerd image store")
+            + f" · client {reader_version(capture.client.get('version', ''))}")
+    fence = _fence_for(capture.output)
+    output = capture.output if capture.output.endswith("\n") or not capture.output else capture.output + "\n"
+    command = capture.command.strip()
+    lines = [f'{fence}{{.{fences.LANGUAGE} data-capture="{html.escape(shown_as)}" title="$ {html.escape(command)}"}}',
+             *output.splitlines(), fence, "",
+             f'<small class="doclab-note" data-capture="{html.escape(shown_as)}">{html.escape(note)}</small>']
+    return indent_lines("\n".join(lines), indent)
+
+
 def indent_lines(text: str, indent: str) -> str:
     """Indent every line but the first, which takes the marker's place (and its indentation)."""
     first, *rest = text.split("\n")
@@ -226,6 +246,9 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
         position = marker.end
         if marker.kind == "script":
             pieces.append(indent_lines(render_script(page, title, marker.start), indent))
+            continue
+        if marker.engine is not None:
+            pieces.append(render_engine_capture(page, marker, resolved, indent))
             continue
         capture = resolved.record.captures.get(marker.capture_id)
         if capture is None:

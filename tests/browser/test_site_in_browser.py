@@ -256,7 +256,8 @@ def test_step_checkboxes_show_a_focus_ring(page, site):
 def test_step_4_shows_both_builders_buildkit_first(page, site):
     page.goto(site[1] + "/mini-project/", wait_until="load")
     card = page.locator("[data-step-card='4']")
-    assert card.locator(".tabbed-set").first.locator(".tabbed-labels label").all_inner_texts() == ["BuildKit", "Classic builder"]
+    assert card.locator(".tabbed-set").first.locator(".tabbed-labels label").all_inner_texts() == [
+        "BuildKit", "overlay2", "Classic builder"]
     assert card.locator(".tabbed-set").nth(1).locator(".tabbed-labels label").all_inner_texts() == ["BuildKit", "Classic builder"]
     builders = card.locator(".doclab-output[data-builder]").evaluate_all("blocks => blocks.map(b => b.dataset.builder)")
     assert builders == ["BuildKit", "BuildKit", "classic builder"]  # the plain form, the terminal's screen, classic
@@ -576,3 +577,16 @@ def test_on_a_phone_the_diagram_opens_at_its_start_and_each_phase_brings_its_arr
     starts = figure.evaluate("""f => { const arrow = f.querySelector("g[data-phase='resolve']").getBoundingClientRect();
                                        const view = f.getBoundingClientRect(); return [arrow.left - view.left, view.width]; }""")
     assert 0 <= starts[0] < starts[1], starts
+
+
+def test_step_4_shows_buildkit_on_the_containerd_store_then_on_overlay2_then_the_classic_builder(page, site):
+    page.goto(site[1] + "/mini-project/", wait_until="load")
+    tabs = page.locator("[data-step-card='4'] .tabbed-labels").first.locator("label")
+    assert tabs.all_inner_texts()[:3] == ["BuildKit", "overlay2", "Classic builder"]
+    tabs.nth(1).click()
+    overlay2 = page.locator(".doclab-output[data-capture='build-buildkit-28.5-overlay2']")
+    assert overlay2.is_visible()
+    text = overlay2.locator("code").inner_text()
+    assert "extracting sha256:" in text and "writing image sha256:" in text and "unpacking to" not in text
+    note = page.locator(".doclab-note[data-capture='build-buildkit-28.5-overlay2']").inner_text()
+    assert re.search(r"recorded on \d+ \w{3} \d{4} with Docker Engine 28\.5\.\d+ on the overlay2 storage driver", note), note

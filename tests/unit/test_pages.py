@@ -120,3 +120,11 @@ def test_client_names_a_lab_engine_never_a_program_of_the_page(snippets, client)
     with pytest.raises(PageError, match=rf"demo.md:3: client={re.escape(client)}: name one of the lab's engines"):
         parse_page(text, "demo.md", snippets)
     assert parse_page(text.replace(f"client={client}", "client=20.10"), "demo.md", snippets).blocks[0].client == "20.10"
+
+
+def test_an_output_marker_may_name_another_engine_and_nothing_else(snippets):
+    text = "# Demo\n\n<!-- exec: id=b -->\n```bash\necho x\n```\n\n<!-- output: b -->\n\n<!-- output: b engine=28.5-overlay2 -->\n"
+    assert [marker.engine for marker in parse_page(text, "demo.md", snippets).outputs] == [None, "28.5-overlay2"]
+    for wrong in ("engine=/usr/bin/docker", "color=red"):
+        with pytest.raises(PageError, match=rf"demo.md:10: <!-- output: b {re.escape(wrong)} -->: the one option is engine=NAME"):
+            parse_page(text.replace("engine=28.5-overlay2", wrong), "demo.md", snippets)

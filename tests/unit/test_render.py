@@ -151,3 +151,16 @@ def test_a_lesson_with_step_cards_has_its_stamp_at_the_end(tmp_path):
                 "<!-- output: out -->\n\n</div>\n\nThe end.\n")
     html = replace_markers(markdown, parse_page(markdown, "p.md", tmp_path), resolved("x\n"))
     assert html.count("doclab-stamp") == 1 and html.index("The end.") < html.index("doclab-stamp")
+
+
+def test_an_output_of_another_engine_is_shown_as_its_own_capture_with_its_own_note(tmp_path):
+    markdown = "# T\n\n<!-- exec: id=out -->\n```bash\necho x\n```\n\n<!-- output: out -->\n\n<!-- output: out engine=28.5-overlay2 -->\n"
+    page = parse_page(markdown, "p.md", tmp_path)
+    other = PageRecord("p.md", "k", "i", {**STAMP, "date": "2026-12-07", "server": {"version": "28.5.2+dfsg4", "image_store": "overlay2"}},
+                       {"out": Capture("out", "docker build -t x .", 0, BUILDKIT, 0.1, {"version": "28.5.2+dfsg4"})})
+    shown = resolved("x\n")
+    html = replace_markers(markdown, page, Resolved(shown.record, shown.state, engine_records={"28.5-overlay2": other}))
+    assert '```{.doclab-output data-capture="out-28.5-overlay2" title="$ docker build -t x ."}' in html
+    assert ("This output: BuildKit · recorded on 7 Dec 2026 with Docker Engine 28.5.2 on the overlay2 storage driver · "
+            "client 28.5.2") in html
+    assert html.count('class="doclab-stamp"') == 1, "the page's one stamp is its own record's"
