@@ -286,5 +286,9 @@ def with_engine_records(settings: Settings, page: Page, resolved: Resolved) -> R
             raise CaptureError.about(
                 page.path, f"<!-- output: {marker.capture_id} engine={marker.engine} --> has no record of engine "
                 f"{marker.engine}; make it with python -m doclab.tools.matrix --write (it runs the page there)", marker.line)
+        if record.inputs_key != inputs_key(page):
+            raise CaptureError.about(
+                page.path, f"the record of engine {marker.engine} is of an earlier version of this page's examples; "
+                "record it again with python -m doclab.tools.matrix --write", marker.line)
         records[marker.engine] = record
     return dataclasses.replace(resolved, engine_records=records) if records else resolved

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from doclab.capture.captures import Outcome, Captures, capture_key, inputs_key
+from doclab.capture.captures import Outcome, Captures, Resolved, capture_key, inputs_key
 from doclab.capture.record import Capture, CaptureError, CaptureStore, PageRecord
 from doclab.capture.runner import reads_event_history
 from doclab.daemon import DaemonFacts, daemon_facts
@@ -280,3 +280,23 @@ def test_a_build_resolves_its_daemons_address_once_and_passes_it_down(monkeypatc
         assert captures.facts.address == "unix:///nowhere.sock" and not captures.facts.reachable
         captures.resolve_all([page])
     assert len(asked) == 1
+
+
+def test_an_output_of_another_engine_comes_from_its_record_and_a_stale_one_fails_naming_how_to_record_it(tmp_path, snippets):
+    import dataclasses
+
+    from doclab.capture.captures import with_engine_records
+
+    page = parse_page(PAGE + "<!-- output: hello engine=28.5-overlay2 -->\n", "p.md", snippets)
+    settings = dataclasses.replace(Settings.from_env({}), engine_captures_dir=tmp_path / "engine-captures")
+    shown = Resolved(record_for(page), Outcome.CACHED)
+    with pytest.raises(CaptureError, match=r"docs/p.md:6: .*has no record of engine 28.5-overlay2; make it with python -m "
+                                           r"doclab.tools.matrix --write"):
+        with_engine_records(settings, page, shown)
+    CaptureStore(tmp_path / "engine-captures" / "28.5-overlay2").save(record_for(page))
+    assert with_engine_records(settings, page, shown).engine_records["28.5-overlay2"].captures["hello"].output == "hello\n"
+    (snippets / "demo" / "hello.sh").write_text("echo hello again\n")
+    edited = parse_page(PAGE + "<!-- output: hello engine=28.5-overlay2 -->\n", "p.md", snippets)
+    with pytest.raises(CaptureError, match="of an earlier version of this page's examples; record it again with python -m "
+                                           "doclab.tools.matrix --write"):
+        with_engine_records(settings, edited, shown)
