@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -13,12 +14,15 @@ from doclab.errors import DoclabError
 from doclab.daemon.guard import HOW_TO_RUN_LIVE
 from doclab.page.parse import PageError, parse_page, read_page
 from doclab.render.quotes import check_quotes, replace_quotes
-from doclab.render.markers import replace_markers
+from doclab.render.markers import cast_name, replace_markers
+from doclab.render import replay
 from doclab.settings import Settings
 
 log = logging.getLogger("mkdocs.hooks.captures")
 captures: Captures | None = None
 _written: dict = {}
+#: The replays this build's pages offer ("Watch it run"): where in the site → asciicast; written after the build.
+_casts: dict = {}
 
 
 def on_config(config):
@@ -29,6 +33,18 @@ def on_config(config):
 def on_pre_build(config):
     captures.refresh()
     captures.pages_run.clear()
+    _casts.clear()
+
+
+def on_post_build(config):
+    """Each replay as an asciicast v2 file and the screens the player shows (drawn here, by the terminal emulator that
+    drew the captured screen, so the last one is that screen)."""
+    for name, cast in _casts.items():
+        target = Path(config["site_dir"]) / "casts" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.with_name(target.name + ".cast").write_text(replay.asciicast_text(cast))
+        player = {"command": cast["command"], "width": cast["width"], "height": cast["height"], "frames": replay.frames(cast)}
+        target.with_name(target.name + ".frames.json").write_text(json.dumps(player, ensure_ascii=False, separators=(",", ":")))
 
 
 def on_files(files, config):
@@ -84,6 +100,8 @@ def on_page_markdown(markdown, page, config, files):
             else:
                 log.info("%s: captures %s", page.file.src_uri, resolved.state)
             markdown = replace_markers(markdown, parsed, resolved)
+            _casts.update({cast_name(written.path, capture_id): capture.cast
+                           for capture_id, capture in resolved.record.captures.items() if capture.cast})
         check_quotes(written, captures.record_of)  # first, on the file as written: its errors cite the file's lines
         return replace_quotes(markdown, parsed, captures.record_of)
     except PageError as error:

@@ -39,6 +39,11 @@ class Capture:
     seconds: float
     client: dict = field(default_factory=dict)
     trace: dict = field(default_factory=dict)
+    #: A block run on a terminal: its run as asciicast v2, for the page's replay (left out of records without one).
+    cast: dict | None = None
+
+    def content(self) -> dict:
+        return {name: value for name, value in vars(self).items() if name != "cast" or value is not None}
 
 
 @dataclass
@@ -57,7 +62,7 @@ class PageRecord:
             "key": self.key,
             "inputs_key": self.inputs_key,
             "stamp": self.stamp,
-            "captures": {name: vars(capture) for name, capture in sorted(self.captures.items())},
+            "captures": {name: capture.content() for name, capture in sorted(self.captures.items())},
         }
 
     def to_json(self) -> str:

@@ -153,7 +153,7 @@ class PageRunner:
                         client = daemon.client_facts(block_client(block) or self.settings.docker_cli)
                         captures[block.capture_id] = Capture(
                             block.capture_id, shown_command(block), result.exit_code, result.output,
-                            round(result.seconds, 2), {"version": client.version}, result.trace,
+                            round(result.seconds, 2), {"version": client.version}, result.trace, result.cast,
                         )
             finally:
                 with self._lock:

@@ -94,9 +94,9 @@ def output_note(record: PageRecord, capture: Capture) -> str | None:
         return None
     parts = [builder] if builder else []
     if client:
-        parts.append(f"client Docker {client}")
+        parts.append(f"client {reader_version(client)}")
     if builder:
-        parts.append(f"Engine {record.stamp['server']['version']}")
+        parts.append(f"Docker Engine {reader_version(record.stamp['server']['version'])}")
     return "This output: " + " · ".join(parts)
 
 
@@ -132,9 +132,24 @@ def render_capture(page: Page, capture: Capture, resolved: Resolved, indent: str
     note = output_note(resolved.record, capture)
     if note:
         lines += ["", f'<small class="doclab-note" data-capture="{html.escape(capture.capture_id)}">{html.escape(note)}</small>']
+    if capture.cast:
+        lines += ["", watch_panel(page, capture)]
     if with_stamp:
         lines += ["", _stamp_html(page, resolved)]
     return indent_lines("\n".join(lines), indent)
+
+
+def cast_name(page_path: str, capture_id: str) -> str:
+    """Where a capture's replay is in the site, under ``casts/`` (``.cast``, and ``.frames.json`` for the player)."""
+    return f"{page_path.removesuffix('.md')}/{capture_id}"
+
+
+def watch_panel(page: Page, capture: Capture) -> str:
+    """"Watch it run": a button that loads the replay (assets/watch.js) when pressed, so a first visit weighs nothing more."""
+    # Inline (a span): inside a fold or a tab Markdown wraps raw HTML in a paragraph; the player goes after it.
+    return (f'<span class="doclab-watch" data-cast="{html.escape(cast_name(page.path, capture.capture_id))}" '
+            f'data-command="{html.escape(capture.command.strip())}"><button type="button" class="md-button md-button--primary doclab-watch__open">'
+            f'Watch it run</button></span>')
 
 
 def render_engine_capture(page: Page, marker, resolved: Resolved, indent: str) -> str:

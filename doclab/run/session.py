@@ -56,6 +56,8 @@ class BlockResult:
     output: str
     seconds: float
     trace: dict = field(default_factory=dict)
+    #: A block run on a terminal: its run as asciicast v2 (``doclab.run.terminal.asciicast``), for the replay.
+    cast: dict | None = None
 
 
 def shown_command(block: Block) -> str:
@@ -118,6 +120,14 @@ class DaemonDied(BlockFailed):
     """The daemon stopped answering while a block ran: one error naming page, block and daemon."""
 
 
+def cast_of(block: Block, result: CommandResult, machine: MachineFacts) -> dict | None:
+    """A terminal block's run, as the terminal received it and when (scrubbed as its output is), for the replay."""
+    if block.terminal is None or not result.events:
+        return None
+    return terminal.asciicast(shown_command(block), [(seconds, scrub(text, machine)) for seconds, text in result.events],
+                              block.terminal)
+
+
 def too_long_message(block: Block, result: CommandResult) -> str:
     return (f"{block.label} printed {MAX_OUTPUT + result.left_out} bytes or more, more than a page shows (at most "
             f"{MAX_OUTPUT}); print less (`| head`, `| tail`, a quieter option)\n--- its head ---\n"
@@ -137,9 +147,8 @@ def shell_ended_by(last: Block, block: Block) -> BlockFailed:
 class PageRun:
     """An empty folder, a shell, and the daemon's state before the page ran; undone by ``close``.
 
-    ``netns``: the network namespace of the page's own lab daemon; the shell runs there too, so
-    ``localhost`` and published ports are the page's own and never collide with another page's.
-    """
+    ``netns``: the network namespace of the page's own lab daemon; the shell runs there too, so ``localhost`` and
+    published ports are the page's own and never collide with another page's."""
 
     def __init__(self, page: Page, settings: Settings, address: str, netns: str | None = None,
                  facts: daemon.DaemonFacts | None = None):
@@ -225,7 +234,7 @@ class PageRun:
         if block.terminal is None:
             return self.shell.run(scoped(block, block.source, self.control), timeout)
         script = terminal.wrapped(block.source, self.control, block.line, block.terminal)
-        result = self.shell.run(scoped(block, script, self.control), timeout)
+        result = self.shell.run(scoped(block, script, self.control), timeout, timed=True)
         return dataclasses.replace(result, output=terminal.screen(result.output, block.terminal))
 
     def _run_console(self, block: Block, timeout: float) -> CommandResult:
@@ -250,7 +259,8 @@ class PageRun:
         if result.timed_out or result.exit_code != expected:
             raise BlockFailed(failure_message(block, result, timeout, expected) + unserved_image_hint(self.facts, self.settings, result.output)
                               + port_taken_hint(result.output) + lab_fault_hint(self.facts, self.ledger.address, result.output))
-        return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds, trace or {})
+        return BlockResult(block, result.exit_code, scrub(result.output, self.machine), result.seconds, trace or {},
+                           cast_of(block, result, self.machine))
 
     def _raise_if_daemon_died(self, block: Block) -> None:
         """Asked after every block, passed or failed: an output printed while the daemon died is not a capture."""

@@ -34,22 +34,29 @@ class CommandResult:
     seconds: float
     timed_out: bool = False
     left_out: int = 0  # bytes of output between the kept head and tail: more than MAX_OUTPUT was printed
+    #: When each piece of the output arrived, seconds after the block started (``timed`` runs): (seconds, text).
+    events: tuple[tuple[float, str], ...] = ()
 
 
 class OutputReader:
     """A block's output as it arrives, in linear time: its head up to MAX_OUTPUT, the tail after it (KEPT_TAIL), and
     the last bytes, where the shell's sentinel line ends the block."""
 
-    def __init__(self, marker: bytes):
+    def __init__(self, marker: bytes, started: float | None = None):
         self.marker = marker
         self.head, self.tail = bytearray(), bytearray()
         self.left_out = 0
         self.last = b""
+        #: With ``started`` (a monotonic time): when each chunk of the head arrived, and where it ended in it.
+        self.started = started
+        self.arrivals: list[tuple[float, int]] = []
 
     def feed(self, chunk: bytes) -> int | None:
         """Take ``chunk``; the block's exit code once the sentinel has arrived whole, else None."""
         room = MAX_OUTPUT - len(self.head)
         self.head += chunk[:room]
+        if self.started is not None and room > 0:
+            self.arrivals.append((time.monotonic() - self.started, len(self.head)))
         rest = chunk[room:] if room < len(chunk) else b""
         if rest:
             self.tail += rest
@@ -68,6 +75,19 @@ class OutputReader:
         from_tail = min(count, len(self.tail))
         del self.tail[len(self.tail) - from_tail:]
         del self.head[len(self.head) - (count - from_tail):]
+
+    def events(self) -> tuple[tuple[float, str], ...]:
+        """The kept output as it arrived: (seconds, text) pieces, split where the chunks were (whole characters)."""
+        import codecs
+
+        decoder, pieces, start = codecs.getincrementaldecoder("utf-8")(errors="replace"), [], 0
+        for seconds, end in self.arrivals:
+            end = min(end, len(self.head))
+            text = decoder.decode(bytes(self.head[start:end]))
+            if text:
+                pieces.append((round(seconds, 3), text))
+            start = max(start, end)
+        return tuple(pieces)
 
     def text(self) -> str:
         gap = f"\n[… {self.left_out} bytes left out …]\n".encode() if self.left_out else b""
@@ -245,8 +265,8 @@ class ShellSession:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def run(self, script: str, timeout: float) -> CommandResult:
-        """Run ``script`` in the shell; return its exit code and everything it printed."""
+    def run(self, script: str, timeout: float, timed: bool = False) -> CommandResult:
+        """Run ``script`` in the shell; return its exit code and everything it printed (``timed``: and when)."""
         if not self.alive:
             return CommandResult(None, "the page's shell has already ended (an earlier block exited or timed out)\n", 0)
         self.commands_run += 1
@@ -257,10 +277,10 @@ class ShellSession:
         started = time.monotonic()
         self._process.stdin.write(line.encode())
         self._process.stdin.flush()
-        return self._read_until_sentinel(started, timeout)
+        return self._read_until_sentinel(started, timeout, timed)
 
-    def _read_until_sentinel(self, started: float, timeout: float) -> CommandResult:
-        reader = OutputReader(f"\x1e{self.token}:".encode())
+    def _read_until_sentinel(self, started: float, timeout: float, timed: bool = False) -> CommandResult:
+        reader = OutputReader(f"\x1e{self.token}:".encode(), started if timed else None)
         stream = self._process.stdout
         while True:
             remaining = started + timeout - time.monotonic()
@@ -275,7 +295,8 @@ class ShellSession:
                 return CommandResult(None, reader.text(), time.monotonic() - started, left_out=reader.too_long)
             code = reader.feed(chunk)
             if code is not None:
-                return CommandResult(code, reader.text(), time.monotonic() - started, left_out=reader.too_long)
+                return CommandResult(code, reader.text(), time.monotonic() - started, left_out=reader.too_long,
+                                     events=reader.events())
 
     def kill(self) -> None:
         if self.alive:

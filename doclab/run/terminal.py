@@ -63,10 +63,26 @@ def screen(stream: str, size: tuple[int, int]) -> str:
 
     columns, rows = size
     display = pyte.Screen(columns, rows)
-    pyte.Stream(display).feed(stream.replace("\r\n", "\n").replace("\n", "\r\n"))
+    pyte.Stream(display).feed(as_typed(stream))
+    return shown_screen(display)
+
+
+def as_typed(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def shown_screen(display) -> str:
     lines = [line.rstrip() for line in display.display]
     while lines and not lines[-1]:
         lines.pop()
     while lines and not lines[0]:  # BuildKit starts its view on a fresh line
         lines.pop(0)
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def asciicast(command: str, events: list[tuple[float, str]], size: tuple[int, int]) -> dict:
+    """The run as asciicast v2 (header fields and ``[seconds, "o", text]`` events): what the terminal received, and
+    when; ``command`` is what was typed (the replay types it before the first event)."""
+    columns, rows = size
+    return {"version": 2, "width": columns, "height": rows, "command": command,
+            "events": [[seconds, "o", text] for seconds, text in events]}

@@ -127,6 +127,22 @@
     return {empty: false, builder: builder, reference: ref, findings: findings, lines: shown, differing: differing};
   }
 
+  // "Watch it run": the command is typed (TYPING s a character), a pause, then the recorded screens at their times.
+  var TYPING = 0.04, PAUSE = 0.4;
+
+  function replayLength(replay) {
+    var last = replay.frames.length ? replay.frames[replay.frames.length - 1][0] : 0;
+    return replay.command.length * TYPING + PAUSE + last;
+  }
+
+  // What the replay shows ``seconds`` into it: the prompt as typed so far, the terminal's screen, whether it ended.
+  function replayAt(replay, seconds) {
+    var typed = Math.max(0, Math.min(replay.command.length, Math.floor(seconds / TYPING + 1e-9)));
+    var after = seconds - (replay.command.length * TYPING + PAUSE), screen = "";
+    for (var index = 0; index < replay.frames.length && replay.frames[index][0] <= after + 1e-9; index++) screen = replay.frames[index][1];
+    return {prompt: "$ " + replay.command.slice(0, typed), screen: screen, ended: seconds >= replayLength(replay)};
+  }
+
   // The deck in a new order: Fisher-Yates over the cards' names, ``random`` as Math.random (a test passes its own).
   function shuffled(names, random) {
     var order = names.slice();
@@ -145,7 +161,7 @@
   }
 
   return {
-    shuffled: shuffled, deckOrder: deckOrder,
+    shuffled: shuffled, deckOrder: deckOrder, replayAt: replayAt, replayLength: replayLength,
     normaliseAnswer: normaliseAnswer, checkField: checkField, explainRules: explainRules, volatileRules: volatileRules,
     normalizeLine: normalizeLine, asPlain: asPlain, builderRules: builderRules, builderOf: builderOf, actorsOf: actorsOf, reference: reference,
     compareOutput: compareOutput

@@ -394,8 +394,35 @@
     document.querySelectorAll(".md-typeset .headerlink").forEach(function (link) { link.tabIndex = -1; });
   }
 
+  // "Watch it run": the player (watch.js and watch.css) is loaded the first time a reader asks for a replay, so a
+  // first visit weighs what it did; the site's base is where this script came from.
+  function setupWatch() {
+    var panels = document.querySelectorAll(".doclab-watch");
+    var own = document.querySelector('script[src$="assets/lesson.js"]');
+    if (!panels.length || !own) return;
+    var base = own.src.replace(/assets\/lesson\.js$/, ""), loading = null;
+    function player() {
+      loading = loading || new Promise(function (resolve, reject) {
+        var style = document.head.appendChild(document.createElement("link"));
+        style.rel = "stylesheet";
+        style.href = base + "assets/watch.css";
+        var script = document.head.appendChild(document.createElement("script"));
+        script.src = base + "assets/watch.js";
+        script.onload = resolve;
+        script.onerror = reject;
+      });
+      return loading;
+    }
+    panels.forEach(function (panel) {
+      panel.querySelector(".doclab-watch__open").addEventListener("click", function () {
+        player().then(function () { window.DoclabWatch.open(panel, base); });
+      });
+    });
+  }
+
   function setup() {
     closedDrawerOutOfTabOrder();
+    setupWatch();
     permalinksOutOfTabOrder();
     nameSearchDialog();
     focusableScrollers();

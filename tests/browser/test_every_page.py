@@ -54,6 +54,14 @@ def answer_exercise(tab) -> None:
     exercise_suite.box(tab, "3").locator("button[type=submit]").focus()
 
 
+def open_replay(tab) -> None:
+    """"Watch it run" opened and played to its end (the player's controls and screen all there)."""
+    tab.locator("summary", has_text="The same build in a terminal").click()
+    tab.locator(".doclab-watch__open").click()
+    tab.locator(".doclab-player select").select_option("4")
+    tab.wait_for_function("document.querySelector('.doclab-player').dataset.state === 'ended'", timeout=15000)
+
+
 def complete_lesson(tab) -> None:
     for step in ("1", "2", "3", "4"):
         tab.check(f"input[data-step='{step}']")
@@ -72,6 +80,8 @@ LOADED = {
     "exercise answered, dark": (DARK, answer_exercise, ["/mini-project/"]),
     "exercise answered, 375 px": (PHONE, answer_exercise, ["/mini-project/"]),
     "quiz answered, dark": (DARK, answer_quiz, ["/learn/quiz/"]),
+    "replay played, 375 px dark": ({**PHONE, "color_scheme": "dark"}, open_replay, ["/mini-project/"]),
+    "replay played": (LIGHT, open_replay, ["/mini-project/"]),
     "lesson completed": (LIGHT, complete_lesson, ["/mini-project/"]),
     "lesson completed, dark": (DARK, complete_lesson, ["/mini-project/"]),
 }
@@ -217,7 +227,7 @@ def test_every_page_loads_with_no_request_outside_127_0_0_1(tour):
     assert outside == {}
 
 
-def test_every_pages_weight_and_the_lesson_under_435_kb(tour):
+def test_every_pages_weight_and_the_lesson_under_440_kb(tour):
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "page-weights.json").write_text(json.dumps(tour.weights, indent=2) + "\n")
     print("\npage weights:", json.dumps(tour.weights))
@@ -225,8 +235,10 @@ def test_every_pages_weight_and_the_lesson_under_435_kb(tour):
     # 100 KB (outputs, walk-throughs, the answers' rules 24 KB and captured mistakes, the compare rule sets), lesson.js,
     # doclab-logic.js, exercise.js and their CSS 54 KB (the quiz's keys, Reset's undo, the sticky explanation, wrapping
     # answer boxes, focus kept after a hint or a solution opens, a tick taken back). The budget grows only with what a
-    # learner uses: 430 → 435 KB for Docker 28.5's longer outputs and the words for six more real mistakes.
-    assert tour.weights["/mini-project/"]["bytes"] <= 435_000, tour.weights["/mini-project/"]
+    # learner uses: 430 → 435 KB for Docker 28.5's longer outputs and the words for six more real mistakes; → 440 KB for
+    # step 4's overlay2 tab (its output, 1.6 KB) and the stepped hints (436 KB measured). The replay's player and its
+    # screens load only when asked for (test_site_in_browser.py checks a first visit requests neither).
+    assert tour.weights["/mini-project/"]["bytes"] <= 440_000, tour.weights["/mini-project/"]
 
 
 def test_at_phone_width_no_page_scrolls_sideways_and_outputs_wrap_clear_of_the_copy_button(tour):

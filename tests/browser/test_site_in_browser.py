@@ -590,3 +590,49 @@ def test_step_4_shows_buildkit_on_the_containerd_store_then_on_overlay2_then_the
     assert "extracting sha256:" in text and "writing image sha256:" in text and "unpacking to" not in text
     note = page.locator(".doclab-note[data-capture='build-buildkit-28.5-overlay2']").inner_text()
     assert re.search(r"recorded on \d+ \w{3} \d{4} with Docker Engine 28\.5\.\d+ on the overlay2 storage driver", note), note
+
+
+def open_replay(tab, site):
+    tab.goto(site[1] + "/mini-project/", wait_until="load")
+    tab.locator("summary", has_text="The same build in a terminal").click()
+    tab.locator(".doclab-watch__open").click()
+    tab.locator(".doclab-player__play").wait_for()  # the player is loaded when first asked for
+    return tab.locator(".doclab-player")
+
+
+def test_watch_it_run_types_the_command_and_plays_the_build_to_the_screen_it_captured(page, site):
+    page.goto(site[1] + "/mini-project/", wait_until="load")
+    loaded = page.evaluate("performance.getEntriesByType('resource').map(entry => entry.name)")
+    assert not [url for url in loaded if "watch." in url or "/casts/" in url], "a first visit loads no replay"
+    player = open_replay(page, site)
+    assert page.evaluate("document.activeElement.textContent") == "Pause", "the keyboard is on the player"
+    player.locator("select").select_option("4")
+    page.wait_for_selector(".doclab-player[data-state='ended']", timeout=15000)
+    captured = recorded_capture("build-buildkit-terminal")
+    assert player.locator(".doclab-player__prompt").inner_text() == "$ " + captured.command
+    assert player.locator(".doclab-player__screen").inner_text().rstrip("\n") == captured.output.rstrip("\n")
+    play = player.locator(".doclab-player__play")
+    assert play.inner_text() == "Play again"
+    play.focus()
+    page.keyboard.press("Space")  # plays again, from the start
+    assert player.get_attribute("data-state") == "playing"
+    page.keyboard.press("Space")
+    assert player.get_attribute("data-state") == "paused"
+    player.locator(".doclab-player__seek").focus()
+    page.keyboard.press("End")  # the range input: Home and End, arrows
+    assert player.get_attribute("data-state") == "ended"
+    cast = page.request.get(site[1] + "/casts/mini-project/build-buildkit-terminal.cast").text().splitlines()
+    assert json.loads(cast[0]) == {"version": 2, "width": 80, "height": 24, "command": captured.command}
+    assert all(json.loads(line)[1] == "o" for line in cast[1:]) and len(cast) > 2
+
+
+def test_a_reader_who_asks_for_less_motion_gets_the_replays_last_screen_paused(open_tab, site):
+    tab = open_tab(reduced_motion="reduce")
+    player = open_replay(tab, site)
+    player.locator(".doclab-player__screen").wait_for()
+    tab.wait_for_function("document.querySelector('.doclab-player').dataset.state === 'ended'")
+    assert player.locator(".doclab-player__play").inner_text() == "Play again"
+
+
+def recorded_capture(capture_id: str):
+    return CaptureStore(ROOT / "captures").load("mini-project.md").captures[capture_id]

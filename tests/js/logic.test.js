@@ -76,3 +76,15 @@ test("a saved order keeps to the cards the page has: gone ones dropped, new ones
   assert.deepEqual(logic.deckOrder(["Tag", "Gone", "Client"], ["Client", "Daemon", "Tag"]), ["Tag", "Client", "Daemon"]);
   assert.deepEqual(logic.deckOrder(null, ["Client", "Daemon"]), ["Client", "Daemon"]);
 });
+
+test("a replay types the command, pauses, then shows each recorded screen from its time to the end", () => {
+  const replay = {command: "ls", frames: [[0.1, "a\n"], [0.5, "b\n"]]};
+  const start = 2 * 0.04 + 0.4;  // typed, then the pause
+  assert.deepEqual(logic.replayAt(replay, 0), {prompt: "$ ", screen: "", ended: false});
+  assert.equal(logic.replayAt(replay, 0.04).prompt, "$ l");
+  assert.deepEqual(logic.replayAt(replay, start + 0.05), {prompt: "$ ls", screen: "", ended: false});
+  assert.equal(logic.replayAt(replay, start + 0.1).screen, "a\n");
+  assert.equal(logic.replayAt(replay, start + 0.49).screen, "a\n");
+  assert.deepEqual(logic.replayAt(replay, logic.replayLength(replay)), {prompt: "$ ls", screen: "b\n", ended: true});
+  assert.equal(logic.replayLength(replay), start + 0.5);
+});
