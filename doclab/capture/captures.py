@@ -34,7 +34,7 @@ from doclab.settings import RECORDED, STRICT, Settings
 def inputs_key(page: Page) -> str:
     blocks = [
         [b.language, sorted(b.attrs.items()), b.source, b.capture_id, b.expected_exit, b.client, b.skip_reason,
-         list(b.env), b.fresh, b.trace, b.terminal]
+         list(b.env), b.fresh, b.trace, b.terminal, *(["replay"] if b.replay else [])]
         for b in page.blocks
     ]
     return sha256_of([CAPTURE_FORMAT, blocks])

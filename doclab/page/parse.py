@@ -72,7 +72,7 @@ PLACEMENT_MARKERS = {"output", "walkthrough", "trace", "script"}
 SHOWING_MARKERS = {"output", "walkthrough", "trace"}
 #: The longest a block may be allowed to run (an hour): a limit must stay a limit.
 MAX_TIMEOUT = 3600
-EXEC_OPTIONS = ("id", "exit", "timeout", "client", "trace", "env", "fresh", "terminal", "hide")
+EXEC_OPTIONS = ("id", "exit", "timeout", "client", "trace", "env", "fresh", "terminal", "hide", "replay")
 _TERMINAL = re.compile(r"^(\d{2,3})x(\d{1,3})$")
 _QUOTE_ARGS = re.compile(r'^(?:(?P<page>[\w./-]+\.md)#)?(?P<capture>[\w.-]+)\s+"(?P<phrase>[^"]+)"$')
 _ENV_ITEM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=\S*$")
@@ -102,6 +102,9 @@ class Block:
     trace: bool = False
     env: tuple[tuple[str, str], ...] = ()
     fresh: bool = False
+    #: ``replay=true``: its run is kept with when each piece of its output came (a terminal block's always is), and the
+    #: page offers "Watch it run".
+    replay: bool = False
     terminal: tuple[int, int] | None = None  # (columns, rows) of the pseudo-terminal the block runs in
     hide_reason: str | None = None
     skip_reason: str | None = None
@@ -235,7 +238,7 @@ def _marker_options(marker: re.Match, page: str, line: int) -> dict:
                 raise PageError(f"{page}:{line}: client={value}: name one of the lab's engines (doclab/lab/engines.toml, "
                                 "e.g. client=20.10), not a program: a page runs no program of its own outside its sandbox")
             options["client"] = value
-        elif key in ("trace", "fresh"):
+        elif key in ("trace", "fresh", "replay"):
             if value not in ("true", "false"):
                 raise PageError(f"{page}:{line}: {key}={value}: allowed values are true and false")
             options[key] = value == "true"

@@ -122,10 +122,13 @@ class DaemonDied(BlockFailed):
 
 def cast_of(block: Block, result: CommandResult, machine: MachineFacts) -> dict | None:
     """A terminal block's run, as the terminal received it and when (scrubbed as its output is), for the replay."""
-    if block.terminal is None or not result.events:
+    if (block.terminal is None and not block.replay) or not result.events:
         return None
-    return terminal.asciicast(shown_command(block), [(seconds, scrub(text, machine)) for seconds, text in result.events],
-                              block.terminal)
+    events = [(seconds, scrub(text, machine)) for seconds, text in result.events]
+    # A plain output replays on a terminal as wide as its widest line and as tall as it is, so nothing wraps or scrolls.
+    lines = scrub(result.output, machine).splitlines() or [""]
+    size = block.terminal or (max(80, max(len(line) for line in lines)), len(lines) + 1)
+    return terminal.asciicast(shown_command(block), events, size)
 
 
 def too_long_message(block: Block, result: CommandResult) -> str:
@@ -232,7 +235,7 @@ class PageRun:
 
     def _run_shell(self, block: Block, timeout: float) -> CommandResult:
         if block.terminal is None:
-            return self.shell.run(scoped(block, block.source, self.control), timeout)
+            return self.shell.run(scoped(block, block.source, self.control), timeout, timed=block.replay)
         script = terminal.wrapped(block.source, self.control, block.line, block.terminal)
         result = self.shell.run(scoped(block, script, self.control), timeout, timed=True)
         return dataclasses.replace(result, output=terminal.screen(result.output, block.terminal))

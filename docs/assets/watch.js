@@ -90,6 +90,7 @@
       if (position >= length) position = 0;
       playing = true;
       last = null;
+      draw();
       window.requestAnimationFrame(tick);
     }
 

@@ -56,8 +56,9 @@ def answer_exercise(tab) -> None:
 
 def open_replay(tab) -> None:
     """"Watch it run" opened and played to its end (the player's controls and screen all there)."""
-    tab.locator("summary", has_text="The same build in a terminal").click()
-    tab.locator(".doclab-watch__open").click()
+    terminal = tab.locator("details", has=tab.locator("summary", has_text="The same build in a terminal"))
+    terminal.locator("summary").click()
+    terminal.locator(".doclab-watch__open").click()
     tab.locator(".doclab-player select").select_option("4")
     tab.wait_for_function("document.querySelector('.doclab-player').dataset.state === 'ended'", timeout=15000)
 

@@ -594,10 +594,11 @@ def test_step_4_shows_buildkit_on_the_containerd_store_then_on_overlay2_then_the
 
 def open_replay(tab, site):
     tab.goto(site[1] + "/mini-project/", wait_until="load")
-    tab.locator("summary", has_text="The same build in a terminal").click()
-    tab.locator(".doclab-watch__open").click()
-    tab.locator(".doclab-player__play").wait_for()  # the player is loaded when first asked for
-    return tab.locator(".doclab-player")
+    terminal = tab.locator("details", has=tab.locator("summary", has_text="The same build in a terminal"))
+    terminal.locator("summary").click()
+    terminal.locator(".doclab-watch__open").click()
+    terminal.locator(".doclab-player__play").wait_for()  # the player is loaded when first asked for
+    return terminal.locator(".doclab-player")
 
 
 def test_watch_it_run_types_the_command_and_plays_the_build_to_the_screen_it_captured(page, site):
@@ -635,5 +636,17 @@ def test_a_reader_who_asks_for_less_motion_gets_the_replays_last_screen_paused(o
     assert player.locator(".doclab-player__play").inner_text() == "Play again"
 
 
-def recorded_capture(capture_id: str):
-    return CaptureStore(ROOT / "captures").load("mini-project.md").captures[capture_id]
+def recorded_capture(capture_id: str, page: str = "mini-project.md"):
+    return CaptureStore(ROOT / "captures").load(page).captures[capture_id]
+
+
+def test_a_push_replays_on_the_registry_page_and_ends_on_its_captured_output(page, site):
+    page.goto(site[1] + "/architecture/registry/", wait_until="load")
+    assert page.locator(".doclab-watch__open").count() == 2  # the pull and the push
+    page.locator(".doclab-watch[data-cast='architecture/registry/push'] .doclab-watch__open").click()
+    player = page.locator(".doclab-player")
+    player.locator(".doclab-player__play").wait_for()
+    player.locator("select").select_option("4")
+    page.wait_for_selector(".doclab-player[data-state='ended']", timeout=15000)
+    assert player.locator(".doclab-player__screen").inner_text().rstrip("\n") == recorded_capture(
+        "push", "architecture/registry.md").output.rstrip("\n")

@@ -8,12 +8,20 @@ from doclab.run.terminal import asciicast, screen
 from doclab.settings import Settings
 
 
-def test_the_replay_of_the_lesson_ends_on_the_screen_the_record_shows():
-    capture = CaptureStore(Settings.from_env({}).captures_dir).load("mini-project.md").captures["build-buildkit-terminal"]
-    shown = frames(capture.cast)
-    assert shown[-1][1] == capture.output, "the player's last screen is the captured one"
-    assert [seconds for seconds, _ in shown] == sorted(seconds for seconds, _ in shown)
-    assert capture.cast["command"] == capture.command and (capture.cast["width"], capture.cast["height"]) == (80, 24)
+def test_every_replay_of_the_records_ends_on_the_screen_its_record_shows():
+    store = CaptureStore(Settings.from_env({}).captures_dir)
+    replayed = {}
+    for path in sorted(store.directory.rglob("*.json")):
+        record = store.load(path.relative_to(store.directory).with_suffix(".md").as_posix())
+        for capture_id, capture in record.captures.items():
+            if capture.cast:
+                shown = frames(capture.cast)
+                assert shown[-1][1] == capture.output, f"{record.page}#{capture_id}: the player's last screen is not the captured one"
+                assert [seconds for seconds, _ in shown] == sorted(seconds for seconds, _ in shown)
+                assert capture.cast["command"] == capture.command
+                replayed[f"{record.page}#{capture_id}"] = len(shown)
+    assert set(replayed) >= {"mini-project.md#build-buildkit", "mini-project.md#build-buildkit-terminal",
+                             "mini-project.md#build-classic", "architecture/registry.md#pull", "architecture/registry.md#push"}
 
 
 def test_screens_change_only_when_what_the_terminal_shows_changes_and_redraws_are_kept():
