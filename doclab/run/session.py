@@ -250,7 +250,7 @@ class PageRun:
             raise BlockFailed(f"{block.label}: trace=true needs a daemon on a Unix socket, not {host}")
         recorder = UnixSocketRecorder(self.control / f"trace-{block.line}.sock", Path(host.removeprefix("unix://")))
         result, trace = traced(self.shell, recorder, scoped(block, block.source, self.control),
-                               self.settings.lab_dir / "registry.log", timeout)
+                               self.settings.lab_dir / "registry.log", timeout, block.replay)
         return self._checked(block, result, timeout, trace)
 
     def _checked(self, block: Block, result: CommandResult, timeout: float, trace: dict | None = None) -> BlockResult:
@@ -345,7 +345,8 @@ def link_client_plugins(home: Path, docker_client: str) -> None:
             (plugins / plugin.name).symlink_to(plugin)
 
 
-def traced(shell: ShellSession, recorder: UnixSocketRecorder, script: str, registry_log: Path, timeout: float):
+def traced(shell: ShellSession, recorder: UnixSocketRecorder, script: str, registry_log: Path, timeout: float,
+           timed: bool = False):
     """Run ``script`` with DOCKER_HOST pointing at ``recorder`` (undone after it); its result, and the trace of
     its requests: client to daemon from the recorder, daemon to registry from the registry's new log lines."""
     offset = registry_log.stat().st_size if registry_log.is_file() else None
@@ -356,7 +357,7 @@ def traced(shell: ShellSession, recorder: UnixSocketRecorder, script: str, regis
         "unset __doclab_had __doclab_host; (exit $__doclab_rc)\n"
     )
     try:
-        result = shell.run(wrapped, timeout)
+        result = shell.run(wrapped, timeout, timed)
     finally:
         exchanges = recorder.close()
     if offset is not None:

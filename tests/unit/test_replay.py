@@ -20,7 +20,7 @@ def test_every_replay_of_the_records_ends_on_the_screen_its_record_shows():
                 assert [seconds for seconds, _ in shown] == sorted(seconds for seconds, _ in shown)
                 assert capture.cast["command"] == capture.command
                 replayed[f"{record.page}#{capture_id}"] = len(shown)
-    assert set(replayed) >= {"mini-project.md#build-buildkit", "mini-project.md#build-buildkit-terminal",
+    assert set(replayed) >= {"mini-project.md#build-buildkit", "mini-project.md#build-buildkit-terminal", "architecture/trace.md#traced-build",
                              "mini-project.md#build-classic", "architecture/registry.md#pull", "architecture/registry.md#push"}
 
 
