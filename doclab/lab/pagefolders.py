@@ -40,7 +40,10 @@ def owner_of(folder: Path) -> int | None:
     owner = folder / OWNER_FILE
     if not folder.name.startswith(PAGE_RUN_PREFIX) or folder.is_symlink() or owner.is_symlink() or not owner.is_file():
         return None
-    text = owner.read_text()
+    try:
+        text = owner.read_text()
+    except FileNotFoundError:  # its page ended and removed it between the look and the read
+        return None
     if not text.endswith("\n") or not text.strip().isdigit():
         return None  # not written by new_page_folder: not ours to remove
     return int(text)

@@ -111,6 +111,8 @@ RULES: tuple[Rule, ...] = (
     _rule(r"^ERROR: |^#\d+ ERROR: |^error: ", (DAEMON, CLIENT), "The build failed in the daemon; the client prints the error it reported."),
     _rule(r"^Cannot connect to the Docker daemon|^error during connect", (CLIENT,),
           "The client found no daemon at the address it uses (DOCKER_HOST or its context)."),
+    _rule(r"^permission denied while trying to connect to the Docker daemon socket", (CLIENT,),
+          "The client found the daemon's socket but may not use it: your user is not in the `docker` group (or use sudo)."),
     _rule(r"^Dockerfile:\d+$|^-{10,}$|^ *\d+ \| ", (DAEMON, CLIENT),
           "BuildKit quotes the Dockerfile around the line it could not read (`>>>` marks it); the client prints it."),
     _rule(r"^Usage:  docker |^Run 'docker .*--help' for more information$", (CLIENT,),

@@ -39,7 +39,8 @@
     [/unknown instruction|dockerfile parse error/i, "a-typo-in-the-dockerfile", "the Dockerfile has an instruction Docker does not know"],
     [/manifest unknown|not found: manifest|failed to resolve source metadata/i, "the-tag-does-not-exist-in-the-registry", "the registry has no such tag"],
     [/connection refused|dial tcp|no such host|i\/o timeout/i, "the-registry-is-unreachable", "the daemon cannot reach the registry"],
-    [/unable to prepare context|failed to read dockerfile|Dockerfile: no such file/i, "no-dockerfile-in-the-build-context", "there is no Dockerfile in the build context"]
+    [/unable to prepare context|failed to read dockerfile|Dockerfile: no such file/i, "no-dockerfile-in-the-build-context", "there is no Dockerfile in the build context"],
+    [/permission denied while trying to connect to the Docker daemon/i, "", "your user may not use the daemon's socket: add it to the docker group (then log in again), or use sudo"]
   ];
 
   // The page's rule sets, as JSON carries them: [[pattern, actors], …] and [[pattern, replacement], …].
@@ -82,7 +83,18 @@
 
   // A captured output as the comparison holds it: its lines, cleaned up.
   function reference(id, text, volatile) {
-    return {id: id, lines: text.split("\n").map(function (line) { return normalizeLine(line, volatile); })};
+    return {id: id, lines: text.split("\n").map(function (line) { return normalizeLine(asPlain(line), volatile); })};
+  }
+
+  // The page's captured outputs ([id, text] pairs) as references by builder: every output of a builder is its reference
+  // (the plain form, the terminal's screen, overlay2's), their lines together.
+  function references(outputs, volatile, builders) {
+    var captured = {};
+    outputs.forEach(function (pair) {
+      var builder = builderOf(pair[1], builders), ref = reference(pair[0], pair[1], volatile);
+      captured[builder] = captured[builder] ? {id: captured[builder].id + " " + ref.id, lines: captured[builder].lines.concat(ref.lines)} : ref;
+    });
+    return captured;
   }
 
   // The reader's output against the captured one of the same builder (``captured``: builder → reference):
@@ -98,15 +110,16 @@
     if (trouble || /^(ERROR|error:|Error response from daemon)/m.test(text)) {
       findings.push({message: "Your build failed" + (trouble ? ": " + trouble[2] + "." : "."), anchor: trouble ? trouble[1] : ""});
     }
+    var plainText = lines.map(asPlain).join("\n");
     if (builder) {
-      var tab = builder === "BuildKit" ? "BuildKit" : "Classic builder";
+      // A daemon on overlay2 (Debian's 20.10, CI runners, upgraded installs) writes the image as one: its own tab.
+      var tab = builder !== "BuildKit" ? "Classic builder" : /^#\d+ writing image /m.test(plainText) ? "overlay2" : "BuildKit";
       findings.push({message: "Your daemon used the " + (builder === "BuildKit" ? "BuildKit builder" : "classic builder") +
         ": compare with the “" + tab + "” tab."});
     }
     if (/^DEPRECATED: The legacy builder/m.test(text)) {
       findings.push({message: "Your client asked the daemon's classic builder (it has no buildx plugin, or DOCKER_BUILDKIT=0 was set) and printed a deprecation notice first."});
     }
-    var plainText = lines.map(asPlain).join("\n");
     // A layer downloaded (both image stores print its bytes; only overlay2 then prints "extracting").
     var pulled = builder === "BuildKit" ? /^#\d+ (?:extracting sha256:|sha256:[0-9a-f]+ \S+ \/ \S+)/m.test(plainText)
       : /: Pulling from /m.test(text);
@@ -164,6 +177,7 @@
     shuffled: shuffled, deckOrder: deckOrder, replayAt: replayAt, replayLength: replayLength,
     normaliseAnswer: normaliseAnswer, checkField: checkField, explainRules: explainRules, volatileRules: volatileRules,
     normalizeLine: normalizeLine, asPlain: asPlain, builderRules: builderRules, builderOf: builderOf, actorsOf: actorsOf, reference: reference,
+    references: references,
     compareOutput: compareOutput
   };
 });

@@ -308,11 +308,10 @@
     var rules = logic.explainRules(JSON.parse(rulesData.textContent));
     var volatile = logic.volatileRules(JSON.parse(document.getElementById("doclab-volatile-rules").textContent));
     var builders = logic.builderRules(JSON.parse(document.getElementById("doclab-builder-rules").textContent));
-    var captured = {};
-    box.dataset.captures.split(" ").forEach(function (id) {
+    var captured = logic.references(box.dataset.captures.split(" ").map(function (id) {
       var code = document.querySelector(".doclab-output[data-capture='" + id + "'] code");
-      if (code) captured[logic.builderOf(code.textContent, builders)] = logic.reference(id, code.textContent, volatile);
-    });
+      return code ? [id, code.textContent] : null;
+    }).filter(Boolean), volatile, builders);
     var input = box.querySelector("textarea");
     var result = box.querySelector(".doclab-compare__result");
 
@@ -378,6 +377,22 @@
 
   // Below 76.25em the theme's navigation is a drawer, off-screen while closed: its links must not take
   // the keyboard's Tab (a phone's keyboard user would tab through 25 invisible links first).
+  // The theme's menu button is a label, out of the tab order: on a phone, the keyboard could not open the navigation.
+  // In it, Enter opens it (the theme clicks a focused label on Enter), and Space as on any button.
+  function menuButtonForTheKeyboard() {
+    var toggle = document.getElementById("__drawer");
+    document.querySelectorAll('label.md-header__button[for="__drawer"]').forEach(function (button) {
+      button.tabIndex = 0;
+      button.setAttribute("role", "button");
+      if (!button.getAttribute("aria-label")) button.setAttribute("aria-label", "Navigation");
+      button.addEventListener("keydown", function (event) {
+        if (event.key !== " ") return;
+        event.preventDefault();
+        toggle.click();
+      });
+    });
+  }
+
   function closedDrawerOutOfTabOrder() {
     var toggle = document.getElementById("__drawer");
     var drawer = document.querySelector(".md-sidebar--primary");
@@ -422,6 +437,7 @@
 
   function setup() {
     closedDrawerOutOfTabOrder();
+    menuButtonForTheKeyboard();
     setupWatch();
     permalinksOutOfTabOrder();
     nameSearchDialog();

@@ -650,3 +650,26 @@ def test_a_push_replays_on_the_registry_page_and_ends_on_its_captured_output(pag
     page.wait_for_selector(".doclab-player[data-state='ended']", timeout=15000)
     assert player.locator(".doclab-player__screen").inner_text().rstrip("\n") == recorded_capture(
         "push", "architecture/registry.md").output.rstrip("\n")
+
+
+def test_on_a_phone_the_keyboard_opens_the_navigation_and_reaches_the_challenge(open_tab, site):
+    tab = open_tab(viewport={"width": 375, "height": 667})
+    tab.goto(site[1] + "/mini-project/", wait_until="load")
+    menu = tab.locator('label.md-header__button[for="__drawer"]')
+    for _ in range(6):  # from the top of the page: the skip link, then the header
+        tab.keyboard.press("Tab")
+        if menu.evaluate("label => label === document.activeElement"):
+            break
+    assert menu.evaluate("label => label === document.activeElement"), "Tab never reaches the menu button"
+    assert menu.get_attribute("role") == "button" and menu.get_attribute("aria-label")
+    tab.keyboard.press("Space")
+    assert tab.evaluate("document.getElementById('__drawer').checked")
+    tab.keyboard.press("Space")
+    assert not tab.evaluate("document.getElementById('__drawer').checked")
+    tab.keyboard.press("Enter")
+    assert tab.evaluate("document.getElementById('__drawer').checked")
+    challenge = tab.locator(".md-sidebar--primary a[href$='learn/challenge/']")
+    challenge.wait_for(state="visible")
+    challenge.focus()
+    tab.keyboard.press("Enter")
+    tab.wait_for_url("**/learn/challenge/")

@@ -38,8 +38,7 @@ test("an answer is read as a reader types it: quotes, spaces and blank lines do 
 
 for (const item of fixtures.compareCases) {
   test(`compare your output: ${item.name}`, () => {
-    const captured = {};
-    for (const [id, output] of Object.entries(item.captured)) captured[logic.builderOf(output, builders)] = logic.reference(id, output, volatile);
+    const captured = logic.references(Object.entries(item.captured), volatile, builders);
     const compared = logic.compareOutput(item.output, captured, rules, volatile, builders);
     const said = compared.findings.map((finding) => finding.message).join("\n");
     for (const phrase of item.says) assert.ok(said.includes(phrase), said);

@@ -13,6 +13,7 @@ from doclab.capture.facts import BUILDERS
 from doclab.capture.record import CaptureStore
 from doclab.render.walkthrough import explain, rules_for_browser
 from doclab.run.scrub import volatile_rules_for_browser
+from doclab.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = CaptureStore(ROOT / "captures")
@@ -20,13 +21,21 @@ CAPTURES = CaptureStore(ROOT / "captures")
 #: Outputs pasted into "Compare your output", and what the page must say of each (the lesson's two tabs are the reference).
 COMPARED = [
     ("BuildKit", "mini-project.md#build-buildkit", ["BuildKit builder", "Every line of yours is in the captured output"], ""),
-    ("BuildKit in a terminal", "mini-project.md#build-buildkit-terminal", ["BuildKit builder"], ""),
+    ("BuildKit in a terminal", "mini-project.md#build-buildkit-terminal", ["BuildKit builder",
+                                                                          "Every line of yours is in the captured output"], ""),
     ("classic", "mini-project.md#build-classic", ["classic builder", "Every line of yours is in the captured output",
                                                   "deprecation notice"], ""),
     ("image present", "architecture/daemon.md#second-build", ["already had the base image", "deprecation notice"], ""),
     ("failed build", "architecture/troubleshooting.md#typo", ["Your build failed: the Dockerfile has an instruction"],
      "a-typo-in-the-dockerfile"),
+    ("BuildKit on overlay2", "28.5-overlay2:mini-project.md#build-buildkit", ["compare with the “overlay2” tab",
+                                                                             "Every line of yours is in the captured output"], ""),
+    ("no permission on the socket", "permission denied while trying to connect to the Docker daemon socket at "
+     "unix:///var/run/docker.sock: connect: permission denied\n", ["your user may not use the daemon's socket"], ""),
 ]
+#: What the lesson's compare box holds as references (docs/mini-project.md's data-captures).
+PAGE_REFERENCES = ["mini-project.md#build-buildkit", "mini-project.md#build-buildkit-terminal",
+                   "28.5-overlay2:mini-project.md#build-buildkit", "mini-project.md#build-classic"]
 
 
 def node() -> str:
@@ -41,8 +50,13 @@ def node() -> str:
 
 
 def output(reference: str) -> str:
+    """``PAGE#ID`` (a record's capture), ``ENGINE:PAGE#ID`` (another engine's record of it), or an output itself."""
+    if "#" not in reference:
+        return reference
+    engine, _, reference = reference.partition(":") if ":" in reference.split("#")[0] else ("", "", reference)
     page, name = reference.split("#")
-    return CAPTURES.load_intact(page).captures[name].output
+    store = CaptureStore(Settings.from_env({}).engine_captures_dir / engine) if engine else CAPTURES
+    return store.load_intact(page).captures[name].output
 
 
 def build_lines() -> list[str]:
@@ -67,8 +81,7 @@ def test_the_pages_logic_under_nodes_test_runner(tmp_path):
         "answerRules": json.loads((ROOT / "snippets" / "mini-project" / "answers.json").read_text()),
         "answerCases": json.loads((ROOT / "tests" / "answer_cases.json").read_text())["cases"],
         "compareCases": [{"name": name, "output": output(reference), "says": says, "anchor": anchor,
-                          "captured": {"build-buildkit": output("mini-project.md#build-buildkit"),
-                                       "build-classic": output("mini-project.md#build-classic")}}
+                          "captured": {reference: output(reference) for reference in PAGE_REFERENCES}}
                          for name, reference, says, anchor in COMPARED],
         "labelledLines": labelled,
     }
