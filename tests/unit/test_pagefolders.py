@@ -54,3 +54,23 @@ def test_an_owner_file_is_never_seen_half_written_and_leaves_nothing_beside_it(t
     write_owner(tmp_path / "pool-9.owner")
     assert [path.name for path in tmp_path.iterdir()] == ["pool-9.owner"]
     assert (tmp_path / "pool-9.owner").read_text() == f"{os.getpid()}\n"
+
+
+def test_a_folder_its_page_removes_while_prune_looks_is_left_to_it(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from doclab.lab import pagefolders
+
+    folder = tmp_path / f"{pagefolders.PAGE_RUN_PREFIX}gone"
+    folder.mkdir()
+    pagefolders.write_owner(folder / pagefolders.OWNER_FILE)
+    real_read = Path.read_text
+
+    def removed_meanwhile(path, *args, **kwargs):
+        if path.name == pagefolders.OWNER_FILE:
+            raise FileNotFoundError(path)  # the page ended and removed its folder between is_file() and the read
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", removed_meanwhile)
+    assert pagefolders.owner_of(folder) is None
+    assert pagefolders.remove_ended_page_folders(lambda pid: False, tmp_path) == []
