@@ -305,9 +305,9 @@ def parse_page(text: str, page: str, snippets_dir: Path, line_offset: int = 0) -
                 engine = None
                 for option in options:
                     key, _, value = option.partition("=")
-                    if name != "output" or key != "engine" or not re.fullmatch(r"\d[\w.-]*", value):
+                    if name not in ("output", "walkthrough") or key != "engine" or not re.fullmatch(r"\d[\w.-]*", value):
                         raise PageError(f"{page}:{line}: <!-- {name}: {capture_id} {option} -->: the one option is "
-                                        "engine=NAME (an engine of doclab/lab/engines.toml), on an output marker")
+                                        "engine=NAME (an engine of doclab/lab/engines.toml), on an output or walkthrough marker")
                     engine = value
                 result.outputs.append(OutputMarker(page, line, start, end, capture_id, name, engine))
                 continue

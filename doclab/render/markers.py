@@ -262,6 +262,10 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
         if marker.kind == "script":
             pieces.append(indent_lines(render_script(page, title, marker.start), indent))
             continue
+        if marker.engine is not None and marker.kind == "walkthrough":
+            output = resolved.engine_records[marker.engine].captures[marker.capture_id].output
+            pieces.append(indent_lines(render_table(output), indent))
+            continue
         if marker.engine is not None:
             pieces.append(render_engine_capture(page, marker, resolved, indent))
             continue

@@ -258,7 +258,8 @@ def test_step_4_shows_both_builders_buildkit_first(page, site):
     card = page.locator("[data-step-card='4']")
     assert card.locator(".tabbed-set").first.locator(".tabbed-labels label").all_inner_texts() == [
         "BuildKit", "overlay2", "Classic builder"]
-    assert card.locator(".tabbed-set").nth(1).locator(".tabbed-labels label").all_inner_texts() == ["BuildKit", "Classic builder"]
+    assert card.locator(".tabbed-set").nth(1).locator(".tabbed-labels label").all_inner_texts() == [
+        "BuildKit", "overlay2", "Classic builder"]
     builders = card.locator(".doclab-output[data-builder]").evaluate_all("blocks => blocks.map(b => b.dataset.builder)")
     assert builders == ["BuildKit", "BuildKit", "classic builder"]  # the plain form, the terminal's screen, classic
     assert "DEPRECATED" not in card.inner_text()
@@ -279,7 +280,7 @@ def test_annotated_output_explains_a_line_by_keyboard_and_by_tap_at_phone_width(
     tab.check("input[data-step='4']")  # ticking step 4 opens its solution (exercise.js), walk-throughs included
     output = tab.locator(".doclab-output[data-capture='build-classic']")
     tab.locator(".tabbed-labels label", has_text="Classic builder").first.click()
-    explain = tab.locator(".doclab-explain", has=tab.locator(".doclab-explain__text")).nth(1)
+    explain = output.locator("xpath=following-sibling::div[contains(@class, 'doclab-explain')][1]")
     output.locator("code").focus()
     for _ in range(5):  # past the client's three lines of deprecation notice, its upload and the FROM step
         tab.keyboard.press("ArrowDown")
@@ -319,7 +320,7 @@ def test_before_anything_is_answered_every_line_explains_itself_also_the_ones_th
     lines = output.locator("code > span.doclab-line")
     texts = [text.rstrip("\n") for text in lines.all_text_contents()]
     answering = [i for i, text in enumerate(texts) if any(re.fullmatch(p, text) for p in accepted)]
-    explain = page.locator(".doclab-explain", has=page.locator(".doclab-explain__text")).nth(1)
+    explain = output.locator("xpath=following-sibling::div[contains(@class, 'doclab-explain')][1]")
     told = {}
     for index in answering:
         lines.nth(index).click()
@@ -590,6 +591,9 @@ def test_step_4_shows_buildkit_on_the_containerd_store_then_on_overlay2_then_the
     assert "extracting sha256:" in text and "writing image sha256:" in text and "unpacking to" not in text
     note = page.locator(".doclab-note[data-capture='build-buildkit-28.5-overlay2']").inner_text()
     assert re.search(r"recorded on \d+ \w{3} \d{4} with Docker Engine 28\.5\.\d+ on the overlay2 storage driver", note), note
+    overlay2.locator("code > span.doclab-line", has_text="writing image").click()  # its own walk-through explains it
+    explained = overlay2.locator("xpath=following-sibling::div[contains(@class, 'doclab-explain')][1]").inner_text()
+    assert "daemon:" in explained and "configuration" in explained, explained
 
 
 def open_replay(tab, site):
