@@ -24,7 +24,8 @@
     bar.className = "flashcards__bar";
     bar.innerHTML = '<span class="flashcards__count" aria-live="polite"></span> ' +
       '<button type="button" class="md-button flashcards__shuffle">Shuffle</button> ' +
-      '<button type="button" class="md-button flashcards__restart">Start over</button>';
+      '<button type="button" class="md-button flashcards__restart">Start over</button> ' +
+      '<button type="button" class="md-button flashcards__undo" hidden>Undo start over</button>';
     deck.parentNode.insertBefore(bar, deck);
     var count = bar.querySelector(".flashcards__count");
 
@@ -75,12 +76,24 @@
       keep();
       count.textContent = "Shuffled: " + known.length + " of " + cards.length + " known";
     });
+    var undo = bar.querySelector(".flashcards__undo"), before = null;
     bar.querySelector(".flashcards__restart").addEventListener("click", function () {
+      before = {known: known, order: state.order};  // a slip of the keyboard must not cost the reader their marks
       known = [];
       state = {};
       arrange(names);
       keep();
       update();
+      undo.hidden = false;
+    });
+    undo.addEventListener("click", function () {
+      known = before.known;
+      state = {known: known, order: before.order};
+      if (state.order) arrange(state.order);
+      keep();
+      update();
+      undo.hidden = true;
+      bar.querySelector(".flashcards__restart").focus();
     });
     update();
   }

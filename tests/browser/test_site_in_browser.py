@@ -114,6 +114,9 @@ def test_flashcards_flip_remember_what_the_reader_knew_and_shuffle(page, site):
     page.keyboard.press("Tab")  # the keyboard reaches every card and its mark in the order shown
     page.get_by_role("button", name="Start over").click()
     assert count.inner_text() == f"0 of {total} known" and page.locator(".flashcard__front").all_inner_texts() == before
+    page.get_by_role("button", name="Undo start over").click()  # the marks and the order come back
+    assert count.inner_text() == f"1 of {total} known" and page.locator(".flashcard__front").all_inner_texts() == shuffled
+    assert page.get_by_role("button", name="Undo start over").is_hidden()
 
 
 def test_copy_button_copies_exactly_the_command(page, site):
