@@ -2,8 +2,9 @@
 capping processes and memory (a page's files land in memory too: the lab's data root is a tmpfs).
 
 Control groups v2 (``/sys/fs/cgroup/cgroup.controllers``) or v1 (``/sys/fs/cgroup/pids`` and ``/memory``), whichever
-the machine has; only root may make them, and only root runs the lab's daemons and sandboxes. Every group is named
-after what it limits and removed with it.
+the machine has; only root may make them, and only root runs the lab's daemons and sandboxes (where the hierarchies are
+read-only, as in some containers, pages run without these limits, as without root). Every group is named after what it
+limits and removed with it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ class Limits:
 
     @property
     def available(self) -> bool:
-        return os.geteuid() == 0 and any(folder.parent.is_dir() for folder, _ in self.folders())
+        """Root, on a machine whose cgroup hierarchies it may write (a container may mount them read-only)."""
+        return os.geteuid() == 0 and all(folder.parent.is_dir() and os.access(folder.parent, os.W_OK)
+                                         for folder, _ in self.folders())
 
     def create(self) -> None:
         """Make the group with its limits (again, if a killed run left it)."""

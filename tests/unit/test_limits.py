@@ -31,3 +31,17 @@ def test_remove_takes_the_group_and_the_containers_groups_inside_it(tmp_path):
         (folder / "0123abcd").mkdir(parents=True)  # a container's group, made by dockerd
     limits.remove(seconds=0.2)
     assert [folder for folder, _ in limits.folders() if folder.exists()] == []
+
+
+def test_limits_are_available_only_where_root_may_write_the_hierarchies(tmp_path, monkeypatch):
+    import os
+
+    (tmp_path / "pids").mkdir()
+    (tmp_path / "memory").mkdir()
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert Limits("doclab-x", root=tmp_path).available
+    monkeypatch.setattr(os, "access", lambda path, mode: "memory" not in str(path))  # a read-only hierarchy
+    assert not Limits("doclab-x", root=tmp_path).available
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "access", lambda path, mode: True)
+    assert not Limits("doclab-x", root=tmp_path).available
