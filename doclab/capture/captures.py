@@ -197,7 +197,7 @@ class Captures:
         if to_run:
             jobs = self.settings.jobs if daemons.isolated else 1
             pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="doclab-page")
-            futures = {page.path: pool.submit(self._run_and_save, page, key, inputs, daemons) for page, key, inputs, _ in to_run}
+            futures = {page.path: pool.submit(self._run_and_save, page, key, inputs, daemons, force) for page, key, inputs, _ in to_run}
             try:
                 for path, future in futures.items():
                     try:
@@ -230,10 +230,14 @@ class Captures:
             return done[1].record
         return self.store.load_intact(page)
 
-    def _run_and_save(self, page: Page, key: str, inputs: str, daemons: PageDaemons) -> Resolved:
+    def _run_and_save(self, page: Page, key: str, inputs: str, daemons: PageDaemons, force: bool) -> Resolved:
         """Run the page and save its record; on a daemon that is not clean for it, show its last clean record."""
         try:
-            record = self.runner.run_page(page, key, inputs, daemons)
+            with self.store.running(page.path):
+                if self._reusable(recorded := self.store.load(page.path), key, force):  # another build ran it meanwhile
+                    return Resolved(recorded, Outcome.CACHED)
+                record = self.runner.run_page(page, key, inputs, daemons)
+                self.store.save(record)
         except guard.NotClean as unclean:
             return self._recorded(page, self.store.load(page.path), inputs, str(unclean), unclean.public, guard.HOW_TO_RUN_LIVE)
         except (OSError, RuntimeError) as error:
@@ -241,7 +245,6 @@ class Captures:
                 raise
             # A connection refused because the lab was taken down meanwhile says so, not what the socket said.
             raise CaptureError.about(page.path, f"could not run the page: {daemons.lab_down() or error}") from error
-        self.store.save(record)
         return Resolved(record, Outcome.LIVE)
 
     def recorded_for(self, page: Page, public: str) -> Resolved:

@@ -3,10 +3,13 @@ them, stored as ``captures/<page>.json`` with a checksum of what the engine wrot
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +106,17 @@ class CaptureStore:
         if record is not None and not record.intact:
             raise CaptureError(edited_by_hand(self.path(page), page))
         return record
+
+    @contextmanager
+    def running(self, page: str):
+        """Held while ``page`` runs for this store: another build on it (a second ``mkdocs serve``, the tests, a run
+        ahead of an edit) waits for the run, then finds its record, instead of running the page a second time."""
+        where = hashlib.sha1(str(self.directory.resolve()).encode()).hexdigest()[:12]
+        locks = Path(tempfile.gettempdir()) / f"doclab-captures-{where}"
+        locks.mkdir(exist_ok=True)
+        with open(locks / (page.replace("/", "%") + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or its process dies
+            yield
 
     def save(self, record: PageRecord) -> bool:
         """Write the record only if it changed (a watched write would loop ``mkdocs serve``); atomically."""

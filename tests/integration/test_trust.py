@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,18 @@ def test_a_record_edited_by_hand_is_run_again_and_the_real_output_replaces_the_e
     shown = CaptureStore(captures).load_intact("mini-project.md")
     assert all("Successfully taggd" not in c.output for c in shown.captures.values())
     assert any("Successfully tagged my-alpine-image:latest" in c.output for c in shown.captures.values())
+
+
+def test_two_builds_on_one_captures_folder_run_a_changed_page_once(tmp_path):
+    """A second ``mkdocs serve``, the tests, or a run ahead of an author's edit, on the same records: the page's lock
+    makes the later one wait for the run and show its record."""
+    captures = tmp_path / "captures"
+    shutil.copytree(ROOT / "captures", captures)
+    (captures / "learn" / "cheat-sheet.json").unlink()  # never recorded: both builds must make it
+    with capture(captures, "docs/learn/cheat-sheet.md") as first, capture(captures, "docs/learn/cheat-sheet.md") as second:
+        said = finished(first) + finished(second)
+    assert said.count("docs/learn/cheat-sheet.md: live") == 1 and said.count("docs/learn/cheat-sheet.md: cached") == 1, said
+    assert said.count("1 page(s) run") == 1 and said.count("0 page(s) run") == 1, said
 
 
 def test_builds_at_the_same_time_make_the_records_one_at_a_time_makes(tmp_path):
@@ -141,6 +154,52 @@ def test_the_builders_environment_and_names_leak_nowhere(tmp_path):
         text = path.read_text()
         leaked = [item for item in forbidden if item in text]
         assert not leaked, f"{path.name} shows {leaked}"
+
+
+def test_an_edit_under_serve_runs_its_page_once_and_the_served_page_shows_the_new_output(tmp_path):
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    (project / "snippets").mkdir()
+    snippet = project / "snippets" / "say.sh"
+    snippet.write_text("echo before the edit\n")
+    (project / "docs" / "index.md").write_text('# Edit\n\n<!-- exec: id=say -->\n```bash\n--8<-- "say.sh"\n```\n\n'
+                                                "<!-- output: say -->\n")
+    (project / "mkdocs.yml").write_text(f"site_name: edit\nhooks: [{ROOT / 'hooks' / 'captures.py'}]\n"
+                                        "markdown_extensions: [pymdownx.snippets: {base_path: [snippets]}]\n"
+                                        "watch: [snippets]\n")
+    lab = running_lab()
+    port = _free_port()
+    env = {**os.environ, "DOCKER_HOST": lab.daemon("main").docker_host, "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("DOCLAB_STRICT", None)  # an author's serve reuses what it recorded
+    log = tmp_path / "serve.log"
+    with log.open("w") as out, subprocess.Popen(
+            [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}"], cwd=project, env=env,
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL) as serve:
+        try:
+            _wait_for_text(log, "Serving on", 120)
+            snippet.write_text("echo after the edit\n")
+            _wait_for_text(log, "Reloading browsers", 60)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+                assert "after the edit" in response.read().decode()
+        finally:
+            serve.send_signal(signal.SIGINT)
+            serve.wait(timeout=60)
+    said = log.read_text().split("Serving on", 1)[1]
+    # Run once: on the edit (then the build waits for it), or by the build (when it took the page's lock first).
+    assert ("captures: ran index.md on the edit" in said) + ("captures: 1 live" in said) == 1, said[-3000:]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_text(log: Path, text: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, f"mkdocs serve printed no {text!r} within {seconds:g} s:\n{log.read_text()[-3000:]}"
+        time.sleep(0.05)
 
 
 def test_a_daemon_that_dies_mid_page_gives_one_error_and_leaves_nothing(tmp_path, lab_daemon):
