@@ -230,7 +230,7 @@ def test_an_empty_docker_of_the_authors_on_its_socket_over_tcp_or_through_a_cont
         # Through the context, the same daemon: every record it made is current, nothing runs.
         assert re.search(r"captures: 0 live, 6 cached, 3 recorded, 0 failed", again.stdout + again.stderr), again.stderr
         assert time.monotonic() - started < 60
-        through_context = capture_in(handle.netns, None, captures, "learn/cheat-sheet.md", HOME=str(home))
+        through_context = capture_in(handle.netns, None, captures, "architecture/trace.md", HOME=str(home))
         log = through_context.stdout + through_context.stderr
-        assert through_context.returncode == 0 and "docs/learn/cheat-sheet.md: live" in log, log
+        assert through_context.returncode == 0 and "docs/architecture/trace.md: live" in log, log
         assert empty(api), inventory(api)

@@ -44,10 +44,48 @@ true
 """
 
 
+#: Folders whose files are the machine's own: no test run, page or lab changes them (the suite's caches are under
+#: ~/.cache, the labs under /tmp). Walked whole; /usr and /root are too big for that and are listed instead.
+WALKED = ("/etc", "/opt", "/home", "/srv", "/boot", "/usr/local")
+LISTED = ("/root", "/usr", "/usr/bin", "/usr/sbin", "/usr/lib", "/bin", "/sbin", "/lib", "/var/lib")
+#: Mount points tests and labs make and remove while this test runs (page daemons, network namespaces, cgroups).
+OTHERS_MOUNTS = ("/tmp", "/run/netns", "/run/docker", "/sys/fs/cgroup", "/proc", "/var/lib/docker")
+
+
+def machine_inventory() -> dict[str, set]:
+    """The machine's files (name, size, mode, modification time), folder listings and mounts, to compare after a page."""
+    files = set()
+    for top in WALKED:
+        for folder, _, names in os.walk(top):
+            for name in names:
+                try:
+                    info = os.lstat(os.path.join(folder, name))
+                except FileNotFoundError:
+                    continue
+                files.add((os.path.join(folder, name), info.st_size, info.st_mode, info.st_mtime_ns))
+    listings = {(folder, name) for folder in LISTED if os.path.isdir(folder) for name in os.listdir(folder)}
+    mounts = {line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()}
+    mounts = {point for point in mounts if not any(point == top or point.startswith(top + "/") for top in OTHERS_MOUNTS)}
+    return {"files": files, "folders": listings, "mounts": mounts}
+
+
+def processes_with_token(token: str) -> list[int]:
+    """Processes whose environment holds the builder's canary: started by the build, alive after it."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and token.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def test_a_page_reaches_neither_the_machines_files_nor_the_builders_environment(tmp_path):
     lab = running_lab()
     token = secrets.token_hex(12)
     names = {name: f"doclab-canary-{secrets.token_hex(4)}" for name in ("tmp_canary", "root_canary", "written")}
+    before = machine_inventory()
     root_canary = Path("/root") / names["root_canary"]
     root_canary.write_text(f"root canary {token}\n")
     root_canary.chmod(0o600)
@@ -71,6 +109,10 @@ def test_a_page_reaches_neither_the_machines_files_nor_the_builders_environment(
         assert built.returncode == 0, log
     finally:
         root_canary.unlink()
+    after = machine_inventory()
+    for part in before:
+        assert after[part] == before[part], f"the machine's {part} changed: -{before[part] - after[part]} +{after[part] - before[part]}"
+    assert not processes_with_token(token), "a process the page started outlived its build"
     written = [path for path in (Path("/root") / names["written"], Path("/tmp") / names["tmp_canary"],
                                  project / names["written"], Path("/usr") / names["written"]) if path.exists()]
     assert not written, f"a page wrote on the machine: {written}"
