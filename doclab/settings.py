@@ -32,6 +32,8 @@ ENGINE = "DOCLAB_ENGINE"
 DEFAULT_ENGINE = "28.5-containerd"
 #: How many pages run at the same time when records must be made (each on a lab daemon of its own).
 JOBS = "DOCLAB_JOBS"
+#: Set by scripts/serve when it has the lab: where the lesson's live terminals are, and their token (URL#TOKEN).
+LIVE_TERMINAL = "DOCLAB_LIVE_TERMINAL"
 
 
 def _truthy(value: str | None) -> bool:
@@ -54,6 +56,7 @@ class Settings:
     #: Records of pages run on other engines than the records' (``<!-- output: ID engine=NAME -->``), made by the
     #: engine matrix: the project's own, whatever DOCLAB_CAPTURES_DIR says.
     engine_captures_dir: Path = PROJECT_ROOT / "engine-captures"
+    live_terminal: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, project_root: Path = PROJECT_ROOT) -> "Settings":
@@ -72,6 +75,7 @@ class Settings:
             recorded=_truthy(env.get(RECORDED)),
             jobs=_positive_int(env.get(JOBS), JOBS, default=2 * (os.cpu_count() or 1)),
             engine=env.get(ENGINE) or DEFAULT_ENGINE,
+            live_terminal=env.get(LIVE_TERMINAL, ""),
         )
 
 

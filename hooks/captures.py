@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from html import escape
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
@@ -139,6 +140,14 @@ def on_page_markdown(markdown, page, config, files):
         raise PluginError(f"docs/{error}") from None
     except DoclabError as error:
         raise PluginError(str(error)) from None
+
+
+def on_post_page(output, page, config):
+    """Under scripts/serve with the lab, a page with a live-terminal panel learns where the terminals are."""
+    if not captures.settings.live_terminal or 'class="doclab-live"' not in output:
+        return output
+    meta = f'<meta name="doclab-live" content="{escape(captures.settings.live_terminal)}">'
+    return output.replace("</head>", meta + "</head>", 1)
 
 
 def on_page_content(html, page, config, files):

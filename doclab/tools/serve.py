@@ -31,7 +31,7 @@ from doclab.daemon import facts_where
 from doclab.errors import DoclabError
 from doclab.lab.control import Lab
 from doclab.lab.folder import MAIN_DAEMON
-from doclab.settings import DOCKER_CLI, Settings
+from doclab.settings import DOCKER_CLI, LIVE_TERMINAL, Settings
 
 #: The engine's switch for "show recorded outputs, never contact Docker".
 RECORDED = "DOCLAB_RECORDED"
@@ -119,6 +119,18 @@ def run_command(command: list[str], env: dict[str, str]) -> int:
     return 0 if asked and returncode in (0, -signal.SIGINT, 130) else returncode
 
 
+def live_terminals(lab: Lab, env: dict[str, str], command: list[str]):
+    """The lesson's live terminals ("Do it"), for pages served from the ``--dev-addr`` in ``command``."""
+    from doclab.tools.live import LiveTerminals  # only for a serve that has the lab
+
+    address = command[command.index("--dev-addr") + 1] if "--dev-addr" in command else "127.0.0.1:8000"
+    port = address.rsplit(":", 1)[-1]
+    terminals = LiveTerminals(Settings.from_env(env), lab, (f"http://127.0.0.1:{port}", f"http://localhost:{port}")).start()
+    print(f"==> live terminals for the lesson's \"Do it\": {terminals.address} (token {terminals.token}, "
+          f"for pages on http://127.0.0.1:{port} only)", file=sys.stderr)
+    return terminals
+
+
 class _Interrupted(Exception):
     pass
 
@@ -139,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give the command to run after --")
 
     lab = Lab(Settings.from_env())
-    started_lab = False
+    started_lab, terminals = False, None
     # A SIGTERM (or a closed terminal's SIGHUP) before the command runs must still reach the `finally`.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupted)
@@ -158,7 +170,11 @@ def main(argv: list[str] | None = None) -> int:
             started_lab = True
             lab.up()
             print(f"==> lab up: {lab.daemon(MAIN_DAEMON).docker_host}, registry {lab.registry_url}", file=sys.stderr)
-        return run_command(command, environment(plan, lab, dict(os.environ)))
+        env = environment(plan, lab, dict(os.environ))
+        if plan.source in ("lab", "running lab") and "serve" in command:
+            terminals = live_terminals(lab, env, command)
+            env[LIVE_TERMINAL] = terminals.page_setting
+        return run_command(command, env)
     except NoLiveDocker as error:
         print(f"doclab.tools.serve: live outputs are required (--live), but {error}", file=sys.stderr)
         return 2
@@ -169,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"doclab.tools.serve: interrupted ({error or 'SIGINT'})", file=sys.stderr)
         return 130
     finally:
+        if terminals is not None:
+            terminals.stop()  # every reader's shell ended, its folder removed, its daemon given back, before the lab goes
         if started_lab:
             # Nothing may stop the teardown half-way: a lab left running holds mounts and a bridge.
             for sig in _STOP_SIGNALS:

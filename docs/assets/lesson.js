@@ -409,29 +409,40 @@
     document.querySelectorAll(".md-typeset .headerlink").forEach(function (link) { link.tabIndex = -1; });
   }
 
-  // "Watch it run": the player (watch.js and watch.css) is loaded the first time a reader asks for a replay, so a
-  // first visit weighs what it did; the site's base is where this script came from.
+  // The site's base (where this script came from), and a panel's script and style loaded the first time a reader asks
+  // for it, so a first visit weighs what it did: "Watch it run" (watch.js) and "Do it" (live.js).
+  var own = document.querySelector('script[src$="assets/lesson.js"]');
+  var base = own ? own.src.replace(/assets\/lesson\.js$/, "") : "", loaded = {};
+  function onDemand(name) {
+    loaded[name] = loaded[name] || new Promise(function (resolve, reject) {
+      var style = document.head.appendChild(document.createElement("link"));
+      style.rel = "stylesheet";
+      style.href = base + "assets/" + name + ".css";
+      var script = document.head.appendChild(document.createElement("script"));
+      script.src = base + "assets/" + name + ".js";
+      script.onload = resolve;
+      script.onerror = reject;
+    });
+    return loaded[name];
+  }
+
   function setupWatch() {
-    var panels = document.querySelectorAll(".doclab-watch");
-    var own = document.querySelector('script[src$="assets/lesson.js"]');
-    if (!panels.length || !own) return;
-    var base = own.src.replace(/assets\/lesson\.js$/, ""), loading = null;
-    function player() {
-      loading = loading || new Promise(function (resolve, reject) {
-        var style = document.head.appendChild(document.createElement("link"));
-        style.rel = "stylesheet";
-        style.href = base + "assets/watch.css";
-        var script = document.head.appendChild(document.createElement("script"));
-        script.src = base + "assets/watch.js";
-        script.onload = resolve;
-        script.onerror = reject;
-      });
-      return loading;
-    }
-    panels.forEach(function (panel) {
+    document.querySelectorAll(".doclab-watch").forEach(function (panel) {
       panel.querySelector(".doclab-watch__open").addEventListener("click", function () {
-        player().then(function () { window.DoclabWatch.open(panel, base); });
+        onDemand("watch").then(function () { window.DoclabWatch.open(panel, base); });
       });
+    });
+  }
+
+  // Under scripts/serve with the lab the page carries where its live terminals are; the hosted site keeps its note.
+  function setupLive() {
+    var meta = document.querySelector('meta[name="doclab-live"]'), container = document.querySelector(".doclab-live");
+    if (!meta || !container) return;
+    container.querySelector("p").hidden = true;
+    var button = container.querySelector("button");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      onDemand("live").then(function () { window.DoclabLive.open(container, meta.content); });
     });
   }
 
@@ -439,6 +450,7 @@
     closedDrawerOutOfTabOrder();
     menuButtonForTheKeyboard();
     setupWatch();
+    setupLive();
     permalinksOutOfTabOrder();
     nameSearchDialog();
     focusableScrollers();

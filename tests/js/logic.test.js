@@ -7,6 +7,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const logic = require(path.join(__dirname, "..", "..", "docs", "assets", "doclab-logic.js"));
+const live = require(path.join(__dirname, "..", "..", "docs", "assets", "live.js"));
 const fixtures = JSON.parse(fs.readFileSync(process.env.DOCLAB_JS_FIXTURES, "utf8"));
 const rules = logic.explainRules(fixtures.explainRules);
 const volatile = logic.volatileRules(fixtures.volatileRules);
@@ -86,4 +87,26 @@ test("a replay types the command, pauses, then shows each recorded screen from i
   assert.equal(logic.replayAt(replay, start + 0.49).screen, "a\n");
   assert.deepEqual(logic.replayAt(replay, logic.replayLength(replay)), {prompt: "$ ls", screen: "b\n", ended: true});
   assert.equal(logic.replayLength(replay), start + 0.5);
+});
+
+test("a key sends what xterm sends; Tab and Escape stay with the page, so the keyboard can leave the terminal", () => {
+  const key = (name, extra = {}) => live.terminalKeys({key: name, ctrlKey: false, altKey: false, metaKey: false, ...extra});
+  assert.equal(key("a"), "a");
+  assert.equal(key("$"), "$");
+  assert.equal(key(" "), " ");
+  assert.equal(key("Enter"), "\r");
+  assert.equal(key("Backspace"), "\x7f");
+  assert.equal(key("ArrowUp"), "\x1b[A");
+  assert.equal(key("c", {ctrlKey: true}), "\x03");
+  assert.equal(key("D", {ctrlKey: true}), "\x04");
+  assert.equal(key("b", {altKey: true}), "\x1bb");
+  assert.equal(key("Tab"), null);
+  assert.equal(key("Escape"), null);
+  assert.equal(key("Shift"), null);
+  assert.equal(key("v", {metaKey: true}), null);
+});
+
+test("the screen's cursor cell is a run of its own, past the end of a line too", () => {
+  assert.deepEqual(live.screenRuns(["ab", "~ # "], [4, 1]), [[["ab", false]], [["~ # ", false], [" ", true], ["", false]]]);
+  assert.deepEqual(live.screenRuns(["abc"], [1, 0]), [[["a", false], ["b", true], ["c", false]]]);
 });
