@@ -14,7 +14,7 @@ import pytest
 from doclab.lab.processes import processes_mentioning
 from doclab.settings import LIVE_TERMINAL, Settings
 from doclab.tools.live import LiveTerminals
-from tests.browser.conftest import AXE, QuietHandler
+from tests.browser.conftest import ARTIFACTS, AXE, QuietHandler
 from tests.conftest import build_site
 from tests.docker_env import running_lab, unavailable
 
@@ -83,6 +83,8 @@ def test_the_four_steps_typed_into_the_live_terminal_tick_through_check_my_work(
     check(tab, "4", "Step 4 done")
     assert [tab.locator(f"input[data-step='{step}']").is_checked() for step in "1234"] == [True] * 4
     assert tab.locator(".lesson-progress__label").inner_text() == "4 / 4 steps"
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / "live-terminal-375px-dark.png"))
     tab.add_script_tag(path=str(AXE))
     violations = tab.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
                               ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)}))")

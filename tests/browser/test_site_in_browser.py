@@ -444,20 +444,25 @@ def test_lesson_screenshots(open_tab, site):
         target = ".lesson-complete" if ticked else "#step-4-run-it-and-read-the-output"
         tab.evaluate(f"document.querySelector({json.dumps(target)}).scrollIntoView({{block: 'center'}})"
                      if ticked else f"document.querySelector({json.dumps(target)}).scrollIntoView()")
-        tab.wait_for_timeout(600)  # let the theme redraw after the jump before the picture is taken
+        # Two frames: the theme redraws its header after the jump before the picture is taken.
+        tab.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
         tab.screenshot(path=str(ARTIFACTS / name))
         assert (ARTIFACTS / name).stat().st_size > 10_000
 
 
 def test_search_and_dark_mode_work_offline(page, site):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.goto(site[1] + "/", wait_until="load")
     results = page.locator(".md-search-result__item")
     for _ in range(30):  # the index loads in a web worker: a query typed before it is ready finds nothing
         page.fill(".md-search__input", "")
         page.locator(".md-search__input").press_sequentially("registry mirror")  # the theme searches on keyup
-        page.wait_for_timeout(1000)
-        if results.count():
+        try:
+            results.first.wait_for(timeout=1000)
             break
+        except PlaywrightTimeout:
+            continue
     assert results.count() > 0 and "registry" in results.first.inner_text().lower()
     page.keyboard.press("Escape")
     scheme = page.evaluate("document.body.getAttribute('data-md-color-scheme')")

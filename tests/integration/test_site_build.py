@@ -1,8 +1,10 @@
 """The site build, end to end: real captures, the cache, the recorded fallback, failures."""
 
+import difflib
 import json
 import re
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -10,7 +12,10 @@ import pytest
 import requests
 
 from doclab import daemon
+from doclab.capture import facts
+from doclab.capture.record import CaptureStore
 from doclab.lab.control import Lab
+from doclab.run.scrub import normalize
 from doclab.settings import Settings
 from tests.conftest import ROOT, build_site
 
@@ -36,9 +41,28 @@ def registry_digest(lab: Lab) -> str:
 
 @pytest.mark.docker
 def test_fresh_lab_build_shows_the_real_pull_and_the_registry_digest(tmp_path, lab_daemon):
-    env = {"DOCKER_HOST": lab_daemon.docker_host, "DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), "DOCLAB_STRICT": ""}
-    first = build_site(tmp_path / "site", env)
+    """Every page live, four at a time, while ``lab prune`` runs again and again beside them (it must take nothing a live
+    run holds): the records it makes are the committed ones, and the lesson shows the real pull."""
+    env = {"DOCKER_HOST": lab_daemon.docker_host, "DOCLAB_CAPTURES_DIR": str(tmp_path / "captures"), "DOCLAB_STRICT": "",
+           "DOCLAB_JOBS": "4"}
+    lab, built, prunes = Lab(Settings.from_env()), threading.Event(), []
+
+    def prune_until_built():
+        while not built.is_set():  # what `lab prune` runs, every ~30 ms
+            lab.prune()
+            prunes.append(1)
+            time.sleep(0.02)
+
+    pruning = threading.Thread(target=prune_until_built)
+    pruning.start()
+    try:
+        first = build_site(tmp_path / "site", env)
+    finally:
+        built.set()
+        pruning.join()
     assert first.returncode == 0, first.output
+    print(f"\n{len(prunes)} prunes beside the build")
+    assert_like_the_committed_records(tmp_path / "captures")
     html = first.page("mini-project")
     for line in ("Sending build context to Docker daemon", "Step 1/1 : FROM alpine:3.18",
                  "3.18: Pulling from library/alpine", "Status: Downloaded newer image for alpine:3.18",
@@ -68,6 +92,30 @@ def test_fresh_lab_build_shows_the_real_pull_and_the_registry_digest(tmp_path, l
     assert cached < live / 5, f"cached capture took {cached} s, live {live} s"
     assert stamp_of(second.page("mini-project"))["state"] == "cached"
     print(f"\nfirst build {first.seconds:.2f} s (captures {live:.2f} s); cached rebuild {second.seconds:.2f} s (captures {cached:.3f} s)")
+
+
+def assert_like_the_committed_records(made: Path) -> None:
+    """Each output means what the committed one means (its facts), and says it in the same words after normalization;
+    BuildKit's progress lines, which follow the machine's timing, are shown where only they differ."""
+    store, committed_store = CaptureStore(made), CaptureStore(ROOT / "captures")
+    pages = sorted(path.relative_to(made).with_suffix(".md").as_posix() for path in made.rglob("*.json"))
+    assert pages == sorted(path.relative_to(ROOT / "captures").with_suffix(".md").as_posix()
+                           for path in (ROOT / "captures").rglob("*.json"))
+    wording, timing = [], []
+    for page in pages:
+        for name, made_now in store.load_intact(page).captures.items():
+            recorded = committed_store.load_intact(page).captures[name]
+            changes = facts.compare(facts.facts_of(recorded.output, recorded.command, recorded.exit_code),
+                                    facts.facts_of(made_now.output, made_now.command, made_now.exit_code))
+            assert not changes, f"{page}#{name}: {changes}"
+            before, now = normalize(recorded.output), normalize(made_now.output)
+            if before != now:
+                diff = "".join(difflib.unified_diff(before.splitlines(True), now.splitlines(True), f"committed {page}#{name}",
+                                                    "made now"))
+                buildkit = facts.kind_of(recorded.output, recorded.command) == "build-buildkit"
+                (timing if buildkit else wording).append(diff)
+    print("\n".join(f"BuildKit's progress differs (facts the same):\n{diff}" for diff in timing))
+    assert not wording, "differ from the committed records after normalization:\n" + "\n".join(wording)
 
 
 def check_trace_against_registry_log(build, lab: Lab, captures: Path) -> None:

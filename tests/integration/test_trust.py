@@ -1,6 +1,5 @@
 """Records that cannot lie, collide, leak or depend on the machine: each against the real lab."""
 
-import difflib
 import json
 import os
 import shutil
@@ -15,11 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from doclab.capture import facts
 from doclab.capture.record import CaptureStore
 from doclab.lab.processes import processes_mentioning
 from doclab.page.parse import parse_page
-from doclab.run.scrub import normalize
 from doclab.run.session import BlockFailed, DaemonDied, PageRun
 from doclab.settings import Settings
 from tests.conftest import ROOT
@@ -41,16 +38,6 @@ def finished(process: subprocess.Popen, timeout: float = 600) -> str:
     output, _ = process.communicate(timeout=timeout)
     assert process.returncode == 0, output
     return output
-
-
-def normalized_outputs(captures: Path) -> dict[str, str]:
-    store = CaptureStore(captures)
-    outputs = {}
-    for path in sorted(captures.rglob("*.json")):
-        page = path.relative_to(captures).with_suffix(".md").as_posix()
-        for name, item in store.load_intact(page).captures.items():
-            outputs[f"{page}#{name}"] = normalize(item.output)
-    return outputs
 
 
 def test_a_record_edited_by_hand_is_run_again_and_the_real_output_replaces_the_edit(tmp_path):
@@ -77,54 +64,6 @@ def test_two_builds_on_one_captures_folder_run_a_changed_page_once(tmp_path):
         said = finished(first) + finished(second)
     assert said.count("docs/learn/cheat-sheet.md: live") == 1 and said.count("docs/learn/cheat-sheet.md: cached") == 1, said
     assert said.count("1 page(s) run") == 1 and said.count("0 page(s) run") == 1, said
-
-
-def test_pages_run_four_at_a_time_beside_prunes_make_the_committed_records(tmp_path):
-    """Every page, four at a time against one lab, while ``lab prune`` runs again and again beside them (it must take
-    nothing a live run holds). One page at a time, compared the same way, is what the doc tests do."""
-    lab = running_lab()
-    with capture(tmp_path / "parallel", "--force", env={"DOCLAB_JOBS": "4"}) as parallel:
-        started, prunes = time.monotonic(), 0
-        while parallel.poll() is None:
-            # What `lab prune` runs, from this process: a prune every ~30 ms (an interpreter started for each took 0.3 s).
-            lab.prune()
-            prunes += 1
-            time.sleep(0.02)
-        done = finished(parallel)
-    print(f"\n{done}in {time.monotonic() - started:.1f} s, {prunes} prunes beside it")
-    store = CaptureStore(tmp_path / "parallel")
-    for path in sorted((tmp_path / "parallel").rglob("*.json")):
-        page = path.relative_to(tmp_path / "parallel").with_suffix(".md").as_posix()
-        for capture_id, made_now in store.load_intact(page).captures.items():
-            recorded = CaptureStore(ROOT / "captures").load_intact(page).captures[capture_id]
-            changes = facts.compare(facts.facts_of(recorded.output, recorded.command, recorded.exit_code),
-                                    facts.facts_of(made_now.output, made_now.command, made_now.exit_code))
-            assert not changes, f"{page}#{capture_id}: {changes}"
-    committed = normalized_outputs(ROOT / "captures")
-    buildkit = buildkit_outputs(ROOT / "captures")
-    made = normalized_outputs(tmp_path / "parallel")
-    assert made.keys() == committed.keys()
-    differing = unified_diffs(committed, made, "parallel")
-    # BuildKit prints a step's progress as its updates arrive, so on a loaded machine its lines may differ
-    # where its facts (compared above: steps, states, sizes, tag) do not: shown, not failed.
-    timing = [diff for item, diff in differing.items() if buildkit[item]]
-    print("\n".join(f"BuildKit's progress differs (facts the same):\n{diff}" for diff in timing))
-    wording = [diff for item, diff in differing.items() if not buildkit[item]]
-    assert not wording, "differ from the committed records after normalization:\n" + "\n".join(wording)
-
-
-def unified_diffs(committed: dict[str, str], made: dict[str, str], name: str) -> dict[str, str]:
-    return {item: "".join(difflib.unified_diff(committed[item].splitlines(True), made[item].splitlines(True),
-                                               f"committed {item}", f"made now, {name}"))
-            for item in made if made[item] != committed[item]}
-
-
-def buildkit_outputs(captures: Path) -> dict[str, bool]:
-    store = CaptureStore(captures)
-    return {f"{path.relative_to(captures).with_suffix('.md').as_posix()}#{name}":
-            facts.kind_of(item.output, item.command) == "build-buildkit"
-            for path in sorted(captures.rglob("*.json"))
-            for name, item in store.load_intact(path.relative_to(captures).with_suffix(".md").as_posix()).captures.items()}
 
 
 def test_the_builders_environment_and_names_leak_nowhere(tmp_path):

@@ -118,7 +118,9 @@ def lab_prerequisites():
 def test_with_no_daemon_serve_runs_its_own_lab_and_leaves_nothing_running(tmp_path, lab_prerequisites, sig):
     # Short: the lab's socket paths must fit in 108 bytes.
     lab_dir = Path(f"/tmp/doclab-st-{uuid.uuid4().hex[:6]}")
-    env = {"DOCLAB_LAB_DIR": str(lab_dir), "DOCLAB_REGISTRY_PORT": str(_free_port()), "DOCLAB_ALPINE_ROOTFS": lab_prerequisites}
+    # One page daemon ahead, not one a job: the records are current, no page runs, and each daemon costs a start.
+    env = {"DOCLAB_LAB_DIR": str(lab_dir), "DOCLAB_REGISTRY_PORT": str(_free_port()), "DOCLAB_ALPINE_ROOTFS": lab_prerequisites,
+           "DOCLAB_JOBS": "1"}
     process, port, log = _start_serve(tmp_path, env)
     try:
         _wait_for(lambda: _serving(port), 300, "the site was not served", log)
