@@ -421,7 +421,7 @@
       var script = document.head.appendChild(document.createElement("script"));
       script.src = base + "assets/" + name + ".js";
       script.onload = resolve;
-      script.onerror = reject;
+      script.onerror = function (error) { delete loaded[name]; reject(error); };  // a second click tries again
     });
     return loaded[name];
   }

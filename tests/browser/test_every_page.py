@@ -59,6 +59,11 @@ def open_replay(tab) -> None:
     terminal = tab.locator("details", has=tab.locator("summary", has_text="The same build in a terminal"))
     terminal.locator("summary").click()
     terminal.locator(".doclab-watch__open").click()
+    try:
+        tab.locator(".doclab-player select").wait_for(timeout=20000)
+    except Exception:
+        scripts = tab.evaluate("[...document.scripts].map(s => s.src).filter(Boolean)")
+        pytest.fail(f"no player 20 s after Watch it run was clicked; the page's scripts: {scripts}")
     tab.locator(".doclab-player select").select_option("4")
     tab.wait_for_function("document.querySelector('.doclab-player').dataset.state === 'ended'", timeout=15000)
 
