@@ -85,6 +85,7 @@ class Rule:
 @dataclass(frozen=True)
 class Field:
     name: str
+    label: str
     rules: tuple[Rule, ...]
 
 
@@ -130,7 +131,7 @@ class AnswerRules:
                 if rule.get("output") is not None and rule["output"] not in outputs:
                     raise AnswerRulesError(f"{rule_where}: output '{rule['output']}' is not in 'outputs'")
                 rules.append(Rule(rule["id"], _check_pattern(rule["pattern"], rule_where), right, rule.get("output")))
-        return Field(name, tuple(rules))
+        return Field(name, spec["label"], tuple(rules))
 
     def check_field(self, step: str, field: str, answer: str) -> FieldResult:
         text = normalise(answer)

@@ -12,6 +12,10 @@ from doclab.lesson.answers import AnswerRules
 from doclab.lesson.values import LessonValueError
 
 
+#: Where one command of a typed line ends: `cd x; docker build …`, `mkdir x && cd x`.
+_COMMAND_SEPARATORS = re.compile(r"\s*(?:;|&&|\|\||\n)\s*")
+
+
 @dataclass(frozen=True)
 class Found:
     """What is there now. ``dockerfile``: the project folder's ``Dockerfile`` text (None: no such plain file);
@@ -63,23 +67,35 @@ def check_step(step: str, found: Found, values: dict[str, str], folder: str, rul
         return Verdict(True, f"Step 2 done: $IMAGE_NAME is {name}, the name the daemon will tag the image with.")
     if step == "3":
         field = rules.steps["3"][0].name
-        if not any(rules.check("3", {field: command})[0].verdict == "right" for command in found.commands):
+        typed = [part for command in found.commands for part in _COMMAND_SEPARATORS.split(command)]
+        if not any(rules.check("3", {field: part})[0].verdict == "right" for part in typed):
+            tried = [part for part in typed if "docker" in part and "build" in part]
+            if tried:
+                return Verdict(False, f"You typed {tried[-1].strip()}, not the build command step 3 asks for: "
+                                      f"docker build -t $IMAGE_NAME . (the tag from the variable, the dot for the folder).")
             return Verdict(False, "No build command typed here yet: type docker build -t $IMAGE_NAME . "
                                   f"in {folder} (the dot is the build context).")
         return Verdict(True, "Step 3 done: the build command names the image with $IMAGE_NAME and sends the folder (.) "
                              "as the build context.")
     if step == "4":
+        dockerfile_right = found.dockerfile is not None and [
+            line.strip() for line in found.dockerfile.splitlines() if line.strip()] == [f"FROM {base}"]
         if found.image_layers is None:
-            return Verdict(False, f"The daemon has no image {name} yet: run docker build -t $IMAGE_NAME . in {folder}.")
+            if not dockerfile_right:
+                return Verdict(False, f"The daemon has no image {name}, and {folder}/Dockerfile does not say FROM {base} "
+                                      "yet: do step 1 first, then build.")
+            return Verdict(False, f"The daemon has no image {name} yet: run docker build -t $IMAGE_NAME . in {folder} "
+                                  "and read its last lines: an error names what went wrong.")
         if found.base_layers is None or found.image_layers[:len(found.base_layers)] != found.base_layers:
             return Verdict(False, f"The daemon has an image {name}, but not one built from {base}: check the "
                                   "Dockerfile (step 1) and build again.")
         lines = found.transcript.splitlines()
-        missing = [field.name for field in rules.steps["4"]
+        missing = [field.label for field in rules.steps["4"]
                    if not any(rules.check_field("4", field.name, line).verdict == "right" for line in lines)]
         if missing:
-            return Verdict(False, "The image is there, but this terminal has not shown its whole build ("
-                                  f"{', '.join(missing)} missing): run docker build -t $IMAGE_NAME . here and read it.")
+            return Verdict(False, "The image is there, but this terminal has not shown these lines of its build: "
+                                  f"{'; '.join(missing)}. Build it here without -q (docker build -t $IMAGE_NAME .) "
+                                  "and read them.")
         return Verdict(True, f"Step 4 done: the client sent {folder}, the daemon pulled {base} from the registry and "
                              f"tagged the image {name}.")
     raise LessonValueError(f"the mini project has steps 1 to 4, not {step!r}")

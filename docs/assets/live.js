@@ -10,13 +10,16 @@
 })(typeof self !== "undefined" ? self : this, function () {
   "use strict";
 
-  // What a key sends to the shell's terminal, as xterm sends it; null for a key the page keeps (Tab moves the focus
-  // out of the terminal, as a keyboard user expects; Escape too).
+  // What a key sends to the shell's terminal, as xterm sends it; null for a key the page keeps: Tab and Escape (they
+  // take the focus out of the terminal), the browser's paste (Ctrl+V, Ctrl+Shift+V: the paste event sends the text)
+  // and its copy (Ctrl+Shift+C, and Ctrl+C while text is selected: ``selected``).
   var KEYS = {Enter: "\r", Backspace: "\x7f", Delete: "\x1b[3~", ArrowUp: "\x1b[A", ArrowDown: "\x1b[B",
               ArrowRight: "\x1b[C", ArrowLeft: "\x1b[D", Home: "\x1b[H", End: "\x1b[F"};
-  function terminalKeys(key) {
+  function terminalKeys(key, selected) {
+    var letter = key.key.length === 1 ? key.key.toLowerCase() : "";
     if (key.metaKey) return null;
-    if (key.ctrlKey && !key.altKey && /^[a-zA-Z]$/.test(key.key)) return String.fromCharCode(key.key.toUpperCase().charCodeAt(0) - 64);
+    if (key.ctrlKey && (letter === "v" || (key.shiftKey && letter === "c") || (letter === "c" && selected))) return null;
+    if (key.ctrlKey && !key.altKey && /^[a-z]$/.test(letter)) return String.fromCharCode(letter.charCodeAt(0) - 96);
     if (key.ctrlKey) return null;
     if (Object.prototype.hasOwnProperty.call(KEYS, key.key)) return KEYS[key.key];
     if (key.key.length === 1) return (key.altKey ? "\x1b" : "") + key.key;
@@ -42,7 +45,11 @@
 
   function open(container, setting) {
     var existing = document.querySelector(".doclab-terminal");
-    if (existing) { existing.querySelector(".doclab-terminal__screen").focus(); return; }
+    if (existing && !existing.dataset.ended) { existing.querySelector(".doclab-terminal__screen").focus(); return; }
+    if (existing) {  // its shell ended (exit): a new one replaces it, with its own Check my work buttons
+      existing.remove();
+      document.querySelectorAll(".doclab-check").forEach(function (node) { node.remove(); });
+    }
     var where = setting.split("#"), base = where[0].replace(/\/$/, ""), token = where[1] || "", session = null;
     function url(action, query) {
       return base + "/" + action + "?token=" + encodeURIComponent(token) + (session ? "&session=" + encodeURIComponent(session) : "") + (query || "");
@@ -59,7 +66,8 @@
     end.type = "button";
     var body = panel.appendChild(element("div", "doclab-terminal__body"));
     var help = body.appendChild(element("p", "doclab-terminal__help",
-      "Click the screen (or Tab to it) and type. Tab and Escape leave the terminal; Ctrl+C stops a command."));
+      "Click the screen (or Tab to it) and type. Tab or Escape goes to the next step's Check my work; Ctrl+C stops a " +
+      "command. Leaving or reloading the page ends this shell."));
     help.id = "doclab-terminal-help";
     var screen = body.appendChild(element("pre", "doclab-terminal__screen"));
     screen.tabIndex = 0;
@@ -71,15 +79,22 @@
     document.body.classList.add("doclab-terminal-open");
 
     function draw(view) {
+      var cursor = null;
       screen.textContent = "";
       screenRuns(view.lines, view.alive ? view.cursor : null).forEach(function (runs, row) {
         runs.forEach(function (run) {
-          if (run[1]) screen.appendChild(element("span", "doclab-terminal__cursor", run[0] === " " ? "\u00a0" : run[0]));
+          if (run[1]) cursor = screen.appendChild(element("span", "doclab-terminal__cursor", run[0] === " " ? "\u00a0" : run[0]));
           else screen.appendChild(document.createTextNode(run[0]));
         });
         if (row < view.lines.length - 1) screen.appendChild(document.createTextNode("\n"));
       });
-      if (!view.alive) status.textContent = "This shell has ended. Open a new one with the button above the steps.";
+      // The cursor's row and column in sight: the panel scrolls, and 80 columns scroll sideways on a phone.
+      if (cursor) cursor.scrollIntoView({block: "nearest", inline: "nearest"});
+      if (!view.alive) {
+        panel.dataset.ended = "true";
+        if (events) events.close();
+        status.textContent = "This shell has ended. \"Open a live terminal\" above the steps starts a new one.";
+      }
     }
 
     // One request at a time, each with every key typed meanwhile: requests sent together may arrive out of order.
@@ -97,7 +112,12 @@
     }
 
     screen.addEventListener("keydown", function (event) {
-      var keys = terminalKeys(event);
+      if ((event.key === "Tab" && !event.shiftKey) || event.key === "Escape") {
+        var next = nextCheck();
+        if (next) { event.preventDefault(); next.focus(); }
+        return;
+      }
+      var keys = terminalKeys(event, String(window.getSelection()) !== "");
       if (keys === null) return;
       event.preventDefault();
       event.stopPropagation();  // the theme's own keys (n, p, s, /: next page, search) are the shell's here
@@ -135,7 +155,7 @@
       });
     }).then(function (data) {
       session = data.session;
-      status.textContent = "Ready: your shell is in your home folder, the daemon is empty.";
+      status.textContent = "A new shell, in an empty home folder, on a Docker daemon of its own that holds no image yet.";
       events = new EventSource(url("screen"));
       events.onmessage = function (message) { draw(JSON.parse(message.data)); };
       addChecks(url);
@@ -143,6 +163,14 @@
     }).catch(function (error) {
       status.textContent = "No live terminal: " + error.message;
     });
+  }
+
+  // Where Tab or Escape takes the keyboard from the terminal: the first step not ticked yet (else the last one).
+  function nextCheck() {
+    var checks = Array.prototype.slice.call(document.querySelectorAll(".doclab-check"));
+    var open = checks.filter(function (check) { return !check.previousElementSibling.querySelector("input").checked; });
+    var target = open[0] || checks[checks.length - 1];
+    return target && target.querySelector("button");
   }
 
   // "Check my work" under each step's tick box: the server looks at the shell, its folder and its daemon.

@@ -104,6 +104,10 @@ test("a key sends what xterm sends; Tab and Escape stay with the page, so the ke
   assert.equal(key("Escape"), null);
   assert.equal(key("Shift"), null);
   assert.equal(key("v", {metaKey: true}), null);
+  assert.equal(key("v", {ctrlKey: true}), null, "the browser pastes; the paste event sends the text");
+  assert.equal(key("V", {ctrlKey: true, shiftKey: true}), null);
+  assert.equal(key("C", {ctrlKey: true, shiftKey: true}), null, "copies");
+  assert.equal(live.terminalKeys({key: "c", ctrlKey: true, altKey: false, metaKey: false}, true), null, "copies a selection");
 });
 
 test("the screen's cursor cell is a run of its own, past the end of a line too", () => {

@@ -43,14 +43,22 @@ def test_the_classic_builders_output_shows_step_4_as_well():
     ("1", {"dockerfile": "FROM alpine:3.18\nRUN true\n"}, "should hold one line"),
     ("2", {"image_name_variable": None}, "IMAGE_NAME is not set in this shell"),
     ("2", {"image_name_variable": "my-alpine"}, "IMAGE_NAME is 'my-alpine', not my-alpine-image"),
-    ("3", {"commands": ("docker build -t $IMAGE_NAME",)}, "No build command typed here yet"),
-    ("4", {"image_layers": None}, "The daemon has no image my-alpine-image yet"),
+    ("3", {"commands": ("ls",)}, "No build command typed here yet"),
+    ("3", {"commands": ("docker build -t $IMAGE_NAME",)}, "You typed docker build -t $IMAGE_NAME, not the build command"),
+    ("4", {"image_layers": None}, "The daemon has no image my-alpine-image yet: run docker build"),
+    ("4", {"image_layers": None, "dockerfile": "FROM alpine\n"}, "does not say FROM alpine:3.18 yet: do step 1 first"),
+    ("3", {"commands": ("docker build -t my-alpine .",)}, "You typed docker build -t my-alpine ., not the build command"),
     ("4", {"image_layers": ("sha256:other",)}, "but not one built from alpine:3.18"),
-    ("4", {"transcript": "~ # ls\n"}, "has not shown its whole build (upload, pull, tag missing)"),
+    ("4", {"transcript": "~ # ls\n"}, "has not shown these lines of its build: Client → daemon"),
 ])
 def test_a_step_not_done_says_what_is_missing_in_the_lessons_words(step, changed, says):
     answer = verdict(step, **changed)
     assert not answer.done and says in answer.says, answer.says
+
+
+def test_a_build_command_typed_within_a_longer_line_counts():
+    assert verdict("3", commands=("cd docker-architecture; IMAGE_NAME=my-alpine-image && docker build -t $IMAGE_NAME .",)).done
+    assert verdict("3", commands=("docker build -t my-alpine-image .",)).done
 
 
 def test_an_image_with_more_layers_on_the_base_counts_and_an_unknown_step_is_named():
