@@ -409,8 +409,7 @@
     document.querySelectorAll(".md-typeset .headerlink").forEach(function (link) { link.tabIndex = -1; });
   }
 
-  // The site's base (where this script came from), and a panel's script and style loaded the first time a reader asks
-  // for it, so a first visit weighs what it did: "Watch it run" (watch.js) and "Do it" (live.js).
+  // A panel's script and style, loaded when first asked for: a first visit weighs no more.
   var own = document.querySelector('script[src$="assets/lesson.js"]');
   var base = own ? own.src.replace(/assets\/lesson\.js$/, "") : "", loaded = {};
   function onDemand(name) {
@@ -421,7 +420,7 @@
       var script = document.head.appendChild(document.createElement("script"));
       script.src = base + "assets/" + name + ".js";
       script.onload = resolve;
-      script.onerror = function (error) { delete loaded[name]; reject(error); };  // a second click tries again
+      script.onerror = function (error) { delete loaded[name]; reject(error); };  // a click tries again
     });
     return loaded[name];
   }
@@ -434,7 +433,7 @@
     });
   }
 
-  // Under scripts/serve with the lab the page carries where its live terminals are; the hosted site keeps its note.
+  // "Do it": under scripts/serve with the lab the page says where its terminals are.
   function setupLive() {
     var meta = document.querySelector('meta[name="doclab-live"]'), container = document.querySelector(".doclab-live");
     if (!meta || !container) return;

@@ -233,7 +233,7 @@ def test_every_page_loads_with_no_request_outside_127_0_0_1(tour):
     assert outside == {}
 
 
-def test_every_pages_weight_and_the_lesson_under_445_kb(tour):
+def test_every_pages_weight_and_the_lesson_under_446_kb(tour):
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "page-weights.json").write_text(json.dumps(tour.weights, indent=2) + "\n")
     print("\npage weights:", json.dumps(tour.weights))
@@ -243,9 +243,10 @@ def test_every_pages_weight_and_the_lesson_under_445_kb(tour):
     # answer boxes, focus kept after a hint or a solution opens, a tick taken back). The budget grows only with what a
     # learner uses: 430 → 435 KB for Docker 28.5's longer outputs and the words for six more real mistakes; → 440 KB for
     # step 4's overlay2 tab (its output, 1.6 KB) and the stepped hints (436 KB measured); → 445 KB for the overlay2
-    # output's own walk-through (7 KB, 443.5 KB measured). The replay's player and its screens load only when asked for
-    # (test_site_in_browser.py checks a first visit requests neither).
-    assert tour.weights["/mini-project/"]["bytes"] <= 445_000, tour.weights["/mini-project/"]
+    # output's own walk-through (7 KB, 443.5 KB measured); → 446 KB for "Do it" (its one-line note and its loader, 0.9
+    # KB; 444.4–444.9 KB measured, with 9 or 10 requests by when the page's load ends). The replay's player, its screens
+    # and the live terminal load only when asked for (test_site_in_browser.py checks a first visit requests none).
+    assert tour.weights["/mini-project/"]["bytes"] <= 446_000, tour.weights["/mini-project/"]
 
 
 def test_at_phone_width_no_page_scrolls_sideways_and_outputs_wrap_clear_of_the_copy_button(tour):

@@ -616,7 +616,8 @@ def open_replay(tab, site):
 def test_watch_it_run_types_the_command_and_plays_the_build_to_the_screen_it_captured(page, site):
     page.goto(site[1] + "/mini-project/", wait_until="load")
     loaded = page.evaluate("performance.getEntriesByType('resource').map(entry => entry.name)")
-    assert not [url for url in loaded if "watch." in url or "/casts/" in url], "a first visit loads no replay"
+    assert not [url for url in loaded if "watch." in url or "/casts/" in url or "live." in url], \
+        "a first visit loads no replay and no live terminal"
     player = open_replay(page, site)
     assert page.evaluate("document.activeElement.textContent") == "Pause", "the keyboard is on the player"
     player.locator("select").select_option("4")
