@@ -26,6 +26,8 @@ from doclab.run.session import reader_bin, reader_environment
 from doclab.run.shell import isolated
 
 COLUMNS, ROWS = 80, 24
+#: Lines kept above the screen, for the reader to scroll back to (a build's output, read line by line).
+SCROLLBACK = 200
 #: What the panel keeps of what the terminal showed, for step 4's check (the end of it).
 TRANSCRIPT_LIMIT = 256 * 1024
 #: The shell's start file: a short prompt, and after each command its folder, IMAGE_NAME and the command typed, on the
@@ -49,7 +51,7 @@ class LiveShell:
         client = daemon.client_facts(docker_cli)
         bin_dir = reader_bin(self.control / "bin", client.path, self.home)
         env = reader_environment(self.home, bin_dir, docker_host, dict(os.environ))
-        self.screen_ = pyte.Screen(COLUMNS, ROWS)
+        self.screen_ = pyte.HistoryScreen(COLUMNS, ROWS, history=SCROLLBACK)
         self.stream = pyte.ByteStream(self.screen_)
         self.changed = threading.Condition()
         self.version = 0
@@ -95,8 +97,11 @@ class LiveShell:
             os.write(self.master, keys)
 
     def screen(self) -> dict:
+        """The lines scrolled off the top (at most SCROLLBACK), then the screen; the cursor counted from the first."""
         with self.changed:
-            return {"lines": list(self.screen_.display), "cursor": [self.screen_.cursor.x, self.screen_.cursor.y],
+            above = ["".join(line[column].data for column in range(COLUMNS)).rstrip() for line in self.screen_.history.top]
+            return {"lines": above + [line.rstrip() for line in self.screen_.display],
+                    "cursor": [self.screen_.cursor.x, len(above) + self.screen_.cursor.y],
                     "alive": self.alive, "version": self.version}
 
     def transcript(self) -> str:

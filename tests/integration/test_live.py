@@ -77,6 +77,7 @@ def test_the_four_steps_typed_into_the_live_terminal_are_each_checked_against_wh
     event = json.loads(screen.readline().decode().removeprefix("data: "))
     screen.close()
     assert event["alive"] and any("naming to docker.io/library/my-alpine-image" in line for line in event["lines"]), event
+    assert any("mkdir docker-architecture" in line for line in event["lines"][:-24]), "what scrolled off stays to scroll back to"
     assert ask(terminals, "close", session=session) == (200, {})
     assert not root.exists() and processes_mentioning(str(root)) == []
     assert ask(terminals, "check", session=session, step="1")[0] == 404
