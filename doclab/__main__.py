@@ -43,7 +43,7 @@ def run_page(path: Path) -> int:
         with daemons.daemon_for(page) as (address, netns, facts), PageRun(page, settings, address, netns, facts) as run:
             return _print_blocks(page, run)
     except NotClean as unclean:
-        print(f"docs/{page.path} cannot run here: {unclean}; {HOW_TO_RUN_LIVE}", file=sys.stderr)
+        print(f"docs/{page.path} cannot run here: {unclean}; {how_to_reach_the_lab(settings, HOW_TO_RUN_LIVE)}", file=sys.stderr)
         return 2
     except CaptureError as error:
         print(error, file=sys.stderr)
@@ -64,12 +64,22 @@ def _print_blocks(page: Page, run: PageRun) -> int:
     return 0
 
 
+def how_to_reach_the_lab(settings: Settings, otherwise: str) -> str:
+    """What to run when no daemon answers: point at the lab when it is up (serve finds it; this shell must be told)."""
+    from doclab.lab.control import Lab
+    from doclab.lab.folder import MAIN_DAEMON
+
+    if Lab(settings).daemon_up(MAIN_DAEMON):
+        return 'the lab is up: point this shell at it with eval "$(python -m doclab.lab env)", then run this again'
+    return otherwise
+
+
 def capture(paths: list[Path], force: bool) -> int:
     settings = Settings.from_env()
     captures = Captures(settings)
     if not captures.facts.reachable:
-        print(f"cannot record: {captures.facts.reason}; start the lab (python -m doclab.lab up) and export the "
-              "DOCKER_HOST it prints", file=sys.stderr)
+        print(f"cannot record: {captures.facts.reason}; " + how_to_reach_the_lab(
+            settings, "start the lab (python -m doclab.lab up) and export the DOCKER_HOST it prints"), file=sys.stderr)
         return 1
     files = paths or sorted(DOCS.rglob("*.md"))
     pages, failed = [], 0

@@ -129,6 +129,8 @@ def on_page_markdown(markdown, page, config, files):
             if resolved.state is Outcome.RECORDED:
                 # INFO, not WARNING: a recorded output is the designed fallback, and --strict fails on warnings.
                 log.info("%s: RECORDED output shown (its last clean run): %s", page.file.src_uri, resolved.reason)
+            elif resolved.state is Outcome.CACHED:
+                log.debug("%s: captures cached", page.file.src_uri)  # the build's summary line counts them
             else:
                 log.info("%s: captures %s", page.file.src_uri, resolved.state)
             markdown = replace_markers(markdown, parsed, resolved)

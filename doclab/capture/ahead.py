@@ -31,7 +31,10 @@ class RunAhead:
         self._thread.start()
 
     def edited(self) -> None:
+        """A newer edit: the pass running now (its pages' shells) ends unrecorded, and the next pass runs what is saved."""
         self._edited.set()
+        if self._captures is not None:
+            self._captures.interrupt()
 
     def stop(self) -> None:
         """End a pass that is running (its pages' shells are killed, nothing of them recorded) and the thread."""
@@ -58,11 +61,15 @@ class RunAhead:
                 continue  # moved, or not valid yet: the build says so, naming the page
             if page.captures:
                 pages.append(page)
-        self._captures = captures = Captures(self.settings)
+        captures = Captures(self.settings)
         if self.settings.strict or not captures.facts.reachable:
             return  # nothing is reused under DOCLAB_STRICT, and with no daemon nothing runs
+        self._captures = captures
+        if self._edited.is_set():
+            return  # edited again while the pages were read: the next pass reads them again
         started = time.monotonic()
         outcomes = captures.resolve_all(pages)
+        self._captures = None
         ran = sorted(path for path, outcome in outcomes.items() if getattr(outcome, "state", None) is Outcome.LIVE)
         if ran:
             self.report(f"captures: ran {', '.join(ran)} on the edit, in {time.monotonic() - started:.3f} s "

@@ -233,7 +233,7 @@ class Captures:
     def _run_and_save(self, page: Page, key: str, inputs: str, daemons: PageDaemons, force: bool) -> Resolved:
         """Run the page and save its record; on a daemon that is not clean for it, show its last clean record."""
         try:
-            with self.store.running(page.path):
+            with self.store.running(page.path, self.runner.interrupted):
                 if self._reusable(recorded := self.store.load(page.path), key, force):  # another build ran it meanwhile
                     return Resolved(recorded, Outcome.CACHED)
                 record = self.runner.run_page(page, key, inputs, daemons)

@@ -108,14 +108,22 @@ class CaptureStore:
         return record
 
     @contextmanager
-    def running(self, page: str):
+    def running(self, page: str, stopped: threading.Event):
         """Held while ``page`` runs for this store: another build on it (a second ``mkdocs serve``, the tests, a run
-        ahead of an edit) waits for the run, then finds its record, instead of running the page a second time."""
+        ahead of an edit) waits for the run, then finds its record, instead of running the page a second time.
+        A wait ends at once when ``stopped`` is set (Ctrl-C must not wait for another build's run)."""
         where = hashlib.sha1(str(self.directory.resolve()).encode()).hexdigest()[:12]
         locks = Path(tempfile.gettempdir()) / f"doclab-captures-{where}"
         locks.mkdir(exist_ok=True)
         with open(locks / (page.replace("/", "%") + ".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or its process dies
+            while True:  # released when the file closes, or its process dies
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if stopped.wait(0.05):
+                        raise CaptureError.about(page, "not run: the build was interrupted while another build ran "
+                                                       "this page") from None
             yield
 
     def save(self, record: PageRecord) -> bool:

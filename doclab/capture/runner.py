@@ -111,6 +111,10 @@ class PageRunner:
         self._running: set = set()  # the PageRuns of pages running now, for interrupt()
         self._interrupted = threading.Event()
 
+    @property
+    def interrupted(self) -> threading.Event:
+        return self._interrupted
+
     def interrupt(self) -> None:
         """End every page that is running (its shell is killed: its blocks fail, nothing of it is recorded)."""
         self._interrupted.set()

@@ -123,7 +123,9 @@ def live_terminals(lab: Lab, env: dict[str, str], command: list[str]):
     """The lesson's live terminals ("Do it"), for pages served from the ``--dev-addr`` in ``command``."""
     from doclab.tools.live import LiveTerminals  # only for a serve that has the lab
 
-    address = command[command.index("--dev-addr") + 1] if "--dev-addr" in command else "127.0.0.1:8000"
+    # The last --dev-addr (or -a) wins, as for mkdocs: scripts/serve puts its default before the author's own.
+    given = [command[index + 1] for index, word in enumerate(command[:-1]) if word in ("--dev-addr", "-a")]
+    address = given[-1] if given else "127.0.0.1:8000"
     port = address.rsplit(":", 1)[-1]
     terminals = LiveTerminals(Settings.from_env(env), lab, (f"http://127.0.0.1:{port}", f"http://localhost:{port}")).start()
     print(f"==> live terminals for the lesson's \"Do it\": {terminals.address} (token {terminals.token}, "

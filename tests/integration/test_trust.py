@@ -93,6 +93,21 @@ def test_the_builders_environment_and_names_leak_nowhere(tmp_path):
         assert not leaked, f"{path.name} shows {leaked}"
 
 
+def test_ctrl_c_while_another_build_runs_the_page_ends_the_wait_at_once(tmp_path):
+    captures = tmp_path / "captures"
+    shutil.copytree(ROOT / "captures", captures)
+    (captures / "learn" / "visual.json").unlink()
+    with CaptureStore(captures).running("learn/visual.md", threading.Event()):  # another build's run, never ending
+        waiting = capture(captures, "docs/learn/visual.md", env={"DOCLAB_STRICT": ""})
+        time.sleep(2)
+        started = time.monotonic()
+        waiting.send_signal(signal.SIGINT)
+        said = waiting.communicate(timeout=30)[0]
+        assert time.monotonic() - started < 5, said
+    assert waiting.returncode == 130 and "nothing of them was recorded" in said, said
+    assert not (captures / "learn" / "visual.json").exists()
+
+
 def test_an_edit_under_serve_runs_its_page_once_and_the_served_page_shows_the_new_output(tmp_path):
     project = tmp_path / "project"
     (project / "docs").mkdir(parents=True)
