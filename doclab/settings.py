@@ -34,6 +34,8 @@ DEFAULT_ENGINE = "28.5-containerd"
 JOBS = "DOCLAB_JOBS"
 #: Set by scripts/serve when it has the lab: where the lesson's live terminals are, and their token (URL#TOKEN).
 LIVE_TERMINAL = "DOCLAB_LIVE_TERMINAL"
+#: Set by scripts/serve: a page whose example fails shows the error in the browser instead of stopping the build.
+SERVING = "DOCLAB_SERVING"
 
 
 def _truthy(value: str | None) -> bool:
@@ -57,6 +59,7 @@ class Settings:
     #: engine matrix: the project's own, whatever DOCLAB_CAPTURES_DIR says.
     engine_captures_dir: Path = PROJECT_ROOT / "engine-captures"
     live_terminal: str = ""
+    serving: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, project_root: Path = PROJECT_ROOT) -> "Settings":
@@ -76,6 +79,7 @@ class Settings:
             jobs=_positive_int(env.get(JOBS), JOBS, default=2 * (os.cpu_count() or 1)),
             engine=env.get(ENGINE) or DEFAULT_ENGINE,
             live_terminal=env.get(LIVE_TERMINAL, ""),
+            serving=_truthy(env.get(SERVING)),
         )
 
 

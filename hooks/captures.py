@@ -138,10 +138,16 @@ def on_page_markdown(markdown, page, config, files):
                            for capture_id, capture in resolved.record.captures.items() if capture.cast})
         check_quotes(written, captures.record_of)  # first, on the file as written: its errors cite the file's lines
         return replace_quotes(markdown, parsed, captures.record_of)
-    except PageError as error:
-        raise PluginError(f"docs/{error}") from None
-    except DoclabError as error:
-        raise PluginError(str(error)) from None
+    except (PageError, DoclabError) as error:
+        said = f"docs/{error}" if isinstance(error, PageError) else str(error)
+        if not captures.settings.serving:
+            raise PluginError(said) from None
+        # Under scripts/serve the error goes on the page, so the author's browser shows it instead of waiting for a
+        # build that succeeds (MkDocs holds its requests until then); a build for publishing or the tests still fails.
+        log.info("%s: FAILED, shown on the page while scripts/serve runs:\n%s", page.file.src_uri, said)
+        return (f'<div class="admonition failure" role="alert"><p class="admonition-title">This page did not build: '
+                f'scripts/serve shows why here, a build for publishing stops at it</p><pre>{escape(said)}</pre></div>'
+                f"\n\n{markdown}")
 
 
 def on_post_page(output, page, config):

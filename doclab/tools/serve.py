@@ -31,7 +31,7 @@ from doclab.daemon import facts_where
 from doclab.errors import DoclabError
 from doclab.lab.control import Lab
 from doclab.lab.folder import MAIN_DAEMON
-from doclab.settings import DOCKER_CLI, LIVE_TERMINAL, Settings
+from doclab.settings import DOCKER_CLI, LIVE_TERMINAL, SERVING, Settings
 
 #: The engine's switch for "show recorded outputs, never contact Docker".
 RECORDED = "DOCLAB_RECORDED"
@@ -173,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
             lab.up()
             print(f"==> lab up: {lab.daemon(MAIN_DAEMON).docker_host}, registry {lab.registry_url}", file=sys.stderr)
         env = environment(plan, lab, dict(os.environ))
+        if "serve" in command:
+            env[SERVING] = "1"
         if plan.source in ("lab", "running lab") and "serve" in command:
             terminals = live_terminals(lab, env, command)
             env[LIVE_TERMINAL] = terminals.page_setting

@@ -159,9 +159,10 @@ def test_no_daemon_in_strict_mode_fails_naming_the_capture(tmp_path):
 @pytest.mark.docker
 def test_a_failing_command_fails_the_build_naming_page_example_command_and_output(tmp_path, lab_daemon):
     project = tmp_path / "project"
-    for name in ("docs", "snippets", "hooks", "doclab", "overrides"):
+    for name in ("docs", "snippets", "hooks", "doclab", "overrides", "engine-captures"):
         shutil.copytree(ROOT / name, project / name)
-    shutil.copy(ROOT / "mkdocs.yml", project / "mkdocs.yml")
+    for name in ("mkdocs.yml", "tested-with.json"):
+        shutil.copy(ROOT / name, project / name)
     (project / "snippets" / "mini-project" / "build.sh").write_text("docker build -t $IMAGE_NAME ./no-such-folder\n")
     # The project's records: the other pages are current (not run again), the lesson's example changed.
     shutil.copytree(ROOT / "captures", tmp_path / "captures")
@@ -172,4 +173,12 @@ def test_a_failing_command_fails_the_build_naming_page_example_command_and_outpu
                  "docker build -t $IMAGE_NAME ./no-such-folder", "no-such-folder", "python -m doclab run docs/mini-project.md"):
         assert part in result.output, result.output
     # Nothing is lost: the lesson's last clean record stays as it was, no half record of the failed run replaces it.
+    assert (tmp_path / "captures" / "mini-project.json").read_bytes() == (ROOT / "captures" / "mini-project.json").read_bytes()
+    # Under scripts/serve the same failure goes on the page, so the author's browser shows it (the build succeeds).
+    served = build_site(tmp_path / "site", {**env, "DOCLAB_SERVING": "1", "DOCLAB_STRICT": ""}, project / "mkdocs.yml")
+    assert served.returncode == 0, served.output
+    (failed,) = re.findall(r"captures: 0 live, \d+ cached, 0 recorded, (\d+) failed", served.output)
+    assert served.output.count("FAILED, shown on the page") == int(failed) >= 1, served.output  # every page with the snippet
+    page = served.page("mini-project")
+    assert 'role="alert"' in page and "exited with unexpected code 1 (declared: 0)" in page and "no-such-folder" in page
     assert (tmp_path / "captures" / "mini-project.json").read_bytes() == (ROOT / "captures" / "mini-project.json").read_bytes()
