@@ -103,6 +103,13 @@ def reader_environment(home: Path, bin_dir: Path, address: str, environ: dict[st
     return env
 
 
+def lab_socket_shown(address: str, owned: bool) -> tuple[tuple[str, str], ...]:
+    """A pooled lab daemon's socket, one name whichever daemon the page leased: a record does not change with it."""
+    if owned and address.startswith("unix://"):
+        return ((address.removeprefix("unix://"), "<lab>/page-daemon.sock"),)
+    return ()
+
+
 def recorder_upstream(address: str, env: dict[str, str]) -> Path | tuple[str, int]:
     """Where the recording proxy forwards: the daemon's Unix socket, or its plain TCP address."""
     if address.startswith("unix://"):
@@ -175,7 +182,7 @@ class PageRun:
                 env.pop(name, None)
         self.machine = MachineFacts(
             workdirs=(
-                (str(self.home), "~"), (str(self.root), "<page-run>"),
+                (str(self.home), "~"), (str(self.root), "<page-run>"), *lab_socket_shown(address, self.facts.owned),
                 (str(PROJECT_ROOT), "<project>"), (sys.prefix, "<venv>"), (str(settings.lab_dir), "<lab>"),
             ),
             home=os.path.expanduser("~"),
