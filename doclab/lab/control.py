@@ -77,8 +77,8 @@ class Lab:
     def daemon_names(self) -> list[str]:
         return self.daemons.names()
 
-    def lease_daemon(self, restarted: bool = False):
-        return self.pool.lease(restarted)
+    def lease_daemon(self, restarted: bool = False, fresh_after: bool = False):
+        return self.pool.lease(restarted, fresh_after)
 
     def pool_state(self, name: str) -> PoolState:
         return self.pool.state(name)

@@ -17,6 +17,7 @@ from doclab.lab.network import create_bridge, create_netns, delete_bridge, delet
 from doclab.lab.pagefolders import write_owner
 from doclab.lab.processes import (
     kill,
+    lab_environment,
     pid_in,
     processes_in_cgroups_of,
     processes_mentioning,
@@ -107,7 +108,7 @@ class Daemons:
             command += ["--registry-mirror", self.registry_url, "--bridge", create_bridge(self.folder.dir, name)]
         # dockerd writes its own pid file once it runs (and refuses one that names a live process): the
         # launch's pid goes beside its exec root instead.
-        pid = spawn(command, paths.log, paths.exec / "launched.pid", engine.environment(dict(os.environ)))
+        pid = spawn(command, paths.log, paths.exec / "launched.pid", engine.environment(lab_environment(os.environ)))
         wait_until(lambda: self.up(name), 60, f"dockerd '{name}' on {paths.socket}", paths.log, pid)
         return self.folder.handle(name)
 

@@ -50,6 +50,13 @@ def first_free_lease(folder: LabFolder):
             lease.close()
 
 
+def _stop_for_the_next(daemons: Daemons, name: str, lease, why: str) -> None:
+    """Stop the daemon (its data goes with it), to be started anew by the next lease: a pull cut short can stay in its
+    content store, where no API call reaches, and the next page's first pull would find it."""
+    daemons.stop(name)
+    _rewrite(lease, f"{RESTART}: {why}\n")
+
+
 def _rewrite(lease, text: str) -> None:
     lease.seek(0)
     lease.truncate()
@@ -84,13 +91,14 @@ class Pool:
             list(threads.map(ready, range(size)))
 
     @contextmanager
-    def lease(self, restarted: bool = False):
+    def lease(self, restarted: bool = False, fresh_after: bool = False):
         """A pooled page daemon nobody else uses until the block ends: empty, in a namespace of its own.
 
         Leases are ``flock``s, so two builds (or a build and the tests) never share a daemon, and a
-        lease held by a killed process ends with it. The daemon is emptied when given back; one whose
-        lease did not end that way, or that stopped, is started again first. ``restarted``: started
-        again in any case, for a page that reads what only a new daemon has not seen (its events).
+        lease held by a killed process ends with it. The daemon is emptied when given back; one whose lease did not end
+        that way, or that stopped, is started again first. ``restarted``: started again in any case, for a page that
+        reads what only a new daemon has not seen (its events); ``fresh_after``: stopped when given back, not emptied
+        (a reader's live terminal may have done anything a page may).
         """
         self.folder.require_up()
         name, lease = first_free_lease(self.folder)
@@ -110,15 +118,18 @@ class Pool:
             _rewrite(lease, f"leased by {os.getpid()} ({' '.join(sys.argv)[:200]})\n")
             try:
                 yield self.folder.handle(name)
-            finally:  # also after a failed page: its run has been closed, the daemon is emptied all the same
-                why_stopped = self.give_back(name)
-                _rewrite(lease, f"{CLEAN}\n" if why_stopped is None else f"{RESTART}: {why_stopped}\n")
+            except BaseException:  # stopped midway (Ctrl-C, a failed block): the next page gets a new daemon
+                _stop_for_the_next(self.daemons, name, lease, "its last page stopped midway")
+                raise
+            if fresh_after:
+                return _stop_for_the_next(self.daemons, name, lease, "a reader's live terminal used it")
+            why_stopped = self.give_back(name)
+            _rewrite(lease, f"{CLEAN}\n" if why_stopped is None else f"{RESTART}: {why_stopped}\n")
         finally:
             lease.close()  # releases the lock
 
     def ready(self, name: str, lease) -> bool:
-        """Start the pool daemon (again) unless it was given back clean, still answers and its storage is sound;
-        True if started."""
+        """Start the pool daemon (again) unless given back clean, still answering, its storage sound; True if started."""
         lease.seek(0)
         if lease.read().strip() == CLEAN and self.daemons.up(name):
             unsound = unsound_storage(self.folder.daemon(name).data)
@@ -132,8 +143,7 @@ class Pool:
         return True
 
     def give_back(self, name: str) -> str | None:
-        """Empty a pool daemon after a page; when it cannot be trusted to be like new, stop it (the
-        next lease starts it again) and return why."""
+        """Empty a pool daemon after a page; when it cannot be trusted to be like new, stop it and return why."""
         handle = self.folder.handle(name)
         try:
             if not self.daemons.up(name):
@@ -184,8 +194,7 @@ class Pool:
         return PoolState.CLEAN if text == CLEAN and self.daemons.up(name) else PoolState.ABANDONED
 
     def prune(self, names: list[str]) -> list[str]:
-        """Of the daemons ``names``, stop the pool's abandoned ones, and idle ones beyond DOCLAB_JOBS (some 150 MB
-        of memory each: the pool grows while several builds and test runs share the lab); what it stopped."""
+        """Of ``names``, stop the pool's abandoned daemons and idle ones beyond DOCLAB_JOBS (150 MB each); what it stopped."""
         pooled = [name for name in names if name.startswith(POOL_PREFIX)]
         stopped = [name for name in pooled if self.state(name) is PoolState.ABANDONED]
         for name in stopped:
@@ -197,8 +206,8 @@ class Pool:
         return stopped
 
     def _stop_if_unused(self, name: str, why: str, also_clean: bool = False) -> bool:
-        """Stop a pool daemon nobody leases (abandoned, or ``also_clean``: idle), under its lease lock,
-        so no build leases it while it stops; its lease says ``why`` (``lab status`` shows it)."""
+        """Stop a pool daemon nobody leases (abandoned, or ``also_clean``: idle), under its lease lock (no build leases
+        it meanwhile); its lease says ``why`` (``lab status`` shows it)."""
         with self.folder.daemon(name).lease.open("a+") as lease:
             try:
                 fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)

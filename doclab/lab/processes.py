@@ -24,12 +24,23 @@ LAB_PROGRAMS = frozenset({b"dockerd", b"containerd", b"containerd-shim", b"conta
 LAB_MODULES = (b"doclab.lab.forward", b"doclab.lab.authz", b"doclab.forward", b"doclab.authz")
 
 
+#: What the lab's processes keep of the environment of whoever started them (a build, a test, serve): they outlive it,
+#: and nothing of a builder's own (its tokens, its secrets) may live on in a daemon.
+KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH")
+
+
+def lab_environment(environ) -> dict[str, str]:
+    return {name: environ[name] for name in KEPT_ENVIRONMENT if name in environ}
+
+
 def spawn(command: list[str], log: Path, pidfile: Path, env: dict[str, str] | None = None) -> int:
-    """Start ``command`` detached (``setsid --fork``) and return its pid, which ``pidfile`` holds.
+    """Start ``command`` detached (``setsid --fork``) and return its pid, which ``pidfile`` holds; ``env``: its
+    environment (else ``lab_environment`` of this process's).
 
     Not a child of this process: the lab outlives the build or test that started a daemon, and
     this process never holds an exit status nobody collects (no zombie, no ResourceWarning).
     """
+    env = lab_environment(os.environ) if env is None else env
     log.parent.mkdir(parents=True, exist_ok=True)
     pidfile.unlink(missing_ok=True)
     with log.open("ab") as stream:

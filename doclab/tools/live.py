@@ -45,7 +45,7 @@ class Shell:
     def __init__(self, lab: Lab, docker_cli: str):
         self.stack = ExitStack()
         try:
-            self.daemon = self.stack.enter_context(lab.lease_daemon())
+            self.daemon = self.stack.enter_context(lab.lease_daemon(fresh_after=True))
             self.shell = LiveShell(self.daemon.docker_host, self.daemon.netns, docker_cli)
             self.stack.callback(self.shell.close)
         except BaseException:

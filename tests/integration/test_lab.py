@@ -99,10 +99,12 @@ def test_a_pooled_page_daemon_is_given_back_empty_and_kept_running():
         assert api.containers.list(all=True) == [] and api.images.list(all=True) == []
         assert api.volumes.list() == []
         assert sorted(network.name for network in api.networks.list()) == ["bridge", "host", "none"]
-    # A page that fails gives its daemon back all the same (its run is closed by then).
+    # A page that stops midway (a failed block, Ctrl-C) may leave a pull cut short where no API call reaches: its daemon
+    # is stopped, and the next lease starts it anew.
     with pytest.raises(RuntimeError), lab.lease_daemon() as failed:
         raise RuntimeError("a block exited with an undeclared code")
-    assert lab.pool_state(failed.name) == "clean"
+    assert lab.pool_state(failed.name) == "stopped"
+    assert "its last page stopped midway" in (lab.dir / f"{failed.name}.lease").read_text()
 
 
 LEASE_THEN_DIE = """
