@@ -8,12 +8,13 @@ import os
 import shutil
 import signal
 import sys
+from pathlib import Path
 
 from doclab.daemon import OWNED_LABEL, ping
 from doclab.lab.engines import Engine
 from doclab.lab.folder import MAIN_DAEMON, DaemonHandle, LabError, LabFolder, unmount_below
 from doclab.lab.limits import Limits
-from doclab.lab.network import create_bridge, create_netns, delete_bridge, delete_netns, netns_command, netns_names, netns_pids
+from doclab.lab.network import NETNS_FOLDER, create_bridge, delete_bridge, delete_netns, netns_names, netns_pids
 from doclab.lab.pagefolders import write_owner
 from doclab.lab.processes import (
     kill,
@@ -27,6 +28,7 @@ from doclab.lab.processes import (
     wait_until,
 )
 from doclab.lab.services import AuthzPlugin
+from doclab.lab.userns import uid_base
 from doclab.settings import Settings
 
 #: Port, inside a page daemon's namespace, where the lab registry answers (5000 stays free for pages).
@@ -82,10 +84,8 @@ class Daemons:
         command = [
             engine.dockerd,
             *engine.dockerd_options(),
-            "--host", f"unix://{paths.socket}",
             "--data-root", str(paths.data),
             "--exec-root", str(paths.exec),
-            "--pidfile", str(paths.pidfile),
             "--config-file", str(config),
             # An author's Docker has no plugin of ours; the lab's daemons refuse what would reach the machine.
             *(["--label", OWNED_LABEL, "--authorization-plugin", self.authz.name] if owned else []),
@@ -93,33 +93,53 @@ class Daemons:
             "--iptables=false",
             "--ip-masq=false",
         ]
-        if name != MAIN_DAEMON:
-            netns = self.folder.netns(name)
-            limits = self.limits(name)
-            if limits.available:  # the page's containers together: processes and memory (its files are in memory too)
-                limits.create()
-                command += ["--cgroup-parent", limits.cgroup_parent(), "--exec-opt", "native.cgroupdriver=cgroupfs"]
-            create_netns(netns)
-            spawn([sys.executable, "-m", "doclab.lab.forward", netns, str(MIRROR_PORT), str(self.settings.registry_port)],
-                  paths.log, paths.forwarder)
-            command = [*netns_command(netns), *command, "--registry-mirror", f"http://127.0.0.1:{MIRROR_PORT}"]
-        else:
+        if name == MAIN_DAEMON:
             # A bridge of its own: the main daemon shares the host's network with other labs' main daemons.
-            command += ["--registry-mirror", self.registry_url, "--bridge", create_bridge(self.folder.dir, name)]
-        # dockerd writes its own pid file once it runs (and refuses one that names a live process): the
-        # launch's pid goes beside its exec root instead.
-        pid = spawn(command, paths.log, paths.exec / "launched.pid", engine.environment(lab_environment(os.environ)))
+            command += ["--host", f"unix://{paths.socket}", "--pidfile", str(paths.pidfile),
+                        "--registry-mirror", self.registry_url, "--bridge", create_bridge(self.folder.dir, name)]
+            # dockerd writes its own pid file once it runs (and refuses one that names a live process): the
+            # launch's pid goes beside its exec root instead.
+            pid = spawn(command, paths.log, paths.exec / "launched.pid", engine.environment(lab_environment(os.environ)))
+        else:
+            pid = self._start_page_daemon(name, engine, command, config)
         wait_until(lambda: self.up(name), 60, f"dockerd '{name}' on {paths.socket}", paths.log, pid)
         return self.folder.handle(name)
 
+    def _start_page_daemon(self, name: str, engine: Engine, command: list[str], config) -> int:
+        """A page daemon in a user namespace of its own (``doclab.lab.userns``), its network named for the forwarder
+        to the lab registry and for pages' shells; returns its pid."""
+        paths, netns = self.folder.daemon(name), self.folder.netns(name)
+        base = uid_base(self.folder.dir, name)
+        limits = self.limits(name)
+        joined = []
+        if limits.available:  # the page's containers together: processes and memory (its files are in memory too)
+            limits.create()
+            procs = limits.delegate(base)
+            joined = ["--cgroup-procs", str(procs)] if procs else []
+            command += ["--cgroup-parent", limits.cgroup_parent(), "--exec-opt", "native.cgroupdriver=cgroupfs"]
+        delete_netns(netns)  # an interrupted run's
+        command += ["--host", "fd://", "--pidfile", str(paths.exec / "dockerd.pid"),
+                    "--registry-mirror", f"http://127.0.0.1:{MIRROR_PORT}"]
+        # The engine's programs, its settings and, for a daemon of the lab's own, the authorization plugin's socket.
+        plugin = [str(self.authz.socket)] if "--authorization-plugin" in command else []
+        readable = sorted({str(Path(engine.dockerd).parent), *engine.path, str(config), *plugin})
+        launcher = [sys.executable, "-m", "doclab.lab.userns", "--netns", netns, "--uid-base", str(base), *joined,
+                    "--socket", str(paths.socket), "--writable", str(paths.data), "--writable", str(paths.exec),
+                    *(word for path in readable for word in ("--readable", path)), "--", *command]
+        pid = spawn(launcher, paths.log, paths.pidfile, engine.environment(lab_environment(os.environ)))
+        wait_until(lambda: os.path.ismount(NETNS_FOLDER / netns), 30, f"the namespaces of dockerd '{name}'", paths.log, pid)
+        spawn([sys.executable, "-m", "doclab.lab.forward", netns, str(MIRROR_PORT), str(self.settings.registry_port)],
+              paths.log, paths.forwarder)
+        return pid
+
     def limits(self, name: str) -> Limits:
         """The cgroup of page daemon ``name``'s containers, named as its network namespace."""
-        return Limits(self.folder.netns(name))
+        return Limits(self.folder.netns(name), every_hierarchy=True)
 
     def stop(self, name: str) -> None:
         """Stop the daemon and everything it started (shims too), unmount, and remove its folders and network."""
         paths = self.folder.daemon(name)
-        terminate(paths.pidfile, names=str(paths.socket))
+        terminate(paths.pidfile, names=str(paths.exec))
         for folder in (paths.data, paths.exec):
             for pid in processes_mentioning(str(folder), lab_programs_only=True):
                 kill(pid, signal.SIGKILL)

@@ -26,13 +26,26 @@ class Limits:
 
     name: str
     root: Path = CGROUP_ROOT
+    #: A group handed to a page daemon's root (``delegate``): on v1, runc then needs one in every hierarchy.
+    every_hierarchy: bool = False
+
+    @property
+    def unified(self) -> bool:
+        return (self.root / "cgroup.controllers").is_file()
 
     def folders(self) -> list[tuple[Path, dict[str, str]]]:
         """The group's folder in each hierarchy, and the limits written there."""
-        if (self.root / "cgroup.controllers").is_file():
+        if self.unified:
             return [(self.root / self.name, {"pids.max": str(PIDS_MAX), "memory.max": str(MEMORY_MAX)})]
-        return [(self.root / "pids" / self.name, {"pids.max": str(PIDS_MAX)}),
-                (self.root / "memory" / self.name, {"memory.limit_in_bytes": str(MEMORY_MAX)})]
+        limited = [(self.root / "pids" / self.name, {"pids.max": str(PIDS_MAX)}),
+                   (self.root / "memory" / self.name, {"memory.limit_in_bytes": str(MEMORY_MAX)})]
+        if not self.every_hierarchy:
+            return limited
+        others = sorted(path for path in self.root.iterdir()
+                        if path.name not in ("pids", "memory", "unified") and (path / "cgroup.procs").is_file())
+        # A new cpuset group has no CPUs or memory nodes: it takes the machine's, as its parent has them.
+        return limited + [(path / self.name, {name: (path / name).read_text().strip() for name in ("cpuset.cpus", "cpuset.mems")}
+                           if path.name == "cpuset" else {}) for path in others]
 
     @property
     def available(self) -> bool:
@@ -46,6 +59,21 @@ class Limits:
             folder.mkdir(exist_ok=True)
             for control, value in limits.items():
                 (folder / control).write_text(value)
+
+    def delegate(self, uid: int) -> Path | None:
+        """Let ``uid`` (a page daemon's root, doclab.lab.userns) make its containers' groups inside the group and move
+        processes into them; the group's own limits stay the machine root's to change. On v2, the ``cgroup.procs``
+        the daemon must start in: a process may only be moved between groups below one it may write."""
+        delegated = [folder for folder, _ in self.folders()]
+        if self.unified:
+            (self.root / self.name / "daemon").mkdir(exist_ok=True)
+            delegated.append(self.root / self.name / "daemon")
+        for folder in delegated:
+            for path in (folder, *(folder / name for name in ("cgroup.procs", "tasks", "cgroup.subtree_control",
+                                                               "cgroup.threads"))):
+                if path.exists():
+                    os.chown(path, uid, uid)
+        return self.root / self.name / "daemon" / "cgroup.procs" if self.unified else None
 
     def enter(self) -> str:
         """Shell words that move the shell running them into the group (run before it ``exec``s the page's shell)."""

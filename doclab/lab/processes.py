@@ -19,9 +19,9 @@ from doclab.lab.folder import LabError
 #: The programs the lab runs: only these are ever ended by what their arguments name.
 LAB_PROGRAMS = frozenset({b"dockerd", b"containerd", b"containerd-shim", b"containerd-shim-runc-v2", b"docker-proxy",
                           b"docker-registry", b"runc"})
-#: The lab's own Python services (``python -m …``); the last two are their names before the stage packages, so a
+#: The lab's own Python services (``python -m …``) and a page daemon's launcher; the last two are their names before the stage packages, so a
 #: lab started by an earlier checkout is still ended by ``lab down``.
-LAB_MODULES = (b"doclab.lab.forward", b"doclab.lab.authz", b"doclab.forward", b"doclab.authz")
+LAB_MODULES = (b"doclab.lab.forward", b"doclab.lab.authz", b"doclab.lab.userns", b"doclab.forward", b"doclab.authz")
 
 
 #: What the lab's processes keep of the environment of whoever started them (a build, a test, serve): they outlive it,

@@ -132,3 +132,65 @@ def test_a_page_reaches_neither_the_machines_files_nor_the_builders_environment(
     assert "permission denied" in outputs["try-22"]
     assert "now leads out of the page's folder" in outputs["try-13"], outputs["try-13"]
     print("\n" + "\n".join(f"{name}: {output.strip()}" for name, output in outputs.items()))
+
+
+#: What a container may try once a request got past the filter (run on a daemon with no plugin at all), and what the
+#: daemon's own namespaces answer: the machine's secrets out of sight, nothing of it writable, its root not ours.
+UNFILTERED = r"""
+cat /host/root/{root_canary}; ls /host/tmp | grep -c {tmp_canary}
+touch /host/usr/{written}; touch /host/etc/{written}; touch /host/root/{written}
+echo changed > /host/proc/sys/kernel/hostname; ls /host/run/docker.sock /host/var/run/docker.sock
+awk '{{print $1, $2}}' /proc/self/uid_map; mount -t tmpfs none /mnt && touch /mnt/x && echo own-mount-only
+""".strip()
+
+
+def test_when_the_filter_misses_a_request_the_page_daemon_still_reaches_nothing_of_the_machine():
+    """Issue 29's boundary: a page daemon with no authorization plugin (every request passes, as one the filter
+    misses would) runs ``--privileged`` with the machine's ``/`` bound, and finds only its own namespaces' view."""
+    from doclab.lab.userns import UID_RANGE_START
+
+    lab = running_lab()
+    names = {name: f"doclab-canary-{secrets.token_hex(4)}" for name in ("tmp_canary", "root_canary", "written")}
+    token = secrets.token_hex(12)
+    before = machine_inventory()
+    canaries = (Path("/root") / names["root_canary"], Path("/tmp") / names["tmp_canary"])
+    for canary in canaries:
+        canary.write_text(f"canary {token}\n")
+        canary.chmod(0o600)
+    hostname = Path("/proc/sys/kernel/hostname").read_text()
+    daemon = f"unfiltered-{secrets.token_hex(3)}"
+    handle = lab.start_daemon(daemon, owned=False)
+    docker = [lab.settings.docker_cli, "--host", handle.docker_host]
+    try:
+        subprocess.run([*docker, "pull", "-q", "alpine:3.18"], check=True, capture_output=True, timeout=120)
+
+        def container(*options: str, script: str = UNFILTERED.format(**names)) -> subprocess.CompletedProcess:
+            return subprocess.run([*docker, "run", "--rm", *options, "alpine:3.18", "sh", "-c", script],
+                                  capture_output=True, text=True, timeout=120)
+
+        privileged = container("--privileged", "--net", "host", "-v", "/:/host")
+        through_volume = subprocess.run([*docker, "volume", "create", "--opt", "type=none", "--opt", "device=/root",
+                                         "--opt", "o=bind", "hostroot"], capture_output=True, text=True)
+        in_volume = container("-v", "hostroot:/r", script=f"cat /r/{names['root_canary']}; ls /r | wc -l")
+        host_pids = container("--pid", "host", script="cat /proc/1/environ")
+    finally:
+        lab.stop_daemon(daemon)
+        for canary in canaries:
+            canary.unlink()
+    output = privileged.stdout + privileged.stderr
+    assert f"/host/root/{names['root_canary']}': No such file" in output and token not in output, output
+    assert privileged.stdout.splitlines()[0] == "0", "the machine's /tmp is in sight: " + output
+    assert output.count("Read-only file system") == 2 and f"/host/root/{names['written']}: Permission denied" in output
+    assert "hostname: Permission denied" in output and Path("/proc/sys/kernel/hostname").read_text() == hostname, output
+    assert "/host/run/docker.sock: No such file" in output, "the machine's Docker socket is in sight: " + output
+    inside, outside = privileged.stdout.splitlines()[1].split()
+    assert inside == "0" and int(outside) >= UID_RANGE_START, "a container's root is the machine's root: " + output
+    assert "own-mount-only" in output, output
+    # A volume bound to the machine's /root either fails to mount or shows the daemon's empty /root.
+    assert through_volume.returncode == 0 and token not in in_volume.stdout + in_volume.stderr
+    assert in_volume.returncode != 0 or in_volume.stdout.strip().endswith("0"), in_volume.stdout + in_volume.stderr
+    assert host_pids.returncode != 0 and token not in host_pids.stdout, "a container reached the machine's processes"
+    assert not [path for path in (Path("/usr") / names["written"], Path("/etc") / names["written"]) if path.exists()]
+    after = machine_inventory()
+    for part in before:
+        assert after[part] == before[part], f"the machine's {part} changed: -{before[part] - after[part]} +{after[part] - before[part]}"

@@ -1,5 +1,7 @@
 """The cgroups a page's shell and a page daemon's containers run in: their limits where each cgroup version puts them."""
 
+from pathlib import Path
+
 from doclab.lab.limits import MEMORY_MAX, PIDS_MAX, Limits
 
 
@@ -45,3 +47,36 @@ def test_limits_are_available_only_where_root_may_write_the_hierarchies(tmp_path
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     monkeypatch.setattr(os, "access", lambda path, mode: True)
     assert not Limits("doclab-x", root=tmp_path).available
+
+
+def test_a_page_daemons_group_is_in_every_v1_hierarchy_and_handed_to_its_root(tmp_path, monkeypatch):
+    import os
+
+    for hierarchy in ("pids", "memory", "cpuset", "devices", "unified"):
+        (tmp_path / hierarchy).mkdir()
+        (tmp_path / hierarchy / "cgroup.procs").write_text("")
+    (tmp_path / "cpuset" / "cpuset.cpus").write_text("0-1\n")
+    (tmp_path / "cpuset" / "cpuset.mems").write_text("0\n")
+    limits = Limits("doclab-x-pool-0", root=tmp_path, every_hierarchy=True)
+    limits.create()
+    for folder, _ in limits.folders():
+        (folder / "cgroup.procs").write_text("")
+    # runc, in the daemon's user namespace, needs its group in each hierarchy; the unified one (hybrid) is not used.
+    assert sorted(folder.parent.name for folder, _ in limits.folders()) == ["cpuset", "devices", "memory", "pids"]
+    assert (tmp_path / "cpuset" / "doclab-x-pool-0" / "cpuset.cpus").read_text() == "0-1"
+    owned = []
+    monkeypatch.setattr(os, "chown", lambda path, uid, gid: owned.append((Path(path).relative_to(tmp_path), uid)))
+    assert limits.delegate(1_000_065_536) is None
+    assert (Path("pids/doclab-x-pool-0/cgroup.procs"), 1_000_065_536) in owned
+    assert not [path for path, _ in owned if path.name in ("pids.max", "memory.limit_in_bytes")], "its limits stay root's"
+
+
+def test_on_v2_a_page_daemon_starts_in_a_leaf_of_its_group(tmp_path, monkeypatch):
+    import os
+
+    (tmp_path / "cgroup.controllers").write_text("memory pids\n")
+    limits = Limits("doclab-x-pool-0", root=tmp_path, every_hierarchy=True)
+    limits.create()
+    monkeypatch.setattr(os, "chown", lambda path, uid, gid: None)
+    # Moving a process between groups takes write access to a group above both: the daemon starts inside its own.
+    assert limits.delegate(1_000_065_536) == tmp_path / "doclab-x-pool-0" / "daemon" / "cgroup.procs"
