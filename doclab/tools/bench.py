@@ -16,7 +16,10 @@ median of the per-pair ratios. Figures:
   command time. The CPU time the whole machine spent during the cold build (the daemons' too),
   spread over its cores, is the shortest wall time any schedule could reach: it is printed too;
 - ``serve``: ``mkdocs serve``'s rebuild after one snippet is edited (and restored afterwards);
-- ``doctests``: ``pytest -n 2 --dist loadfile docs``, the pages' code blocks as tests.
+- ``doctests``: ``pytest -n 2 --dist loadfile docs``, the pages' code blocks as tests;
+- ``engines`` (only when asked for: minutes): the same doc tests, every page cold, on each lab engine in a lab of
+  its own (``doclab.tools.matrix``), the engines taken in turn run after run, and the default engine's time
+  over 20.10's (Debian 12's, the Docker the site was first made with).
 
 Nothing is written to ``captures/``: every build uses a temporary copy.
 """
@@ -41,9 +44,13 @@ from pathlib import Path
 
 from doclab.daemon import facts_where
 from doclab.errors import DoclabError
-from doclab.settings import CAPTURES_DIR, JOBS, PROJECT_ROOT
+from doclab.lab.engines import MACHINE_ENGINE, engine_names
+from doclab.settings import CAPTURES_DIR, DEFAULT_ENGINE, JOBS, PROJECT_ROOT
+from doclab.tools.matrix import run_engine
 
-FIGURES = ("warm", "cold", "serve", "doctests")
+FIGURES = ("warm", "cold", "serve", "doctests", "engines")
+#: What ``scripts/bench`` measures when no figure is named: ``engines`` brings up four labs, one after another.
+DEFAULT_FIGURES = ("warm", "cold", "serve", "doctests")
 #: The snippet ``serve`` edits: used by one page only, its commands quick.
 SERVE_SNIPPET = Path("snippets/cheat-sheet/version.sh")
 SERVE_EDIT = "# edited by doclab.tools.bench, and restored when it ends\n"
@@ -222,6 +229,13 @@ class Bench:
                 print(f"  the doc-test suite failed (exit {done.returncode}): {summary}", file=sys.stderr)
             self.record("doc tests" if done.returncode == 0 else "doc tests (suite failing)", seconds)
 
+    def engines(self, runs: int) -> None:
+        """Every page's doc tests, cold, per lab engine; a run where a page failed is timed too, and said so."""
+        for _ in range(runs):
+            for name in engine_names():
+                row = run_engine(name)
+                self.record(engine_figure(name) + (" (pages failing)" if row["failed"] else ""), row["seconds"])
+
     def _captures_copy(self, name: str) -> Path:
         copy = self.work / f"captures-{name}"
         if not copy.exists():
@@ -268,10 +282,16 @@ def nohook_config(root: Path):
         config.unlink(missing_ok=True)
 
 
+def engine_figure(engine: str) -> str:
+    return f"doc tests on {engine}"
+
+
 def report(samples: dict[str, list[float]]) -> str:
     rows = [(name, Stats.of(values)) for name, values in samples.items()]
     lines = [table(rows), ""]
     for a, b, label in (
+        (engine_figure(DEFAULT_ENGINE), engine_figure(MACHINE_ENGINE),
+         f"every page cold on {DEFAULT_ENGINE} / on {MACHINE_ENGINE} (goal ≤ 1×)"),
         ("warm", "nohook (warm pair)", "warm rebuild / build without the hook (goal ≤ 1.10×)"),
         ("cold", "nohook (cold pair)", "cold build / build without the hook (goal ≤ 5×)"),
         ("cold", "commands (sum, cold)", "cold build / its pages' command time, summed (goal ≤ 0.5×)"),
@@ -294,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     if not facts.reachable:
         print(f"doclab.tools.bench: {facts.reason}; run it as scripts/bench, which starts the lab", file=sys.stderr)
         return 2
-    figures = args.only or list(FIGURES)
+    figures = args.only or list(DEFAULT_FIGURES)
     print(f"doclab.tools.bench: {', '.join(figures)} against {facts.host} (Engine {facts.server_version}), "
           f"{os.cpu_count()} cores", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench-of-doclab-") as work:
@@ -309,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench.serve(args.runs)
             if "doctests" in figures:
                 bench.doctests(args.test_runs)
+            if "engines" in figures:
+                bench.engines(args.runs)
         except BenchError as error:
             print(f"doclab.tools.bench: {error}\n(the figures measured before it follow)", file=sys.stderr)
             print(report(bench.samples))

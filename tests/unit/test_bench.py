@@ -90,3 +90,8 @@ def test_the_cpu_floor_spreads_the_machines_cpu_time_over_its_cores(tmp_path):
     # user nice system idle iowait irq softirq steal, in clock ticks
     stat.write_text("cpu  300 0 100 5000 50 10 10 0 0 0\ncpu0 1 2 3\n")
     assert machine_busy_seconds(str(stat)) == 420 / os.sysconf("SC_CLK_TCK")
+
+
+def test_the_default_engine_is_compared_with_debian_12s_run_by_run():
+    text = report({"doc tests on 28.5-containerd": [20.0, 30.0], "doc tests on 20.10": [40.0, 30.0]})
+    assert text.splitlines()[-1] == "every page cold on 28.5-containerd / on 20.10 (goal ≤ 1×): 0.75× (median of 2 pairs)"
