@@ -163,22 +163,25 @@ def test_a_failing_command_fails_the_build_naming_page_example_command_and_outpu
         shutil.copytree(ROOT / name, project / name)
     for name in ("mkdocs.yml", "tested-with.json"):
         shutil.copy(ROOT / name, project / name)
-    (project / "snippets" / "mini-project" / "build.sh").write_text("docker build -t $IMAGE_NAME ./no-such-folder\n")
-    # The project's records: the other pages are current (not run again), the lesson's example changed.
+    # The cheat sheet's first example fails at once (a page stops at its first failing block: the test waits for no other).
+    (project / "snippets" / "cheat-sheet" / "version.sh").write_text("docker build -t my-alpine-image ./no-such-folder\n")
+    # The project's records: the other pages are current (not run again), the cheat sheet's example changed.
     shutil.copytree(ROOT / "captures", tmp_path / "captures")
     env = {"DOCKER_HOST": lab_daemon.docker_host, "DOCLAB_CAPTURES_DIR": str(tmp_path / "captures")}
     result = build_site(tmp_path / "site", env, project / "mkdocs.yml")
     assert result.returncode != 0
-    for part in ("docs/mini-project.md: bash block 'build-buildkit' at mini-project.md:", "exited with unexpected code 1 (declared: 0)",
-                 "docker build -t $IMAGE_NAME ./no-such-folder", "no-such-folder", "python -m doclab run docs/mini-project.md"):
+    for part in ("docs/learn/cheat-sheet.md: bash block 'version' at learn/cheat-sheet.md:",
+                 "exited with unexpected code 1 (declared: 0)", "docker build -t my-alpine-image ./no-such-folder", "no-such-folder",
+                 "python -m doclab run docs/learn/cheat-sheet.md"):
         assert part in result.output, result.output
-    # Nothing is lost: the lesson's last clean record stays as it was, no half record of the failed run replaces it.
-    assert (tmp_path / "captures" / "mini-project.json").read_bytes() == (ROOT / "captures" / "mini-project.json").read_bytes()
+    # Nothing is lost: the page's last clean record stays as it was, no half record of the failed run replaces it.
+    record = Path("learn") / "cheat-sheet.json"
+    assert (tmp_path / "captures" / record).read_bytes() == (ROOT / "captures" / record).read_bytes()
     # Under scripts/serve the same failure goes on the page, so the author's browser shows it (the build succeeds).
     served = build_site(tmp_path / "site", {**env, "DOCLAB_SERVING": "1", "DOCLAB_STRICT": ""}, project / "mkdocs.yml")
     assert served.returncode == 0, served.output
     (failed,) = re.findall(r"captures: 0 live, \d+ cached, 0 recorded, (\d+) failed", served.output)
     assert served.output.count("FAILED, shown on the page") == int(failed) >= 1, served.output  # every page with the snippet
-    page = served.page("mini-project")
+    page = served.page("learn/cheat-sheet")
     assert 'role="alert"' in page and "exited with unexpected code 1 (declared: 0)" in page and "no-such-folder" in page
-    assert (tmp_path / "captures" / "mini-project.json").read_bytes() == (ROOT / "captures" / "mini-project.json").read_bytes()
+    assert (tmp_path / "captures" / record).read_bytes() == (ROOT / "captures" / record).read_bytes()
