@@ -41,8 +41,9 @@ class Limits:
                    (self.root / "memory" / self.name, {"memory.limit_in_bytes": str(MEMORY_MAX)})]
         if not self.every_hierarchy:
             return limited
+        # Every other hierarchy, the hybrid layout's unified one too: runc makes the container's group in each of them.
         others = sorted(path for path in self.root.iterdir()
-                        if path.name not in ("pids", "memory", "unified") and (path / "cgroup.procs").is_file())
+                        if path.name not in ("pids", "memory") and (path / "cgroup.procs").is_file())
         # A new cpuset group has no CPUs or memory nodes: it takes the machine's, as its parent has them.
         return limited + [(path / self.name, {name: (path / name).read_text().strip() for name in ("cpuset.cpus", "cpuset.mems")}
                            if path.name == "cpuset" else {}) for path in others]
@@ -66,8 +67,13 @@ class Limits:
         the daemon must start in: a process may only be moved between groups below one it may write."""
         delegated = [folder for folder, _ in self.folders()]
         if self.unified:
-            (self.root / self.name / "daemon").mkdir(exist_ok=True)
-            delegated.append(self.root / self.name / "daemon")
+            group = self.root / self.name
+            # Its controllers reach the daemon's leaf and the containers' groups (dockerd reads what its own group has).
+            controllers = (group / "cgroup.controllers").read_text().split()
+            if controllers:
+                (group / "cgroup.subtree_control").write_text(" ".join(f"+{name}" for name in controllers))
+            (group / "daemon").mkdir(exist_ok=True)
+            delegated.append(group / "daemon")
         for folder in delegated:
             for path in (folder, *(folder / name for name in ("cgroup.procs", "tasks", "cgroup.subtree_control",
                                                                "cgroup.threads"))):

@@ -61,8 +61,9 @@ def test_a_page_daemons_group_is_in_every_v1_hierarchy_and_handed_to_its_root(tm
     limits.create()
     for folder, _ in limits.folders():
         (folder / "cgroup.procs").write_text("")
-    # runc, in the daemon's user namespace, needs its group in each hierarchy; the unified one (hybrid) is not used.
-    assert sorted(folder.parent.name for folder, _ in limits.folders()) == ["cpuset", "devices", "memory", "pids"]
+    # runc, in the daemon's user namespace, needs its group in each hierarchy, the hybrid layout's unified one too:
+    # each is made, handed over and removed with the daemon (runc made them itself before, and they were left behind).
+    assert sorted(folder.parent.name for folder, _ in limits.folders()) == ["cpuset", "devices", "memory", "pids", "unified"]
     assert (tmp_path / "cpuset" / "doclab-x-pool-0" / "cpuset.cpus").read_text() == "0-1"
     owned = []
     monkeypatch.setattr(os, "chown", lambda path, uid, gid: owned.append((Path(path).relative_to(tmp_path), uid)))
@@ -77,6 +78,8 @@ def test_on_v2_a_page_daemon_starts_in_a_leaf_of_its_group(tmp_path, monkeypatch
     (tmp_path / "cgroup.controllers").write_text("memory pids\n")
     limits = Limits("doclab-x-pool-0", root=tmp_path, every_hierarchy=True)
     limits.create()
+    (tmp_path / "doclab-x-pool-0" / "cgroup.controllers").write_text("memory pids\n")  # what its parent gives it
     monkeypatch.setattr(os, "chown", lambda path, uid, gid: None)
     # Moving a process between groups takes write access to a group above both: the daemon starts inside its own.
     assert limits.delegate(1_000_065_536) == tmp_path / "doclab-x-pool-0" / "daemon" / "cgroup.procs"
+    assert (tmp_path / "doclab-x-pool-0" / "cgroup.subtree_control").read_text() == "+memory +pids"
