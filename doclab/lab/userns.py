@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,8 +30,14 @@ from doclab.lab.network import NETNS_FOLDER, PAGE_HOSTNAME
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWUTS = 0x04000000
+_CLONE_NEWIPC = 0x08000000
 _CLONE_NEWUSER = 0x10000000
+_CLONE_NEWPID = 0x20000000
 _CLONE_NEWNET = 0x40000000
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x2, 0x4, 0x8
+_PR_SET_PDEATHSIG = 1
+#: Passed on to the daemon: what ``terminate`` and an interrupted run send.
+_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 
 #: The machine uids a page daemon's root and users are: 65,536 of them, from a slot of this range no account uses.
 UID_RANGE_START = 1_000_000_000
@@ -153,7 +160,9 @@ def launch(netns: str, base: int, socket_path: Path, writable: list[str], readab
     _check(libc.unshare(_CLONE_NEWNS), "unshare (mount)")
     pairs = [word for path in writable for word in ("rw", path)] + [word for path in readable for word in ("ro", path)]
     subprocess.run(["sh", "-c", _VIEW, "doclab-daemon-view", str(base), *pairs, "--"], check=True)
-    _check(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET | _CLONE_NEWUTS | _CLONE_NEWNS), "unshare (user, network)")
+    # IPC and process ids of its own too: a container given the daemon's (`--ipc host`, `--pid host`) gets no machine's.
+    _check(libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET | _CLONE_NEWUTS | _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWPID),
+           "unshare (user, network, IPC, process ids)")
     os.write(ready_write, b"1")
     mapped = os.read(done_read, 1) == b"1"
     os.waitpid(helper, 0)
@@ -164,12 +173,36 @@ def launch(netns: str, base: int, socket_path: Path, writable: list[str], readab
     os.setresuid(0, 0, 0)
     name = PAGE_HOSTNAME.encode()
     _check(libc.sethostname(name, len(name)), "sethostname")
-    # systemd's socket activation: the listener as fd 3, for this very process (dockerd, once exec'd).
+    # systemd's socket activation: the listener as fd 3, for dockerd.
     if listener.fileno() != 3:
         os.dup2(listener.fileno(), 3)
     os.set_inheritable(3, True)
-    os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
-    os.execvp(command[0], command)
+    init = os.fork()  # the first process of the new process-id namespace: when it ends, all in it end
+    if init == 0:
+        _init(libc, command)
+    sys.exit(_wait_forwarding(init))
+
+
+def _init(libc, command: list[str]) -> None:
+    """Process 1 of the daemon's namespace: its own /proc, then dockerd as its child, reaped like every orphan."""
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the launcher killed: the whole namespace goes with it
+    _check(libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None), "mount /proc")
+    daemon = os.fork()
+    if daemon == 0:
+        os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+        os.execvp(command[0], command)
+    os._exit(_wait_forwarding(daemon))
+
+
+def _wait_forwarding(child: int) -> int:
+    """Pass the lab's signals on to ``child``, reap whatever else ends, and return ``child``'s exit code."""
+    for number in _FORWARDED:
+        signal.signal(number, lambda received, _frame: os.kill(child, received))
+    while True:
+        pid, status = os.waitpid(-1, 0)
+        if pid == child:
+            code = os.waitstatus_to_exitcode(status)
+            return code if code >= 0 else 128 - code
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -154,6 +154,8 @@ def test_when_the_filter_misses_a_request_the_page_daemon_still_reaches_nothing_
     token = secrets.token_hex(12)
     before = machine_inventory()
     canaries = (Path("/root") / names["root_canary"], Path("/tmp") / names["tmp_canary"])
+    ipc_before = subprocess.run(["ipcs"], capture_output=True, text=True, check=True).stdout
+    canary_process = subprocess.Popen(["sleep", f"{secrets.randbelow(10**6) + 10**8}"])
     for canary in canaries:
         canary.write_text(f"canary {token}\n")
         canary.chmod(0o600)
@@ -173,8 +175,16 @@ def test_when_the_filter_misses_a_request_the_page_daemon_still_reaches_nothing_
                                          "--opt", "o=bind", "hostroot"], capture_output=True, text=True)
         in_volume = container("-v", "hostroot:/r", script=f"cat /r/{names['root_canary']}; ls /r | wc -l")
         host_pids = container("--pid", "host", script="cat /proc/1/environ")
+        # The daemon's own process ids, IPC and /proc (red team, issue 29): the machine's processes stay out of sight,
+        # and an IPC object a container makes dies with the daemon instead of staying on the machine.
+        processes = container("--privileged", "--pid", "host", "-v", "/proc:/proc", "-v", "/:/host",
+                              script="cat /proc/[0-9]*/cmdline /host/proc/[0-9]*/cmdline | tr '\\0' ' '")
+        ipc = container("--privileged", "--ipc", "host", "--tmpfs", "/dev/mqueue", "-v", "/:/host",
+                        script="chroot /host sh -c 'ipcmk -M 4096 && ipcmk -S 1'")  # the machine's ipcmk, in the view
     finally:
         lab.stop_daemon(daemon)
+        canary_process.kill()
+        canary_process.wait()
         for canary in canaries:
             canary.unlink()
     output = privileged.stdout + privileged.stderr
@@ -190,6 +200,10 @@ def test_when_the_filter_misses_a_request_the_page_daemon_still_reaches_nothing_
     assert through_volume.returncode == 0 and token not in in_volume.stdout + in_volume.stderr
     assert in_volume.returncode != 0 or in_volume.stdout.strip().endswith("0"), in_volume.stdout + in_volume.stderr
     assert host_pids.returncode != 0 and token not in host_pids.stdout, "a container reached the machine's processes"
+    assert processes.returncode == 0 and "dockerd" in processes.stdout, processes.stdout + processes.stderr
+    assert canary_process.args[1] not in processes.stdout, "a container sees the machine's processes"
+    assert ipc.returncode == 0 and "Shared memory id" in ipc.stdout, ipc.stdout + ipc.stderr
+    assert subprocess.run(["ipcs"], capture_output=True, text=True).stdout == ipc_before, "an IPC object outlived the daemon"
     assert not [path for path in (Path("/usr") / names["written"], Path("/etc") / names["written"]) if path.exists()]
     after = machine_inventory()
     for part in before:
