@@ -27,9 +27,10 @@ MARKER = ".doclab-lab"
 #: What a lab puts in its folder, and all that ``down`` removes from it (anything else there is left alone).
 OWN_ENTRIES = ("*.sock", "*.pid", "*.owner", ".*.owner.*.partial", "*.lease", "*.log", ".daemon.json.*", "daemon.json",
                "lab.json", "engine.json", "registry.yml", "registry-data", "data", "x")
-#: The device name of the tmpfs the lab mounts on its data folder: the only mount ``down`` removes that the
-#: lab's daemons did not make below their own folders.
-DATA_TMPFS = "doclab-data"
+#: The tmpfs the lab mounts on its daemons' folders, by folder: the only mounts ``down`` removes that the lab's daemons
+#: did not make below their own folders. Data roots take what memory and the containers' limits allow; exec roots
+#: (state and sockets, a few MB) are bounded, so a page that writes there fills no disk of the machine's.
+TMPFS = {"data": ("doclab-data", "mode=0711"), "x": ("doclab-exec", "mode=0711,size=256m")}
 
 
 class LabError(DoclabError, RuntimeError):
@@ -126,12 +127,13 @@ class LabFolder:
         return own
 
     def data_in_memory(self) -> None:
-        """The daemons' data roots on a tmpfs: unpacking layers on a journaled disk took a third of a
+        """The daemons' data and exec roots on tmpfs: unpacking layers on a journaled disk took a third of a
         cold build's CPU time. Where it cannot be mounted, they stay on disk (slower, same outputs)."""
-        data = self.dir / "data"
-        data.mkdir(exist_ok=True)
-        if not os.path.ismount(data):
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0711", DATA_TMPFS, str(data)], capture_output=True)
+        for name, (source, options) in TMPFS.items():
+            folder = self.dir / name
+            folder.mkdir(exist_ok=True)
+            if not os.path.ismount(folder):
+                subprocess.run(["mount", "-t", "tmpfs", "-o", options, source, str(folder)], capture_output=True)
 
     def foreign_entries(self) -> list[str]:
         """What the lab folder holds that no lab makes (a lab of an earlier doclab has no marker, only its own)."""
@@ -141,9 +143,9 @@ class LabFolder:
     def remove_own_entries(self) -> None:
         """Remove what the lab put in its folder, and the folder if nothing else is left; never a folder
         the lab did not claim, never a mount it did not make."""
-        data = self.dir / "data"
-        if os.path.ismount(data) and mount_source(data) == DATA_TMPFS:
-            subprocess.run(["umount", "-l", str(data)], capture_output=True)
+        for name, (source, _) in TMPFS.items():
+            if os.path.ismount(self.dir / name) and mount_source(self.dir / name) == source:
+                subprocess.run(["umount", "-l", str(self.dir / name)], capture_output=True)
         for pattern in OWN_ENTRIES:
             for path in self.dir.glob(pattern):
                 if os.path.ismount(path):
