@@ -114,8 +114,7 @@ class Daemons:
         joined = []
         if limits.available:  # the page's containers together: processes and memory (its files are in memory too)
             limits.create()
-            procs = limits.delegate(base)
-            joined = ["--cgroup-procs", str(procs)] if procs else []
+            joined = [word for procs in limits.delegate(base) for word in ("--cgroup-procs", str(procs))]
             command += ["--cgroup-parent", limits.cgroup_parent(), "--exec-opt", "native.cgroupdriver=cgroupfs"]
         delete_netns(netns)  # an interrupted run's
         command += ["--host", "fd://", "--pidfile", str(paths.exec / "dockerd.pid"),

@@ -61,14 +61,15 @@ class Limits:
             for control, value in limits.items():
                 (folder / control).write_text(value)
 
-    def delegate(self, uid: int) -> Path | None:
+    def delegate(self, uid: int) -> list[Path]:
         """Let ``uid`` (a page daemon's root, doclab.lab.userns) make its containers' groups inside the group and move
-        processes into them; the group's own limits stay the machine root's to change. On v2, the ``cgroup.procs``
-        the daemon must start in: a process may only be moved between groups below one it may write."""
+        processes into them; the group's own limits stay the machine root's to change. Returns the ``cgroup.procs``
+        the daemon starts in, so its own memory (the logs it writes to the data tmpfs too) and processes count against
+        the page's limits: on v1 the limited groups themselves; on v2 a leaf of the group (a process may only be moved
+        between groups below one it may write, and a group with processes passes no controllers down)."""
         delegated = [folder for folder, _ in self.folders()]
         if self.unified:
             group = self.root / self.name
-            # Its controllers reach the daemon's leaf and the containers' groups (dockerd reads what its own group has).
             controllers = (group / "cgroup.controllers").read_text().split()
             if controllers:
                 (group / "cgroup.subtree_control").write_text(" ".join(f"+{name}" for name in controllers))
@@ -79,7 +80,10 @@ class Limits:
                                                                "cgroup.threads"))):
                 if path.exists():
                     os.chown(path, uid, uid)
-        return self.root / self.name / "daemon" / "cgroup.procs" if self.unified else None
+        if self.unified:
+            return [self.root / self.name / "daemon" / "cgroup.procs"]
+        return [folder / "cgroup.procs" for folder, limits in self.folders()
+                if any(control.startswith(("pids.", "memory.")) for control in limits)]
 
     def enter(self) -> str:
         """Shell words that move the shell running them into the group (run before it ``exec``s the page's shell)."""

@@ -133,10 +133,10 @@ def _name_namespace(pid: int, netns: str, base: int) -> None:
 
 
 def launch(netns: str, base: int, socket_path: Path, writable: list[str], readable: list[str], command: list[str],
-           cgroup_procs: Path | None = None) -> None:
+           cgroup_procs: tuple[Path, ...] = ()) -> None:
     libc = _libc()
-    if cgroup_procs is not None:
-        cgroup_procs.write_text(f"{os.getpid()}\n")
+    for procs in cgroup_procs:  # the page's limits: the daemon and all it starts count against them
+        procs.write_text(f"{os.getpid()}\n")
     listener = _listening_socket(socket_path)
     for folder in writable:
         os.chown(folder, base, base)
@@ -212,11 +212,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--socket", type=Path, required=True)
     parser.add_argument("--writable", action="append", default=[])
     parser.add_argument("--readable", action="append", default=[])
-    parser.add_argument("--cgroup-procs", type=Path, help="the delegated group to start in (cgroup v2)")
+    parser.add_argument("--cgroup-procs", type=Path, action="append", default=[],
+                        help="a group to start in (repeatable: one per cgroup v1 hierarchy)")
     parser.add_argument("command", nargs="+")
     options = parser.parse_args(argv)
     launch(options.netns, options.uid_base, options.socket, options.writable, options.readable, options.command,
-           options.cgroup_procs)
+           tuple(options.cgroup_procs))
 
 
 if __name__ == "__main__":

@@ -67,7 +67,8 @@ def test_a_page_daemons_group_is_in_every_v1_hierarchy_and_handed_to_its_root(tm
     assert (tmp_path / "cpuset" / "doclab-x-pool-0" / "cpuset.cpus").read_text() == "0-1"
     owned = []
     monkeypatch.setattr(os, "chown", lambda path, uid, gid: owned.append((Path(path).relative_to(tmp_path), uid)))
-    assert limits.delegate(1_000_065_536) is None
+    # The daemon starts in the limited groups: its memory and processes count against the page's limits.
+    assert limits.delegate(1_000_065_536) == [tmp_path / name / "doclab-x-pool-0" / "cgroup.procs" for name in ("pids", "memory")]
     assert (Path("pids/doclab-x-pool-0/cgroup.procs"), 1_000_065_536) in owned
     assert not [path for path, _ in owned if path.name in ("pids.max", "memory.limit_in_bytes")], "its limits stay root's"
 
@@ -81,5 +82,5 @@ def test_on_v2_a_page_daemon_starts_in_a_leaf_of_its_group(tmp_path, monkeypatch
     (tmp_path / "doclab-x-pool-0" / "cgroup.controllers").write_text("memory pids\n")  # what its parent gives it
     monkeypatch.setattr(os, "chown", lambda path, uid, gid: None)
     # Moving a process between groups takes write access to a group above both: the daemon starts inside its own.
-    assert limits.delegate(1_000_065_536) == tmp_path / "doclab-x-pool-0" / "daemon" / "cgroup.procs"
+    assert limits.delegate(1_000_065_536) == [tmp_path / "doclab-x-pool-0" / "daemon" / "cgroup.procs"]
     assert (tmp_path / "doclab-x-pool-0" / "cgroup.subtree_control").read_text() == "+memory +pids"
