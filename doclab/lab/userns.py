@@ -1,6 +1,7 @@
 """Start a page daemon whose root is not the machine's: in a user namespace of its own (its root is an unprivileged
-user of the machine, ``uid_base``), with a network and host name of its own, and a view of the machine's files
-where nothing of it is writable and nothing private is visible.
+user of the machine, ``uid_base``), with a network, host name, IPC and process ids of its own (dockerd is the child of
+that namespace's first process, with its own ``/proc``), and a view of the machine's files where nothing of it is
+writable and nothing private is visible. Linux 5.11 or later: overlayfs in a user namespace.
 
 A request the authorization plugin misses still reaches nothing of the machine: a container bound to ``/`` sees this
 view (home folders, ``/tmp`` and ``/srv`` empty, the rest read-only), and its root, even ``--privileged``, holds
@@ -186,7 +187,11 @@ def launch(netns: str, base: int, socket_path: Path, writable: list[str], readab
 def _init(libc, command: list[str]) -> None:
     """Process 1 of the daemon's namespace: its own /proc, then dockerd as its child, reaped like every orphan."""
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the launcher killed: the whole namespace goes with it
-    _check(libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None), "mount /proc")
+    try:
+        _check(libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None), "mount /proc")
+    except LabError as error:  # a forked child: said in the daemon's log, and the launcher ends with its code
+        print(f"doclab: {error}", file=sys.stderr)
+        os._exit(1)
     daemon = os.fork()
     if daemon == 0:
         os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
