@@ -81,3 +81,12 @@ def pytest_sessionfinish(session, exitstatus):
     if problems:
         session.config.get_terminal_writer().line("left behind by the suite: " + "; ".join(problems), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, with no two browser files side by side while other files wait (tests/scheduling.py)."""
+    if config.getvalue("dist") == "loadfile":
+        from tests.scheduling import BrowserApartScheduling
+
+        return BrowserApartScheduling(config, log)
+    return None
