@@ -83,6 +83,7 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest -p no:xdist has no such hook
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadfile``, with no two browser files side by side while other files wait (tests/scheduling.py)."""
     if config.getvalue("dist") == "loadfile":
