@@ -1,7 +1,7 @@
 """The mini project's answer boxes in Chromium (the verdict each answer of tests/answer_cases.json gets is
 doclab-logic.js's, tested under Node: tests/unit/test_javascript.py): answers typed with the keyboard
 tick the steps and survive a reload, each mistake shows the output captured for it, and the
-boxes pass axe and work at phone width. The fixtures are the browser tests' (tests/browser/conftest.py)."""
+boxes work at phone width (axe checks them answered, with a mistake open, in test_every_page.py). The fixtures are the browser tests' (tests/browser/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ import pytest
 
 from doclab.capture.record import CaptureStore
 from doclab.settings import Settings
-from tests.browser.conftest import ARTIFACTS, AXE
+from tests.browser.conftest import ARTIFACTS
 from tests.conftest import ROOT
-from tests.docker_env import unavailable
 
 RULES = json.loads((ROOT / "snippets" / "mini-project" / "answers.json").read_text())
 LESSON = "/mini-project/"
@@ -148,18 +147,6 @@ def feedback_open(tab) -> None:
     check_with_keyboard(tab, "1")
     type_into(tab, "3", "command", "docker build -t $IMAGE_NAME .")
     check_with_keyboard(tab, "3")
-
-
-def test_axe_finds_no_serious_or_critical_violation_with_feedback_open(page, site):
-    if not AXE.exists():
-        unavailable(f"{AXE} is missing (npm ci in tests/browser)")
-    page.goto(site[1] + LESSON, wait_until="load")
-    feedback_open(page)
-    page.locator("details.exercise-mistakes summary").click()
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                               ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)}))")
-    assert [v for v in violations if v["impact"] in ("serious", "critical")] == []
 
 
 def test_boxes_work_at_phone_width_with_no_horizontal_scroll(open_tab, site):
