@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import Files
 from watchdog.events import FileSystemEventHandler
 from watchdog.observers.polling import PollingObserver
 
@@ -80,7 +81,9 @@ def on_post_build(config):
 
 
 def on_files(files, config):
-    """Resolve every page before any is rendered: the pages that must run do so at the same time."""
+    """Resolve every page before any is rendered: the pages that must run do so at the same time. A page that runs now
+    for another build (under serve: ahead of the edit that started this build) is resolved when MkDocs reaches it, and
+    comes last: the other pages are rendered while its commands run."""
     pages = []
     _written.clear()
     for file in files.documentation_pages():
@@ -88,9 +91,15 @@ def on_files(files, config):
             pages.append(parse_file(file))
         except PageError:
             continue  # reported by on_page_markdown, with the page it belongs to
+    running = {page.path for page in pages if page.captures and captures.store.being_run(page.path)}
+    if running:
+        files = Files([file for file in files if file.src_uri not in running] +
+                      [file for file in files if file.src_uri in running])
+        log.info("captures: %s running now (ahead of an edit, or for another build): rendered last, once it ends",
+                 ", ".join(sorted(running)))
     started = time.monotonic()
     try:
-        outcomes = captures.resolve_all([page for page in pages if page.captures])
+        outcomes = captures.resolve_all([page for page in pages if page.captures and page.path not in running])
     except KeyboardInterrupt:
         log.error("captures: interrupted: the pages that were running were stopped, nothing of them was recorded, "
                   "and their daemons were given back")

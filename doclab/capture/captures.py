@@ -134,10 +134,6 @@ class Captures:
         self.runner.interrupt()
 
     @property
-    def commands_run(self) -> int:
-        return self.runner.commands_run
-
-    @property
     def pages_run(self) -> list[str]:
         return self.runner.pages_run
 
@@ -211,6 +207,7 @@ class Captures:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
             pool.shutdown(wait=True)
+            daemons.wait_given_back()
         for page in pages:
             self._resolved[page.path] = (inputs_key(page), outcomes[page.path])
         return outcomes

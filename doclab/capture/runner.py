@@ -7,10 +7,11 @@ import fcntl
 import hashlib
 import os
 import re
+import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,6 +33,14 @@ def reads_event_history(page: Page) -> bool:
     return any(_EVENT_HISTORY.search(block.source) for block in page.blocks)
 
 
+def _give_back(leased: ExitStack) -> None:
+    try:
+        leased.close()
+    except Exception as error:  # the lease ended unclean: the daemon is started again before its next page
+        print(f"doclab: a page daemon could not be emptied after its page and starts again before the next: {error}",
+              file=sys.stderr)
+
+
 class PageDaemons:
     """Where a page runs: a lab daemon of its own, or the one daemon there is, held under a lock."""
 
@@ -41,6 +50,7 @@ class PageDaemons:
         self.settings = settings
         self.facts = facts
         self.lab = Lab(settings) if facts.owned else None
+        self._giving_back: list[threading.Thread] = []
         if self.lab is None:
             return
         # A lab daemon with no registry behind it would wait two minutes for Docker Hub, page after page; and the
@@ -76,8 +86,11 @@ class PageDaemons:
         if self.lab is not None:
             # A pooled lab daemon, emptied between pages: starting one per page cost more CPU than the pages.
             # Emptying cannot clear the daemon's event history: a page that reads it gets a new daemon.
-            with self.lab.lease_daemon(restarted=reads_event_history(page)) as handle:
+            with ExitStack() as leased:
+                handle = leased.enter_context(self.lab.lease_daemon(restarted=reads_event_history(page)))
                 yield handle.docker_host, handle.netns, None
+                emptied_later = leased.pop_all()  # a page that stopped midway gives its daemon back here, stopped
+            self._give_back_later(emptied_later)
             return
         # The address the front door resolved (DOCKER_HOST, or the author's docker context): the page's shell gets it.
         host = self.facts.address
@@ -87,6 +100,17 @@ class PageDaemons:
         with open(Path(tempfile.gettempdir()) / f"doclab-daemon-{lock_name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield host, None, self.check_clean(page, host)
+
+    def _give_back_later(self, leased: ExitStack) -> None:
+        """Empty a page's daemon once its record is made: the build, and an author waiting under serve, go on."""
+        thread = threading.Thread(target=_give_back, args=(leased,), name="doclab-give-back")
+        thread.start()
+        self._giving_back.append(thread)
+
+    def wait_given_back(self) -> None:
+        """Every daemon this build leased is emptied and free for the next build."""
+        for thread in self._giving_back:
+            thread.join()
 
     def check_clean(self, page: Page, host: str) -> daemon.DaemonFacts:
         """Raise guard.NotClean unless this daemon, not ours, holds nothing a first-time reader's would not; its facts.

@@ -116,7 +116,7 @@ def test_no_daemon_shows_the_recorded_output(tmp_path, snippets):
     engine.store.save(record_for(page))
     resolved = engine.resolve(page)
     assert resolved.state == "recorded" and resolved.record.captures["hello"].output == "hello\n"
-    assert engine.commands_run == 0
+    assert engine.runner.commands_run == 0
 
 
 def test_no_daemon_and_strict_fails_naming_the_capture(tmp_path, snippets):
