@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 from doclab.capture.record import CaptureStore
 from doclab.settings import Settings
@@ -94,7 +95,7 @@ def test_answers_typed_with_the_keyboard_tick_the_steps_and_survive_a_reload(pag
         assert box(page, step).locator(".exercise__status").inner_text() == f"Right — step {step} is done."
         assert solution_visible(page, step) and not box(page, step).locator(".exercise__show").is_visible()
     page.goto(site[1] + "/")
-    assert page.locator(".learning-summary__steps").inner_text() == "4 / 4 steps"
+    expect(page.locator(".learning-summary__steps")).to_have_text("4 / 4 steps")
 
 
 def test_each_mistake_shows_the_output_captured_for_it(page, site):

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from doclab.capture.record import CaptureStore
 from doclab.run.scrub import as_terminal_shows
@@ -31,10 +32,10 @@ def test_progress_is_kept_across_reloads_shown_on_the_landing_page_and_reset(pag
     page.check("input[data-step='1']")
     page.check("input[data-step='3']")
     page.reload()
-    assert page.locator(".lesson-progress__label").inner_text() == "2 / 4 steps"
+    expect(page.locator(".lesson-progress__label")).to_have_text("2 / 4 steps")  # set by the lesson's script once it runs
     assert page.is_checked("input[data-step='3']") and not page.is_checked("input[data-step='2']")
     page.goto(site[1] + "/")
-    assert page.locator(".learning-summary__steps").inner_text() == "2 / 4 steps"
+    expect(page.locator(".learning-summary__steps")).to_have_text("2 / 4 steps")
     page.goto(site[1] + "/mini-project/")
     page.click(".lesson-progress__reset")
     assert page.locator(".lesson-progress__label").inner_text() == "0 / 4 steps"
@@ -86,7 +87,7 @@ def test_quiz_gives_feedback_and_a_score_shown_on_the_landing_page(page, site):
     assert page.locator(".quiz-results-correct").inner_text() == "1"
     assert page.locator(".quiz-results-answered").inner_text() == "2"
     page.goto(site[1] + "/")
-    assert page.locator(".learning-summary__quiz").inner_text() == "1 / 6 correct"
+    expect(page.locator(".learning-summary__quiz")).to_have_text("1 / 6 correct")
 
 
 def test_flashcards_flip_remember_what_the_reader_knew_and_shuffle(page, site):
@@ -394,7 +395,7 @@ def test_reset_can_be_undone(page, site):
     assert draft == "docker build -t $IMAGE_NAME", "Undo must bring back the typed answers too"
     assert solution_1_open, "a step ticked again by Undo shows its solution, as it did"
     page.reload()
-    assert page.locator(".lesson-progress__label").inner_text() == "2 / 4 steps"
+    expect(page.locator(".lesson-progress__label")).to_have_text("2 / 4 steps")
 
 
 @pytest.mark.parametrize("case, output, says", [
