@@ -107,7 +107,7 @@ class CaptureStore:
             raise CaptureError(edited_by_hand(self.path(page), page))
         return record
 
-    def _lock_path(self, page: str) -> Path:
+    def lock_path(self, page: str) -> Path:
         where = hashlib.sha1(str(self.directory.resolve()).encode()).hexdigest()[:12]
         locks = Path(tempfile.gettempdir()) / f"doclab-captures-{where}"
         locks.mkdir(exist_ok=True)
@@ -115,7 +115,7 @@ class CaptureStore:
 
     def being_run(self, page: str) -> bool:
         """Whether ``page`` runs for this store now (in this process too: a run ahead of an edit under serve)."""
-        with open(self._lock_path(page), "w") as lock:
+        with open(self.lock_path(page), "w") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -127,7 +127,7 @@ class CaptureStore:
         """Held while ``page`` runs for this store: another build on it (a second ``mkdocs serve``, the tests, a run
         ahead of an edit) waits for the run, then finds its record, instead of running the page a second time.
         A wait ends at once when ``stopped`` is set (Ctrl-C must not wait for another build's run)."""
-        with open(self._lock_path(page), "w") as lock:
+        with open(self.lock_path(page), "w") as lock:
             while True:  # released when the file closes, or its process dies
                 try:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -34,6 +34,20 @@ def capture(captures: Path, *args: str, env: dict[str, str] | None = None, prefi
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def wait_until_open(process: subprocess.Popen, path: Path, seconds: float = 120) -> None:
+    """Until ``process`` has ``path`` open (or fails the test, saying what it printed, if it ends or takes too long)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{process.pid}/fd").iterdir()):
+                return
+        except OSError:
+            pass  # a file descriptor closed while it was read
+        time.sleep(0.05)
+    process.kill()
+    pytest.fail(f"python -m doclab capture never waited for {path}: {process.communicate()[0]}")
+
+
 def finished(process: subprocess.Popen, timeout: float = 600) -> str:
     output, _ = process.communicate(timeout=timeout)
     assert process.returncode == 0, output
@@ -97,9 +111,11 @@ def test_ctrl_c_while_another_build_runs_the_page_ends_the_wait_at_once(tmp_path
     captures = tmp_path / "captures"
     shutil.copytree(ROOT / "captures", captures)
     (captures / "learn" / "visual.json").unlink()
-    with CaptureStore(captures).running("learn/visual.md", threading.Event()):  # another build's run, never ending
+    store = CaptureStore(captures)
+    with store.running("learn/visual.md", threading.Event()):  # another build's run, never ending
         waiting = capture(captures, "docs/learn/visual.md", env={"DOCLAB_STRICT": ""})
-        time.sleep(2)
+        # Ctrl-C once it waits for the page (its lock file open), not during its imports: a busy machine takes seconds.
+        wait_until_open(waiting, store.lock_path("learn/visual.md"))
         started = time.monotonic()
         waiting.send_signal(signal.SIGINT)
         said = waiting.communicate(timeout=30)[0]
