@@ -239,7 +239,7 @@ def test_progress_header_stays_visible_ticks_show_in_the_toc_and_4_of_4_complete
         assert card.locator(".lesson-check .doclab-output").count() == 1, f"step {step} has no captured check"
     assert page.locator(".lesson-complete").is_hidden()
     page.check("input[data-step='1']")
-    assert "step-card--done" in page.locator("[data-step-card='1']").get_attribute("class")
+    expect(page.locator("[data-step-card='1']")).to_have_class(re.compile(r"\bstep-card--done\b"))
     assert page.locator(".md-sidebar--secondary a.lesson-toc--done").count() == 1
     for step in "234":
         page.check(f"input[data-step='{step}']")
