@@ -34,7 +34,8 @@ def next_scope(queue: dict[str, int], browser_running: bool) -> str:
 
 
 class BrowserApartScheduling(LoadFileScheduling):
-    """``--dist loadfile`` handing out files in the order above (``conftest.py`` makes it xdist's scheduler)."""
+    """``--dist loadfile`` handing out files in the order above (``conftest.py`` makes it xdist's scheduler). It
+    overrides xdist's private ``_assign_work_unit`` and reads its queues: pytest-xdist is pinned in requirements.txt."""
 
     def _assign_work_unit(self, node) -> None:
         browser_running = any(
