@@ -13,12 +13,15 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from doclab.lab.limits import Limits
+from doclab.run import sandbox as sandbox_setup
+from doclab.run.sandbox import HIDDEN_FOLDERS
 
 
 #: The most of a block's output doclab keeps (its head); beyond it the block fails, shown by head and tail.
@@ -99,74 +102,6 @@ class OutputReader:
         return self.left_out + len(self.tail)
 
 
-#: Run inside the shell's own mount namespace before bash: a /tmp of its own (a tmpfs) where only
-#: the paths given as arguments (the page's folder, the daemon's socket, the interpreter) are bound
-#: back from the machine's /tmp, so a page sees neither other pages' folders nor the lab's files; then
-#: the paths after them (the page's control folder) read-only, so the page plants nothing where doclab writes.
-_PRIVATE_TMP = r"""set -e
-# Outside /tmp, where this user may write: /run as root, else the shared-memory tmpfs.
-if [ -w /run ]; then base=/run; else base=/dev/shm; fi
-keep=$(mktemp -d "$base/doclab-keep.XXXXXX")
-mount --rbind /tmp "$keep"
-mount -t tmpfs -o mode=1777 doclab-tmp /tmp
-while [ "$1" != -- ]; do
-  if [ -d "$keep/$1" ]; then mkdir -p "/tmp/$1"; else mkdir -p "$(dirname "/tmp/$1")"; : > "/tmp/$1"; fi
-  mount --bind "$keep/$1" "/tmp/$1"
-  shift
-done
-shift
-umount -l "$keep" && rmdir "$keep"
-while [ "$1" != -- ]; do
-  mount --bind "$1" "$1" && mount -o remount,bind,ro "$1"
-  shift
-done
-shift
-"""
-
-#: Then, for a root shell, nothing of the machine's to read or write: home folders and the files of
-#: /etc only root may read are hidden, devices are only the harmless ones (and pseudo-terminals of its own), host-wide kernel settings
-#: and every other mount are read-only, and /run (the machine's Docker socket) is empty.
-_NOTHING_OF_THE_MACHINE = r"""stash=$(mktemp -d /run/doclab-stash.XXXXXX)
-count=0
-while [ "$1" != -- ]; do
-  count=$((count + 1)); mkdir "$stash/$count"; mount --rbind "$1" "$stash/$count"; printf '%s' "$1" > "$stash/$count.path"
-  shift
-done
-shift
-dev=$(mktemp -d /run/doclab-dev.XXXXXX)
-mount --rbind /dev "$dev"
-mount -t tmpfs -o mode=0755 doclab-dev /dev
-for node in null zero full random urandom tty; do : > "/dev/$node"; mount --bind "$dev/$node" "/dev/$node"; done
-mkdir /dev/shm && mount -t tmpfs -o mode=1777 doclab-shm /dev/shm
-# Pseudo-terminals of the sandbox's own (a block with terminal=…): a new devpts instance, none of the machine's.
-mkdir /dev/pts && mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 doclab-pts /dev/pts && ln -s pts/ptmx /dev/ptmx
-ln -s /proc/self/fd /dev/fd && ln -s fd/0 /dev/stdin && ln -s fd/1 /dev/stdout && ln -s fd/2 /dev/stderr
-umount -l "$dev" && rmdir "$dev"
-for folder in /root /home /srv /mnt /media; do [ ! -d "$folder" ] || mount -t tmpfs -o mode=0755 doclab-empty "$folder"; done
-# The interpreter a page's python3 runs may live in a hidden folder (~/.pyenv, a checkout in /home): back, read-only.
-for saved in "$stash"/*.path; do
-  [ -e "$saved" ] || continue
-  target=$(cat "$saved"); mkdir -p "$target"
-  mount --rbind "${saved%.path}" "$target" && mount -o remount,bind,ro "$target"
-  umount -l "${saved%.path}"
-done
-rm -f "$stash"/*.path && find "$stash" -depth -type d -empty -delete
-find /etc -xdev -type f ! -perm -o=r -exec mount --bind /dev/null {} \;
-mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys
-for file in /proc/sysrq-trigger /proc/kcore; do [ ! -e "$file" ] || mount --bind /dev/null "$file"; done
-for mount in $(cut -d' ' -f2 /proc/self/mounts | sort -u); do
-  # Below a hidden folder, a mount is out of sight (and its read-only interpreter bind was made above).
-  case "$mount" in /tmp|/tmp/*|/proc|/proc/*|/dev|/dev/*|/root|/root/*|/home|/home/*|/srv|/srv/*|/mnt|/mnt/*|/media|/media/*|/run|/run/*) continue ;; esac
-  # A mount that went away meanwhile (a container stopped) needs nothing; one still there must become read-only.
-  mount -o remount,bind,ro "$mount" || ! grep -q " $mount " /proc/self/mounts || { echo "doclab's sandbox could not make $mount read-only" >&2; exit 1; }
-done
-mount -t tmpfs -o mode=0755 doclab-run /run
-"""
-
-
-#: Folders a root page shell sees empty (``_NOTHING_OF_THE_MACHINE``); what it needs from them is bound back.
-HIDDEN_FOLDERS = ("/root", "/home", "/srv", "/mnt", "/media")
-
 #: What a page's root shell keeps of root's capabilities (``setpriv`` syntax): Docker's default set for a
 #: container, less mknod. Without the others it cannot mount, enter namespaces, reconfigure the network,
 #: load kernel modules, set the clock, reboot or read raw devices.
@@ -195,9 +130,9 @@ def isolated_in(command: list[str], netns: str | None, visible: tuple[Path, ...]
     # A path inside another kept one comes along with it.
     kept = sorted(str(path.relative_to(tmp)) for path in under_tmp if not any(p in path.parents for p in under_tmp))
     root = os.geteuid() == 0
-    # `cd` again: the folder the shell started in is still the one under the machine's /tmp, not the bound one.
-    setup = _PRIVATE_TMP + (_NOTHING_OF_THE_MACHINE if root else "") + 'cd "$PWD"\nexec "$@"\n'
-    sandbox = ["sh", "-c", setup, "page-sandbox", *kept, "--", *(str(path.resolve()) for path in read_only), "--"]
+    mode = "nothing-of-the-machine" if root else "private-tmp"
+    sandbox = [sys.executable, "-I", "-S", sandbox_setup.__file__, mode, *kept, "--",
+               *(str(path.resolve()) for path in read_only), "--"]
     if root:
         shown = {path.resolve() for path in visible if path.is_dir() and not path.resolve().is_relative_to(tmp)}
         sandbox += [str(path) for path in sorted(shown) if any(path.is_relative_to(folder) for folder in HIDDEN_FOLDERS)]
