@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 import time
 from html import escape
 from pathlib import Path
@@ -14,7 +16,7 @@ from watchdog.events import FileSystemEventHandler
 from watchdog.observers.polling import PollingObserver
 
 from doclab.capture.ahead import RunAhead
-from doclab.capture.captures import Captures, Outcome
+from doclab.capture.captures import Captures, Outcome, Resolved, first_edited_capture, with_engine_records
 from doclab.errors import DoclabError
 from doclab.daemon.guard import HOW_TO_RUN_LIVE
 from doclab.page.parse import PageError, parse_page, read_page
@@ -28,8 +30,14 @@ captures: Captures | None = None
 #: Under ``mkdocs serve``: recaptures a page the moment an edit to it is saved.
 run_ahead: RunAhead | None = None
 _written: dict = {}
+#: The pages as the previous build read them: what an edit changed is what differs from them.
+_previous: dict = {}
+#: The pages running when this build began (under serve: ahead of the edit that started it).
+_running: set = set()
 #: The replays this build's pages offer ("Watch it run"): where in the site → asciicast; written after the build.
 _casts: dict = {}
+#: Folders this process made, removed when it ends.
+_temporary: list = []
 #: How often ``mkdocs serve`` looks for edits (MkDocs' own is 0.5 s).
 EDIT_POLL_SECONDS = 0.1
 
@@ -50,7 +58,13 @@ def on_serve(server, config, builder):
     server.observer = PollingObserver(timeout=EDIT_POLL_SECONDS)
     for path in watched:
         server.watch(path)
-    run_ahead = RunAhead(captures.settings, Path(config.docs_dir), sorted(_written), log.info)
+    # A page shown in part (its edited block run, the rest still running) asks for the build that shows it whole:
+    # MkDocs rebuilds when a watched file changes, and this folder, the project's own, has only that file.
+    rebuilt_when = Path(tempfile.mkdtemp(prefix="doclab-serve-rebuild-"))
+    server.watch(str(rebuilt_when))
+    _temporary.append(rebuilt_when)
+    run_ahead = RunAhead(captures.settings, Path(config.docs_dir), sorted(_written), log.info,
+                         rebuild=lambda: (rebuilt_when / "run-ended").write_text(f"{time.time()}\n"))
     edited = FileSystemEventHandler()
     edited.on_any_event = lambda event: event.is_directory or run_ahead.edited()
     for path in (config.docs_dir, captures.settings.snippets_dir):
@@ -61,6 +75,8 @@ def on_serve(server, config, builder):
 def on_shutdown():
     if run_ahead is not None:
         run_ahead.stop()
+    for folder in _temporary:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def on_pre_build(config):
@@ -85,6 +101,8 @@ def on_files(files, config):
     for another build (under serve: ahead of the edit that started this build) is resolved when MkDocs reaches it, and
     comes last: the other pages are rendered while its commands run."""
     pages = []
+    _previous.clear()
+    _previous.update(_written)
     _written.clear()
     for file in files.documentation_pages():
         try:
@@ -92,6 +110,8 @@ def on_files(files, config):
         except PageError:
             continue  # reported by on_page_markdown, with the page it belongs to
     running = {page.path for page in pages if page.captures and captures.store.being_run(page.path)}
+    _running.clear()
+    _running.update(running)
     if running:
         files = Files([file for file in files if file.src_uri not in running] +
                       [file for file in files if file.src_uri in running])
@@ -134,12 +154,15 @@ def on_page_markdown(markdown, page, config, files):
             return markdown  # no block to capture and no marker: nothing of doclab's on this page
         parsed = parse_page(markdown, page.file.src_uri, captures.settings.snippets_dir)
         if written.captures:
-            resolved = captures.resolve(written)
+            resolved = shown_so_far(written) or captures.resolve(written)
             if resolved.state is Outcome.RECORDED:
                 # INFO, not WARNING: a recorded output is the designed fallback, and --strict fails on warnings.
                 log.info("%s: RECORDED output shown (its last clean run): %s", page.file.src_uri, resolved.reason)
             elif resolved.state is Outcome.CACHED:
                 log.debug("%s: captures cached", page.file.src_uri)  # the build's summary line counts them
+            elif resolved.state is Outcome.RUNNING:
+                log.info("%s: captures shown as far as the run after the edit has gone (%s); built again when it ends",
+                         page.file.src_uri, ", ".join(resolved.record.captures))
             else:
                 log.info("%s: captures %s", page.file.src_uri, resolved.state)
             markdown = replace_markers(markdown, parsed, resolved)
@@ -157,6 +180,16 @@ def on_page_markdown(markdown, page, config, files):
         return (f'<div class="admonition failure" role="alert"><p class="admonition-title">This page did not build: '
                 f'scripts/serve shows why here, a build for publishing stops at it</p><pre>{escape(said)}</pre></div>'
                 f"\n\n{markdown}")
+
+
+def shown_so_far(written) -> Resolved | None:
+    """Under serve, a page running after an edit as far as its run has gone, once the output the edit changed is made
+    (the author sees it without waiting for the blocks after it); None when the build is to wait for the whole run."""
+    if run_ahead is None or written.path not in _running:
+        return None
+    edited = first_edited_capture(_previous.get(written.path), written)
+    record = run_ahead.so_far(written, edited) if edited else None
+    return None if record is None else with_engine_records(captures.settings, written, Resolved(record, Outcome.RUNNING))
 
 
 def on_post_page(output, page, config):

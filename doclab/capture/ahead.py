@@ -1,7 +1,9 @@
 """Recapture what an edit changed the moment it is saved. ``mkdocs serve`` waits for more edits, loads its
 config and plugins again and reads every page before its build reaches the captures; the page's commands, the
-longest part, run meanwhile. The build then waits for that run under the page's lock (``CaptureStore.running``)
-and finds its record, instead of running the page a second time."""
+longest part, run meanwhile. The build shows the page as far as the run has gone once the edited block has run
+(``so_far``; the blocks after it say they run again) and asks for another build, which waits for the run's record
+under the page's lock (``CaptureStore.running``) instead of running the page a second time, as a build does when
+no edited block is known."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from doclab.capture.captures import Captures, Outcome
-from doclab.page.parse import PageError, read_page
+from doclab.capture.captures import Captures, Outcome, inputs_key
+from doclab.capture.record import CaptureStore, PageRecord
+from doclab.page.parse import Page, PageError, read_page
 from doclab.settings import Settings
 
 
@@ -19,11 +22,18 @@ class RunAhead:
     """One thread that, after each edit, resolves the pages ``mkdocs serve`` built; edits made while it runs are
     seen by its next pass. It only saves time: whatever it cannot do, the build does and reports."""
 
-    def __init__(self, settings: Settings, docs_dir: Path, pages: list[str], report: Callable[[str], None]):
+    def __init__(self, settings: Settings, docs_dir: Path, pages: list[str], report: Callable[[str], None],
+                 rebuild: Callable[[], None]):
         self.settings = settings
         self.docs_dir = docs_dir
         self.pages = pages
         self.report = report
+        self.rebuild = rebuild
+        self._shown = threading.Condition()
+        self._so_far: dict[str, PageRecord] = {}  # page → its record so far, in the pass running now
+        self._shown_early: set[str] = set()  # pages of this pass a build showed in part: the next build waits for them
+        self._passing = False
+        self._store = CaptureStore(settings.captures_dir)
         self._edited = threading.Event()
         self._stopped = False
         self._captures: Captures | None = None
@@ -44,13 +54,45 @@ class RunAhead:
             self._captures.interrupt()
         self._thread.join(timeout=60)
 
+    def so_far(self, page: Page, capture_id: str) -> PageRecord | None:
+        """``page``'s record as far as its run has gone, once it holds ``capture_id``, and another build is asked for at
+        once: it renders the other pages while the run goes on, then waits for the whole record. None when no run of
+        this version of the page goes on here (another process runs it, it ended or failed), or this run was shown in
+        part already: the build then waits for the page's record."""
+        key = inputs_key(page)
+        with self._shown:
+            while self._passing and page.path not in self._shown_early:
+                record = self._so_far.get(page.path)
+                if record is not None and record.inputs_key == key and capture_id in record.captures:
+                    self._shown_early.add(page.path)
+                    break
+                self._shown.wait(0.05)
+                if not self._store.being_run(page.path):
+                    return None  # ended (saved, or failed) before reaching the block
+            else:
+                return None
+        self.rebuild()
+        return record
+
+    def _captured(self, page: Page, key: str, record: PageRecord) -> None:
+        with self._shown:
+            self._so_far[page.path] = record
+            self._shown.notify_all()
+
     def _loop(self) -> None:
         while True:
             self._edited.wait()
             if self._stopped:
                 return
             self._edited.clear()
-            self._pass()
+            with self._shown:
+                self._passing, self._so_far, self._shown_early = True, {}, set()
+            try:
+                self._pass()
+            finally:
+                with self._shown:
+                    self._passing = False
+                    self._shown.notify_all()
 
     def _pass(self) -> None:
         pages = []
@@ -62,6 +104,7 @@ class RunAhead:
             if page.captures:
                 pages.append(page)
         captures = Captures(self.settings)
+        captures.runner.on_capture = self._captured
         if self.settings.strict or not captures.facts.reachable:
             return  # nothing is reused under DOCLAB_STRICT, and with no daemon nothing runs
         self._captures = captures

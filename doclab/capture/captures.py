@@ -26,18 +26,31 @@ from enum import StrEnum
 
 from doclab import daemon
 from doclab.daemon import guard
-from doclab.page.parse import BlockKind, Page
+from doclab.page.parse import Block, BlockKind, Page
 from doclab.capture.record import CAPTURE_FORMAT, CaptureError, CaptureStore, PageRecord, edited_by_hand, sha256_of
 from doclab.capture.runner import NO_DAEMON_PUBLICLY, PageDaemons, PageRunner
 from doclab.settings import RECORDED, STRICT, Settings
 
+def block_inputs(b: Block) -> list:
+    """What of a block makes its output (and the next blocks'): a record's key hashes these of every block."""
+    return [b.language, sorted(b.attrs.items()), b.source, b.capture_id, b.expected_exit, b.client, b.skip_reason,
+            list(b.env), b.fresh, b.trace, b.terminal, *(["replay"] if b.replay else [])]
+
+
 def inputs_key(page: Page) -> str:
-    blocks = [
-        [b.language, sorted(b.attrs.items()), b.source, b.capture_id, b.expected_exit, b.client, b.skip_reason,
-         list(b.env), b.fresh, b.trace, b.terminal, *(["replay"] if b.replay else [])]
-        for b in page.blocks
-    ]
-    return sha256_of([CAPTURE_FORMAT, blocks])
+    return sha256_of([CAPTURE_FORMAT, [block_inputs(b) for b in page.blocks]])
+
+
+def first_edited_capture(before: Page | None, after: Page) -> str | None:
+    """The first output an edit from ``before`` to ``after`` can change: the first one at or after the first block
+    that differs (the blocks before it run as before). None when there is no earlier version or no such output."""
+    if before is None:
+        return None
+    same = 0
+    while (same < min(len(before.blocks), len(after.blocks))
+           and block_inputs(before.blocks[same]) == block_inputs(after.blocks[same])):
+        same += 1
+    return next((b.capture_id for b in after.blocks[same:] if b.capture_id and not b.skip_reason), None)
 
 
 def capture_key(inputs: str, environment: dict) -> str:
@@ -50,6 +63,7 @@ class Outcome(StrEnum):
     LIVE = "live"  # run now
     CACHED = "cached"  # its key unchanged: nothing ran
     RECORDED = "recorded"  # no daemon (or not a clean one): the committed record, and why
+    RUNNING = "running"  # under serve, as far as the run after an edit has gone: the page is built again at its end
 
 
 @dataclass

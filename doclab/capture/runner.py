@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -126,6 +127,21 @@ class PageDaemons:
         return facts
 
 
+def stamp_of(run, seconds: float, command_seconds: float, base_images: list[dict[str, str]]) -> dict:
+    """A record's stamp: when, with which Docker, the base images' origins, how long (``run``: a ``PageRun``)."""
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "client": {"version": run.client.version, "buildx": run.client.buildx},
+        "server": {"version": run.facts.server_version, "api": run.facts.api_version,
+                   "image_store": run.facts.image_store, "containerd": run.facts.containerd_version},
+        "owned_daemon": run.facts.owned,
+        "base_images": base_images,
+        "seconds": round(seconds, 2),
+        # Every block's own run time, shown or not: what running the page by hand would take.
+        "commands_seconds": round(command_seconds, 2),
+    }
+
+
 class PageRunner:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -134,6 +150,8 @@ class PageRunner:
         self._lock = threading.Lock()
         self._running: set = set()  # the PageRuns of pages running now, for interrupt()
         self._interrupted = threading.Event()
+        #: Told ``(page, key, record so far)`` after each captured block: under serve, an edited block shows at once.
+        self.on_capture: Callable[[Page, str, PageRecord], None] | None = None
 
     @property
     def interrupted(self) -> threading.Event:
@@ -183,20 +201,13 @@ class PageRunner:
                             block.capture_id, shown_command(block), result.exit_code, result.output,
                             round(result.seconds, 2), {"version": client.version}, result.trace, result.cast,
                         )
+                        if self.on_capture is not None:  # the base images' origins, a question to the daemon, come at the end
+                            self.on_capture(page, key, PageRecord(page.path, key, inputs, stamp_of(
+                                run, time.monotonic() - started, command_seconds, []), dict(captures)))
             finally:
                 with self._lock:
                     self._running.discard(run)
-            stamp = {
-                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-                "client": {"version": run.client.version, "buildx": run.client.buildx},
-                "server": {"version": run.facts.server_version, "api": run.facts.api_version,
-                           "image_store": run.facts.image_store, "containerd": run.facts.containerd_version},
-                "owned_daemon": run.facts.owned,
-                "base_images": run.base_image_origins(),
-                "seconds": round(time.monotonic() - started, 2),
-                # Every block's own run time, shown or not: what running the page by hand would take.
-                "commands_seconds": round(command_seconds, 2),
-            }
+            stamp = stamp_of(run, time.monotonic() - started, command_seconds, run.base_image_origins())
         if run.leftovers and not run.facts.owned:  # a lab daemon is emptied on give-back; an author's is not
             raise CaptureError.about(page.path, f"the page ran, but could not remove all it made from the daemon at "
                                      f"{run.facts.host}: {'; '.join(run.leftovers)}; remove them by hand (docker rm / docker rmi)")

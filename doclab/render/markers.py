@@ -62,6 +62,9 @@ def stamp_text(record: PageRecord, state: Outcome) -> str:
     engine = f"Docker Engine {reader_version(server['version'])}"
     if state is Outcome.RECORDED:
         lead = f"Recorded on {reader_date(stamp['date'])} with {engine}: the outputs of the last clean run of this page"
+    elif state is Outcome.RUNNING:
+        lead = (f"The outputs shown so far were captured on {reader_date(stamp['date'])} from a real run, with {engine}, "
+                "which goes on: this page is built again when it ends")
     else:
         lead = f"Every output on this page was captured on {reader_date(stamp['date'])} from a real run, with {engine}"
     return f"{lead} · " + " · ".join(parts)
@@ -98,6 +101,12 @@ def output_note(record: PageRecord, capture: Capture) -> str | None:
     if builder:
         parts.append(f"Docker Engine {reader_version(record.stamp['server']['version'])}")
     return "This output: " + " · ".join(parts)
+
+
+def pending_html(capture_id: str) -> str:
+    """Under serve, an output the run after an edit has not reached yet: said so, never the previous run's output."""
+    return (f'<p class="doclab-pending" data-capture="{html.escape(capture_id)}" role="status">Running again after your '
+            "edit: this output shows when the page's run reaches it, and the page reloads then.</p>")
 
 
 def _fence_for(text: str) -> str:
@@ -270,6 +279,9 @@ def replace_markers(markdown: str, page: Page, resolved: Resolved | None) -> str
             pieces.append(render_engine_capture(page, marker, resolved, indent))
             continue
         capture = resolved.record.captures.get(marker.capture_id)
+        if capture is None and resolved.state is Outcome.RUNNING:
+            pieces.append(indent_lines(pending_html(marker.capture_id), indent))
+            continue
         if capture is None:
             raise CaptureError.about(page.path, f"no capture '{marker.capture_id}' in the record", marker.line)
         if marker.kind == "walkthrough":

@@ -15,7 +15,8 @@ median of the per-pair ratios. Figures:
   build run one page at a time (DOCLAB_JOBS=1, each record's ``commands_seconds``), the pages' own
   command time. The CPU time the whole machine spent during the cold build (the daemons' too),
   spread over its cores, is the shortest wall time any schedule could reach: it is printed too;
-- ``serve``: ``mkdocs serve``'s rebuild after one snippet is edited (and restored afterwards);
+- ``serve``: after one snippet is edited under ``mkdocs serve`` (and restored afterwards), the seconds until the page
+  as served shows the edited block's new output (the blocks after it still running), and until it shows every output;
 - ``doctests``: ``pytest -n 2 --dist loadfile docs``, the pages' code blocks as tests;
 - ``engines`` (only when asked for: minutes): the same doc tests, every page cold, on each lab engine in a lab of
   its own (``doclab.tools.matrix``), the engines taken in turn run after run, and the default engine's time
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +56,8 @@ DEFAULT_FIGURES = ("warm", "cold", "serve", "doctests")
 #: The snippet ``serve`` edits: used by one page only, its commands quick.
 SERVE_SNIPPET = Path("snippets/cheat-sheet/version.sh")
 SERVE_EDIT = "# edited by doclab.tools.bench, and restored when it ends\n"
+#: The page that shows the snippet's output, and that output.
+SERVE_PAGE, SERVE_CAPTURE = "learn/cheat-sheet/", "version"
 _REBUILT = re.compile(r"Reloading browsers|Documentation built")
 _SERVE_ERROR = re.compile(r"^(ERROR|Aborted)", re.MULTILINE)
 _TIMEOUT = 900
@@ -201,17 +205,14 @@ class Bench:
         with log.open("w") as out:
             process = subprocess.Popen(command, cwd=self.root, env=env, stdout=out, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL)
+        page = f"http://127.0.0.1:{port}/{SERVE_PAGE}"
         try:
             _wait_for_line(log, 0, re.compile(r"Serving on"), 300)
             for _ in range(runs):
-                offset = log.stat().st_size
-                started = time.perf_counter()
-                snippet.write_bytes(original + SERVE_EDIT.encode())
-                _wait_for_line(log, offset, _REBUILT, 300)
-                self.record("serve rebuild", time.perf_counter() - started)
-                offset = log.stat().st_size
-                snippet.write_bytes(original)
-                _wait_for_line(log, offset, _REBUILT, 300)
+                shown, whole = _edit_until_whole(snippet, original + SERVE_EDIT.encode(), log, page)
+                self.record("serve: edited output shown", shown)
+                self.record("serve: whole page", whole)
+                _edit_until_whole(snippet, original, log, page)
         finally:
             snippet.write_bytes(original)
             _stop_serve(process)
@@ -259,14 +260,42 @@ def _stop_serve(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
-def _wait_for_line(log: Path, offset: int, pattern: re.Pattern, seconds: float) -> None:
+def served_state(html: str, capture_id: str) -> str | None:
+    """What a served page shows of the edited output ``capture_id``: ``whole`` (every output made), ``edited`` (that one
+    made, later ones still running: ``doclab-pending``), None (not made yet)."""
+    if f'data-capture="{capture_id}"' not in html or f'class="doclab-pending" data-capture="{capture_id}"' in html:
+        return None
+    return "edited" if 'class="doclab-pending"' in html else "whole"
+
+
+def _edit_until_whole(snippet: Path, text: bytes, log: Path, page: str) -> tuple[float, float]:
+    """Write the snippet; the seconds until the served page first shows the edited output, and until it shows all."""
+    offset, shown = log.stat().st_size, None
+    started = time.perf_counter()
+    snippet.write_bytes(text)
+    while True:  # each build the edit started (the page in part, then whole), the page as served after it
+        offset = _wait_for_line(log, offset, _REBUILT, 300)
+        state = served_state(_fetch(page), SERVE_CAPTURE)
+        if state is not None and shown is None:
+            shown = time.perf_counter() - started
+        if state == "whole":
+            return shown, time.perf_counter() - started
+
+
+def _fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return response.read().decode()
+
+
+def _wait_for_line(log: Path, offset: int, pattern: re.Pattern, seconds: float) -> int:
+    """Wait until the log, past ``offset``, has a line matching ``pattern``; the offset after the match."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        text = log.read_text(errors="replace")[offset:]
+        text = log.read_bytes()[offset:].decode(errors="surrogateescape")
         if _SERVE_ERROR.search(text):
             raise BenchError(f"mkdocs serve reported an error:\n{text[-4000:]}")
-        if pattern.search(text):
-            return
+        if match := pattern.search(text):
+            return offset + len(text[:match.end()].encode(errors="surrogateescape"))
         time.sleep(0.02)
     raise BenchError(f"mkdocs serve printed no /{pattern.pattern}/ within {seconds:g} s:\n{log.read_text()[-4000:]}")
 

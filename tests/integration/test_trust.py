@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -126,14 +127,17 @@ def test_ctrl_c_while_another_build_runs_the_page_ends_the_wait_at_once(tmp_path
     assert not (captures / "learn" / "visual.json").exists()
 
 
-def test_an_edit_under_serve_runs_its_page_once_and_the_served_page_shows_the_new_output(tmp_path):
+def test_an_edit_under_serve_shows_its_output_first_then_the_whole_page_run_once(tmp_path):
+    """The edited block's new output shows before the blocks after it have run again (they say so, and never show the
+    previous run's output), then the whole page, from one run."""
     project = tmp_path / "project"
     (project / "docs").mkdir(parents=True)
     (project / "snippets").mkdir()
     snippet = project / "snippets" / "say.sh"
     snippet.write_text("echo before the edit\n")
-    (project / "docs" / "index.md").write_text('# Edit\n\n<!-- exec: id=say -->\n```bash\n--8<-- "say.sh"\n```\n\n'
-                                                "<!-- output: say -->\n")
+    (project / "docs" / "index.md").write_text(
+        '# Edit\n\n<!-- exec: id=say -->\n```bash\n--8<-- "say.sh"\n```\n\n<!-- output: say -->\n\n'
+        '<!-- exec: id=later -->\n```bash\nsleep 3; echo "later: $RANDOM$RANDOM"\n```\n\n<!-- output: later -->\n')
     (project / "mkdocs.yml").write_text(f"site_name: edit\nhooks: [{ROOT / 'hooks' / 'captures.py'}]\n"
                                         "markdown_extensions: [pymdownx.snippets: {base_path: [snippets]}]\n"
                                         "watch: [snippets]\n")
@@ -142,21 +146,34 @@ def test_an_edit_under_serve_runs_its_page_once_and_the_served_page_shows_the_ne
     env = {**os.environ, "DOCKER_HOST": lab.daemon("main").docker_host, "NO_MKDOCS_2_WARNING": "1"}
     env.pop("DOCLAB_STRICT", None)  # an author's serve reuses what it recorded
     log = tmp_path / "serve.log"
+    page = f"http://127.0.0.1:{port}/"
     with log.open("w") as out, subprocess.Popen(
             [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}"], cwd=project, env=env,
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL) as serve:
         try:
-            _wait_for_text(log, "Serving on", 120)
+            offset = _wait_for_text(log, "Serving on", 120)
+            (before,) = re.findall(r"later: \d+", _fetch(page))
             snippet.write_text("echo after the edit\n")
-            _wait_for_text(log, "Reloading browsers", 60)
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
-                assert "after the edit" in response.read().decode()
+            offset = _wait_for_text(log, "captures shown as far as the run after the edit has gone (say)", 60, offset)
+            offset = _wait_for_text(log, "Reloading browsers", 60, offset)
+            in_part = _fetch(page)
+            assert "after the edit" in in_part and 'class="doclab-pending" data-capture="later"' in in_part, in_part
+            assert not re.findall(r"later: \d+", in_part), "the previous run's output shown as this run's"
+            _wait_for_text(log, "Reloading browsers", 60, offset)
+            whole = _fetch(page)
         finally:
             serve.send_signal(signal.SIGINT)
             serve.wait(timeout=60)
+    assert "after the edit" in whole and "doclab-pending" not in whole, whole
+    (after,) = re.findall(r"later: \d+", whole)
+    assert after != before
     said = log.read_text().split("Serving on", 1)[1]
-    # Run once: on the edit (then the build waits for it), or by the build (when it took the page's lock first).
-    assert ("captures: ran index.md on the edit" in said) + ("captures: 1 live" in said) == 1, said[-3000:]
+    assert said.count("captures: ran index.md on the edit") == 1 and "captures: 1 live" not in said, said[-3000:]
+
+
+def _fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read().decode()
 
 
 def _free_port() -> int:
@@ -165,11 +182,13 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_for_text(log: Path, text: str, seconds: float) -> None:
+def _wait_for_text(log: Path, text: str, seconds: float, after: int = 0) -> int:
+    """Wait until ``text`` is in the log past offset ``after``; the offset just past it."""
     deadline = time.monotonic() + seconds
-    while text not in log.read_text():
+    while (found := log.read_text().find(text, after)) < 0:
         assert time.monotonic() < deadline, f"mkdocs serve printed no {text!r} within {seconds:g} s:\n{log.read_text()[-3000:]}"
         time.sleep(0.05)
+    return found + len(text)
 
 
 def test_a_daemon_that_dies_mid_page_gives_one_error_and_leaves_nothing(tmp_path, lab_daemon):

@@ -4,7 +4,8 @@ import os
 import pytest
 
 from doclab.tools.bench import (
-    SERVE_SNIPPET, BenchError, Stats, abab, capture_seconds, cpu_floor, machine_busy_seconds, paired_ratio, report, table, without_hooks,
+    SERVE_SNIPPET, BenchError, Stats, abab, capture_seconds, cpu_floor, machine_busy_seconds, paired_ratio, report, served_state,
+    table, without_hooks,
 )
 from doclab.settings import PROJECT_ROOT
 
@@ -95,3 +96,11 @@ def test_the_cpu_floor_spreads_the_machines_cpu_time_over_its_cores(tmp_path):
 def test_the_default_engine_is_compared_with_debian_12s_run_by_run():
     text = report({"doc tests on 28.5-containerd": [20.0, 30.0], "doc tests on 20.10": [40.0, 30.0]})
     assert text.splitlines()[-1] == "every page cold on 28.5-containerd / on 20.10 (goal ≤ 1×): 0.75× (median of 2 pairs)"
+
+
+def test_serve_times_the_edited_output_when_it_shows_and_the_page_when_it_is_whole():
+    edited = '<pre data-capture="version">Client 28</pre><p class="doclab-pending" data-capture="build" role="status">'
+    assert served_state(edited, "version") == "edited"
+    assert served_state('<pre data-capture="version">x</pre><pre data-capture="build">y</pre>', "version") == "whole"
+    assert served_state('<p class="doclab-pending" data-capture="version" role="status">', "version") is None
+    assert served_state("<p>no outputs yet</p>", "version") is None

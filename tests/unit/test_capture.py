@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from doclab.capture.captures import Outcome, Captures, Resolved, capture_key, inputs_key
+from doclab.capture.captures import Outcome, Captures, Resolved, capture_key, first_edited_capture, inputs_key
 from doclab.capture.record import Capture, CaptureError, CaptureStore, PageRecord
 from doclab.capture.runner import reads_event_history
 from doclab.daemon import DaemonFacts, daemon_facts
@@ -300,3 +300,17 @@ def test_an_output_of_another_engine_comes_from_its_record_and_a_stale_one_fails
     with pytest.raises(CaptureError, match="of an earlier version of this page's examples; record it again with python -m "
                                            "doclab.tools.matrix --write"):
         with_engine_records(settings, edited, shown)
+
+
+def test_an_edit_changes_the_outputs_from_the_first_block_that_differs(tmp_path):
+    def page(first: str, second: str, third: str = ""):
+        text = (f"```bash\n{first}\n```\n\n<!-- exec: id=one -->\n```bash\n{second}\n```\n\n<!-- output: one -->\n\n"
+                "<!-- exec: id=two -->\n```bash\necho two\n```\n\n<!-- output: two -->\n"
+                + (f"\n<!-- exec: id=three -->\n```bash\n{third}\n```\n\n<!-- output: three -->\n" if third else ""))
+        return parse_page(text, "p.md", tmp_path)
+
+    assert first_edited_capture(page("cd /", "echo 1"), page("cd /tmp", "echo 1")) == "one"  # a block before both
+    assert first_edited_capture(page("cd /", "echo 1"), page("cd /", "echo 2")) == "one"
+    assert first_edited_capture(page("cd /", "echo 1"), page("cd /", "echo 1", "echo 3")) == "three"  # one added
+    assert first_edited_capture(page("cd /", "echo 1", "echo 3"), page("cd /", "echo 1")) is None  # only one removed
+    assert first_edited_capture(None, page("cd /", "echo 1")) is None  # no earlier version: the whole run is waited for

@@ -164,3 +164,13 @@ def test_an_output_of_another_engine_is_shown_as_its_own_capture_with_its_own_no
     assert ("This output: BuildKit · recorded on 7 Dec 2026 with Docker Engine 28.5.2 on the overlay2 storage driver · "
             "client 28.5.2") in html
     assert html.count('class="doclab-stamp"') == 1, "the page's one stamp is its own record's"
+
+
+def test_a_page_shown_in_part_under_serve_says_which_outputs_are_still_running(tmp_path):
+    markdown = ("# T\n\n<!-- exec: id=out -->\n```bash\necho x\n```\n\n<!-- output: out -->\n\n"
+                "<!-- exec: id=later -->\n```bash\necho y\n```\n\n!!! note\n\n    <!-- output: later -->\n")
+    page = parse_page(markdown, "p.md", tmp_path)
+    html = replace_markers(markdown, page, resolved("x\n", Outcome.RUNNING))
+    assert '```{.doclab-output data-capture="out" title="$ echo x"}\nx\n```' in html
+    assert '    <p class="doclab-pending" data-capture="later" role="status">Running again after your edit' in html
+    assert 'data-state="running"' in html and "which goes on: this page is built again when it ends" in html
