@@ -74,7 +74,7 @@ class RunAhead:
         self.rebuild()
         return record
 
-    def _captured(self, page: Page, key: str, record: PageRecord) -> None:
+    def _captured(self, page: Page, record: PageRecord) -> None:
         with self._shown:
             self._so_far[page.path] = record
             self._shown.notify_all()

@@ -150,8 +150,8 @@ class PageRunner:
         self._lock = threading.Lock()
         self._running: set = set()  # the PageRuns of pages running now, for interrupt()
         self._interrupted = threading.Event()
-        #: Told ``(page, key, record so far)`` after each captured block: under serve, an edited block shows at once.
-        self.on_capture: Callable[[Page, str, PageRecord], None] | None = None
+        #: Told ``(page, its record so far)`` after each captured block: under serve, an edited block shows at once.
+        self.on_capture: Callable[[Page, PageRecord], None] | None = None
 
     @property
     def interrupted(self) -> threading.Event:
@@ -202,7 +202,7 @@ class PageRunner:
                             round(result.seconds, 2), {"version": client.version}, result.trace, result.cast,
                         )
                         if self.on_capture is not None:  # the base images' origins, a question to the daemon, come at the end
-                            self.on_capture(page, key, PageRecord(page.path, key, inputs, stamp_of(
+                            self.on_capture(page, PageRecord(page.path, key, inputs, stamp_of(
                                 run, time.monotonic() - started, command_seconds, []), dict(captures)))
             finally:
                 with self._lock:
