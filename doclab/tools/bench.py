@@ -94,8 +94,9 @@ def paired_ratio(a: list[float], b: list[float]) -> float:
     return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
 
-def without_hooks(config: str) -> str:
-    """``mkdocs.yml``'s text without its top-level ``hooks:`` entry (and the list under it)."""
+def without_captures_hook(config: str) -> str:
+    """``mkdocs.yml``'s text without ``hooks/captures.py`` in its top-level ``hooks:`` list (the list gone if it was
+    the only one): the other hooks stay, so the pair differs by the captures alone."""
     lines = config.splitlines(keepends=True)
     start = next((i for i, line in enumerate(lines) if re.match(r"hooks\s*:", line)), None)
     if start is None:
@@ -103,7 +104,11 @@ def without_hooks(config: str) -> str:
     end = start + 1
     while end < len(lines) and (lines[end][:1] in (" ", "\t", "-") or not lines[end].strip()):
         end += 1
-    return "".join(lines[:start] + lines[end:])
+    entries = [line for line in lines[start + 1:end] if line.strip()]
+    kept = [line for line in entries if not re.match(r"\s*-\s*hooks/captures\.py\s*$", line)]
+    if len(kept) == len(entries):
+        raise BenchError("mkdocs.yml's `hooks:` list has no hooks/captures.py to remove")
+    return "".join(lines[:start] + ([lines[start], *kept, "\n"] if kept else []) + lines[end:])
 
 
 def capture_seconds(captures_dir: Path) -> float:
@@ -302,9 +307,9 @@ def _wait_for_line(log: Path, offset: int, pattern: re.Pattern, seconds: float) 
 
 @contextlib.contextmanager
 def nohook_config(root: Path):
-    """A copy of mkdocs.yml without ``hooks:``, beside it (its paths are relative), deleted afterwards."""
+    """A copy of mkdocs.yml without the captures hook, beside it (its paths are relative), deleted afterwards."""
     config = root / "mkdocs.bench-nohook.yml"
-    config.write_text(without_hooks((root / "mkdocs.yml").read_text()))
+    config.write_text(without_captures_hook((root / "mkdocs.yml").read_text()))
     try:
         yield config
     finally:

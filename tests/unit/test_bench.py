@@ -5,7 +5,7 @@ import pytest
 
 from doclab.tools.bench import (
     SERVE_SNIPPET, BenchError, Stats, abab, capture_seconds, cpu_floor, machine_busy_seconds, paired_ratio, report, served_state,
-    table, without_hooks,
+    table, without_captures_hook,
 )
 from doclab.settings import PROJECT_ROOT
 
@@ -41,20 +41,24 @@ def test_a_paired_ratio_is_the_median_of_each_pairs_ratio():
         paired_ratio([1.0, 2.0], [1.0])
 
 
-def test_the_hooks_entry_and_its_list_go_and_nothing_else():
-    assert without_hooks(CONFIG) == CONFIG.replace("hooks:\n  - hooks/captures.py\n  - hooks/other.py\n\n", "")
+def test_the_captures_hook_goes_and_the_other_hooks_stay():
+    assert without_captures_hook(CONFIG) == CONFIG.replace("  - hooks/captures.py\n", "")
+    alone = CONFIG.replace("  - hooks/other.py\n", "")
+    assert without_captures_hook(alone) == alone.replace("hooks:\n  - hooks/captures.py\n\n", "")
 
 
-def test_the_real_config_loses_exactly_its_hook():
+def test_the_real_config_loses_exactly_its_captures_hook():
     original = (PROJECT_ROOT / "mkdocs.yml").read_text()
-    changed = without_hooks(original)
+    changed = without_captures_hook(original)
     assert "hooks/captures.py" in original and "hooks/captures.py" not in changed
-    assert set(original.splitlines()) - set(changed.splitlines()) <= {"hooks:", "  - hooks/captures.py", "  - hooks/quiz_scope.py", ""}
+    assert set(original.splitlines()) - set(changed.splitlines()) == {"  - hooks/captures.py"}
 
 
-def test_a_config_without_hooks_is_an_error():
+def test_a_config_without_the_captures_hook_is_an_error():
     with pytest.raises(BenchError, match="no top-level `hooks:`"):
-        without_hooks("site_name: x\nplugins:\n  - hooks: not this\n")
+        without_captures_hook("site_name: x\nplugins:\n  - hooks: not this\n")
+    with pytest.raises(BenchError, match="no hooks/captures.py"):
+        without_captures_hook("hooks:\n  - hooks/other.py\n")
 
 
 def test_command_time_is_summed_over_every_block_of_every_page(tmp_path):
