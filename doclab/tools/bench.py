@@ -326,8 +326,8 @@ def report(samples: dict[str, list[float]]) -> str:
     for a, b, label in (
         (engine_figure(DEFAULT_ENGINE), engine_figure(MACHINE_ENGINE),
          f"every page cold on {DEFAULT_ENGINE} / on {MACHINE_ENGINE} (goal ≤ 1×)"),
-        ("warm", "nohook (warm pair)", "warm rebuild / build without the hook (goal ≤ 1.10×)"),
-        ("cold", "nohook (cold pair)", "cold build / build without the hook (goal ≤ 5×)"),
+        ("warm", "nohook (warm pair)", "warm rebuild / build without the captures hook (goal ≤ 1.10×)"),
+        ("cold", "nohook (cold pair)", "cold build / build without the captures hook (goal ≤ 5×)"),
         ("cold", "commands (sum, cold)", "cold build / its pages' command time, summed (goal ≤ 0.5×)"),
     ):
         if a in samples and b in samples:

@@ -78,7 +78,7 @@ def test_the_table_and_ratios_are_printed():
         "| nohook (warm pair) | 1.00 s | 1.00 s | 1.00 s | 2 |",
         "| serve rebuild | 0.50 s | 0.50 s | 0.50 s | 1 |",
         "",
-        "warm rebuild / build without the hook (goal ≤ 1.10×): 1.10× (median of 2 pairs)",
+        "warm rebuild / build without the captures hook (goal ≤ 1.10×): 1.10× (median of 2 pairs)",
     ]
     assert table([]) == "| figure | median | min | max | runs |\n|---|---|---|---|---|"
 
