@@ -194,6 +194,8 @@ class Captures:
                 continue
             if self._reusable(recorded, key, force):
                 outcomes[page.path] = Resolved(recorded, Outcome.CACHED)
+            elif not (force or self.settings.strict) and (committed := self.store.put_back_committed(page.path, key)):
+                outcomes[page.path] = Resolved(committed, Outcome.CACHED)  # an edit undone: as committed, nothing runs
             else:
                 to_run.append((page, key, inputs, recorded.stamp.get("seconds", 0) if recorded else float("inf")))
         # Longest first (as last recorded; never recorded counts as longest): the slowest page sets the build's time.

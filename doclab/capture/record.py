@@ -7,6 +7,8 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -99,6 +101,26 @@ class CaptureStore:
             raise CaptureError(
                 f"{path}: not a capture record ({error}); record it again: python -m doclab capture --force docs/{page}"
             ) from error
+
+    def put_back_committed(self, page: str, key: str) -> PageRecord | None:
+        """The record git's HEAD holds, written back as the page's record (atomically, byte for byte), when it is
+        intact and made by ``key``: an edit undone under serve finds its record here instead of running the page again
+        (a new date and new IDs an author would commit by mistake). None outside a git checkout, or when HEAD has none."""
+        path = self.path(page)
+        if shutil.which("git") is None or not path.parent.is_dir():
+            return None
+        shown = subprocess.run(["git", "-C", str(path.parent), "show", f"HEAD:./{path.name}"], capture_output=True,
+                               text=True)
+        try:
+            record = PageRecord.from_json(shown.stdout) if shown.returncode == 0 else None
+        except (ValueError, KeyError, TypeError):
+            return None
+        if record is None or not record.intact or record.key != key:
+            return None
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        temporary.write_text(shown.stdout)
+        temporary.replace(path)
+        return record
 
     def load_intact(self, page: str) -> PageRecord | None:
         """The record, refusing one whose content was changed after the engine wrote it."""

@@ -63,8 +63,8 @@ def stamp_text(record: PageRecord, state: Outcome) -> str:
     if state is Outcome.RECORDED:
         lead = f"Recorded on {reader_date(stamp['date'])} with {engine}: the outputs of the last clean run of this page"
     elif state is Outcome.RUNNING:
-        lead = (f"The outputs shown so far were captured on {reader_date(stamp['date'])} from a real run, with {engine}, "
-                "which goes on: this page is built again when it ends")
+        lead = (f"A run is still going (started {reader_date(stamp['date'])}, with {engine}): the outputs shown so far "
+                "are from it, and the page reloads with the rest when it ends")
     else:
         lead = f"Every output on this page was captured on {reader_date(stamp['date'])} from a real run, with {engine}"
     return f"{lead} · " + " · ".join(parts)

@@ -1,5 +1,6 @@
 import json
 import socket
+import subprocess
 import threading
 
 import pytest
@@ -314,3 +315,26 @@ def test_an_edit_changes_the_outputs_from_the_first_block_that_differs(tmp_path)
     assert first_edited_capture(page("cd /", "echo 1"), page("cd /", "echo 1", "echo 3")) == "three"  # one added
     assert first_edited_capture(page("cd /", "echo 1", "echo 3"), page("cd /", "echo 1")) is None  # only one removed
     assert first_edited_capture(None, page("cd /", "echo 1")) is None  # no earlier version: the whole run is waited for
+
+
+def test_an_edit_undone_finds_its_committed_record_and_runs_nothing(tmp_path, snippets, monkeypatch):
+    """Under serve an edit's run writes its record; undoing the edit puts back the record git holds, byte for byte,
+    instead of running the page again (a new date and new IDs an author would commit by mistake)."""
+    captures = tmp_path / "captures"
+    captures.mkdir()
+    git = ["git", "-C", str(captures), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    page = parse_page(PAGE, "p.md", snippets)
+    engine = Captures(Settings.from_env({"DOCLAB_CAPTURES_DIR": str(captures), "DOCLAB_STRICT": ""}))
+    engine.asked._facts = DaemonFacts(reachable=True, server_version="28.5.2", owned=True)
+    monkeypatch.setattr(engine, "environment", lambda page: {"server": "28.5.2"})
+    engine.store.save(record_for(page, capture_key(inputs_key(page), {"server": "28.5.2"})))
+    committed = engine.store.path("p.md").read_text()
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "record"], check=True)
+    engine.store.save(record_for(page, "the key of the page as edited"))  # what the edit's run recorded
+
+    resolved = engine.resolve_all([page])["p.md"]
+
+    assert resolved.state is Outcome.CACHED and engine.store.path("p.md").read_text() == committed
+    assert engine.runner.commands_run == 0 and engine.pages_run == []

@@ -173,4 +173,4 @@ def test_a_page_shown_in_part_under_serve_says_which_outputs_are_still_running(t
     html = replace_markers(markdown, page, resolved("x\n", Outcome.RUNNING))
     assert '```{.doclab-output data-capture="out" title="$ echo x"}\nx\n```' in html
     assert '    <p class="doclab-pending" data-capture="later" role="status">Running again after your edit' in html
-    assert 'data-state="running"' in html and "which goes on: this page is built again when it ends" in html
+    assert 'data-state="running"' in html and "the page reloads with the rest when it ends" in html
