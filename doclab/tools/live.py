@@ -58,6 +58,21 @@ class Shell:
         self.stack.close()  # the shell first, then the daemon given back emptied
 
 
+def server_avoiding(ports: set, handler) -> ThreadingHTTPServer:
+    """A server on a free port of 127.0.0.1 that is none of ``ports``: the pages' own (``mkdocs serve`` binds it after
+    this, and the kernel may hand out a port just freed, as a test's probe for a free one frees it)."""
+    taken: list[ThreadingHTTPServer] = []
+    try:
+        while True:
+            server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            if server.server_address[1] not in ports:
+                return server
+            taken.append(server)  # kept bound meanwhile: the next bind gets another port
+    finally:
+        for server in taken:
+            server.server_close()
+
+
 class LiveTerminals:
     def __init__(self, settings: Settings, lab: Lab, origins: tuple[str, ...]):
         self.settings = settings
@@ -72,7 +87,7 @@ class LiveTerminals:
         self.shells: dict[str, Shell] = {}
         self.lock = threading.Lock()
         self.stopped = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server = server_avoiding({urlsplit(origin).port for origin in origins}, _handler(self))
         self.server.daemon_threads = True
 
     @property

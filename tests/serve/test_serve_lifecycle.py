@@ -40,11 +40,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_for(predicate, seconds: float, what: str, log: Path):
+def _wait_for(predicate, seconds: float, what: str, log: Path, process: subprocess.Popen):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
             return
+        if process.poll() is not None:  # ended: nothing will come, and its log says why
+            pytest.fail(f"{what}: scripts/serve ended (exit {process.returncode}); it printed:\n"
+                        f"{log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.3)
     pytest.fail(f"{what} within {seconds:g} s; scripts/serve printed:\n{log.read_text(errors='replace')[-3000:]}")
 
@@ -123,7 +126,7 @@ def test_with_no_daemon_serve_runs_its_own_lab_and_leaves_nothing_running(tmp_pa
            "DOCLAB_JOBS": "1"}
     process, port, log = _start_serve(tmp_path, env)
     try:
-        _wait_for(lambda: _serving(port), 300, "the site was not served", log)
+        _wait_for(lambda: _serving(port), 300, "the site was not served", log, process)
         assert "starting the lab for live outputs" in log.read_text()
         assert (lab_dir / "main.sock").exists()
         page = _page(port, "mini-project/")
@@ -144,7 +147,7 @@ def test_recorded_serves_the_records_and_never_starts_a_lab(tmp_path):
     lab_dir = Path(f"/tmp/doclab-st-{uuid.uuid4().hex[:6]}")
     process, port, log = _start_serve(tmp_path, {"DOCLAB_LAB_DIR": str(lab_dir)}, "--recorded")
     try:
-        _wait_for(lambda: _serving(port), 120, "the site was not served", log)
+        _wait_for(lambda: _serving(port), 120, "the site was not served", log, process)
         assert "Recorded on" in _page(port, "mini-project/")
         assert _stop(process, signal.SIGINT, log) == 0
     finally:

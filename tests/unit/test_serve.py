@@ -72,3 +72,21 @@ def test_without_the_lab_an_authors_full_docker_is_used_and_each_page_shows_its_
 def test_publishing_refuses_an_authors_full_docker_when_the_lab_cannot_run():
     with pytest.raises(NoLiveDocker, match=f"your Docker holds {re.escape(HELD)}.*lab cannot run here:\n  - root"):
         choose(recorded=False, live=True, daemon_reason=None, lab_running=False, lab_missing=["root"], daemon_held=HELD)
+
+
+def test_the_live_terminals_never_take_the_port_the_pages_are_served_on(monkeypatch):
+    """The kernel may hand out a port just freed (a test's probe for a free one): mkdocs serve, binding after, failed."""
+    from doclab.tools import live
+
+    handed, closed = iter([8000, 8000, 41234]), []
+
+    class Server:
+        def __init__(self, address, handler):
+            self.server_address = ("127.0.0.1", next(handed))
+
+        def server_close(self):
+            closed.append(self.server_address[1])
+
+    monkeypatch.setattr(live, "ThreadingHTTPServer", Server)
+    assert live.server_avoiding({8000}, None).server_address[1] == 41234
+    assert closed == [8000, 8000]
