@@ -78,14 +78,30 @@ def contexts(browser, site):
         context.close()
 
 
+#: ``browser.new_context`` options a tab can also set for itself: tabs that differ only in these share a context (each
+#: context is a window, and Chromium starts a renderer for its top bar per window: half a second of CPU each). Not the
+#: colour scheme: Material stores the palette it chose in the site's storage, which a context's tabs share.
+PER_TAB = ("viewport", "reduced_motion")
+
+
+def new_tab(contexts, **options):
+    """A new tab as ``browser.new_context(**options).new_page()`` would open it, in a shared context."""
+    tab = contexts(**{name: value for name, value in options.items() if name not in PER_TAB}).new_page()
+    if "viewport" in options:
+        tab.set_viewport_size(options["viewport"])
+    if "reduced_motion" in options:
+        tab.emulate_media(reduced_motion=options["reduced_motion"])
+    return tab
+
+
 @pytest.fixture
 def open_tab(contexts, site):
-    """``open_tab(**options)``: a new tab in the shared context of these options, closed with the site's storage
-    cleared when the test ends, so the next test meets the site as a new reader does."""
+    """``open_tab(**options)``: a new tab with these options, closed with the site's storage cleared when the test
+    ends, so the next test meets the site as a new reader does."""
     opened = []
 
     def open_tab(**options):
-        tab = contexts(**options).new_page()
+        tab = new_tab(contexts, **options)
         opened.append(tab)
         return tab
 
