@@ -117,14 +117,16 @@ def on_files(files, config):
                       [file for file in files if file.src_uri in running])
         log.info("captures: %s running now (ahead of an edit, or for another build): rendered last, once it ends",
                  ", ".join(sorted(running)))
+    # A page whose run after the edit failed is not run again: its page shows why (``shown_so_far``).
+    failed_ahead = {page.path for page in pages if page.captures and run_ahead is not None and run_ahead.failed(page)}
     started = time.monotonic()
     try:
-        outcomes = captures.resolve_all([page for page in pages if page.captures and page.path not in running])
+        outcomes = captures.resolve_all([page for page in pages if page.captures and page.path not in running | failed_ahead])
     except KeyboardInterrupt:
         log.error("captures: interrupted: the pages that were running were stopped, nothing of them was recorded, "
                   "and their daemons were given back")
         raise
-    states = [getattr(outcome, "state", "failed") for outcome in outcomes.values()]
+    states = [getattr(outcome, "state", "failed") for outcome in outcomes.values()] + ["failed"] * len(failed_ahead)
     log.info(
         "captures: %d live, %d cached, %d recorded, %d failed in %.3f s%s", states.count("live"), states.count("cached"),
         states.count("recorded"), states.count("failed"), time.monotonic() - started,
@@ -184,12 +186,18 @@ def on_page_markdown(markdown, page, config, files):
 
 def shown_so_far(written) -> Resolved | None:
     """Under serve, a page running after an edit as far as its run has gone, once the output the edit changed is made
-    (the author sees it without waiting for the blocks after it); None when the build is to wait for the whole run."""
-    if run_ahead is None or written.path not in _running:
+    (the author sees it without waiting for the blocks after it); None when the build is to wait for the whole run.
+    A run after the edit that failed raises its error (shown on the page), instead of the page running again."""
+    if run_ahead is None:
         return None
-    edited = first_edited_capture(_previous.get(written.path), written)
-    record = run_ahead.so_far(written, edited) if edited else None
-    return None if record is None else with_engine_records(captures.settings, written, Resolved(record, Outcome.RUNNING))
+    if written.path in _running:
+        record = run_ahead.so_far(written, first_edited_capture(_previous.get(written.path), written))
+        if record is not None:
+            return with_engine_records(captures.settings, written, Resolved(record, Outcome.RUNNING))
+    failure = run_ahead.failed(written)
+    if failure is not None:
+        raise failure
+    return None
 
 
 def on_post_page(output, page, config):

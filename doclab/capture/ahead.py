@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from doclab.capture.captures import Captures, Outcome, inputs_key
-from doclab.capture.record import CaptureStore, PageRecord
+from doclab.capture.record import CaptureError, CaptureStore, PageRecord
 from doclab.page.parse import Page, PageError, read_page
 from doclab.settings import Settings
 
@@ -33,6 +33,7 @@ class RunAhead:
         self._so_far: dict[str, PageRecord] = {}  # page → its record so far, in the pass running now
         self._shown_early: set[str] = set()  # pages of this pass a build showed in part: the next build waits for them
         self._passing = False
+        self._failures: dict[str, tuple[str, CaptureError]] = {}  # page → (its inputs key, why its run failed)
         self._store = CaptureStore(settings.captures_dir)
         self._edited = threading.Event()
         self._stopped = False
@@ -54,11 +55,12 @@ class RunAhead:
             self._captures.interrupt()
         self._thread.join(timeout=60)
 
-    def so_far(self, page: Page, capture_id: str) -> PageRecord | None:
+    def so_far(self, page: Page, capture_id: str | None) -> PageRecord | None:
         """``page``'s record as far as its run has gone, once it holds ``capture_id``, and another build is asked for at
         once: it renders the other pages while the run goes on, then waits for the whole record. None when no run of
-        this version of the page goes on here (another process runs it, it ended or failed), or this run was shown in
-        part already: the build then waits for the page's record."""
+        this version of the page goes on here (another process runs it), it ended before that output (saved, or failed:
+        ``failed`` says so once this returns), or this run was shown in part already: the build then waits for the
+        page's record."""
         key = inputs_key(page)
         with self._shown:
             while self._passing and page.path not in self._shown_early:
@@ -68,11 +70,19 @@ class RunAhead:
                     break
                 self._shown.wait(0.05)
                 if not self._store.being_run(page.path):
-                    return None  # ended (saved, or failed) before reaching the block
+                    self._shown.wait_for(lambda: not self._passing)  # how it ended is known when the pass ends
+                    return None
             else:
                 return None
         self.rebuild()
         return record
+
+    def failed(self, page: Page) -> CaptureError | None:
+        """Why the last pass's run of this version of ``page`` failed: the build shows it instead of running the page
+        again (the author waited for one run; a second would fail the same way)."""
+        with self._shown:
+            key, error = self._failures.get(page.path, (None, None))
+        return error if key == inputs_key(page) else None
 
     def _captured(self, page: Page, record: PageRecord) -> None:
         with self._shown:
@@ -86,7 +96,7 @@ class RunAhead:
                 return
             self._edited.clear()
             with self._shown:
-                self._passing, self._so_far, self._shown_early = True, {}, set()
+                self._passing, self._so_far, self._shown_early, self._failures = True, {}, set(), {}
             try:
                 self._pass()
             finally:
@@ -113,6 +123,12 @@ class RunAhead:
         started = time.monotonic()
         outcomes = captures.resolve_all(pages)
         self._captures = None
+        if not captures.runner.interrupted.is_set():  # a run stopped by a newer edit failed for no reason of its own
+            with self._shown:
+                self._failures = {page.path: (inputs_key(page), outcomes[page.path]) for page in pages
+                                  if isinstance(outcomes.get(page.path), CaptureError)}
+            for path in sorted(self._failures):
+                self.report(f"captures: {path} failed on the edit (its page shows why)")
         ran = sorted(path for path, outcome in outcomes.items() if getattr(outcome, "state", None) is Outcome.LIVE)
         if ran:
             self.report(f"captures: ran {', '.join(ran)} on the edit, in {time.monotonic() - started:.3f} s "

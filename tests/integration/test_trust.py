@@ -129,7 +129,7 @@ def test_ctrl_c_while_another_build_runs_the_page_ends_the_wait_at_once(tmp_path
 
 def test_an_edit_under_serve_shows_its_output_first_then_the_whole_page_run_once(tmp_path):
     """The edited block's new output shows before the blocks after it have run again (they say so, and never show the
-    previous run's output), then the whole page, from one run."""
+    previous run's output), then the whole page, from one run; an edit that fails shows why, from one run too."""
     project = tmp_path / "project"
     (project / "docs").mkdir(parents=True)
     (project / "snippets").mkdir()
@@ -143,7 +143,8 @@ def test_an_edit_under_serve_shows_its_output_first_then_the_whole_page_run_once
                                         "watch: [snippets]\n")
     lab = running_lab()
     port = _free_port()
-    env = {**os.environ, "DOCKER_HOST": lab.daemon("main").docker_host, "NO_MKDOCS_2_WARNING": "1"}
+    # As scripts/serve runs it: a failing example is shown on its page.
+    env = {**os.environ, "DOCKER_HOST": lab.daemon("main").docker_host, "NO_MKDOCS_2_WARNING": "1", "DOCLAB_SERVING": "1"}
     env.pop("DOCLAB_STRICT", None)  # an author's serve reuses what it recorded
     log = tmp_path / "serve.log"
     page = f"http://127.0.0.1:{port}/"
@@ -159,8 +160,14 @@ def test_an_edit_under_serve_shows_its_output_first_then_the_whole_page_run_once
             in_part = _fetch(page)
             assert "after the edit" in in_part and 'class="doclab-pending" data-capture="later"' in in_part, in_part
             assert not re.findall(r"later: \d+", in_part), "the previous run's output shown as this run's"
-            _wait_for_text(log, "Reloading browsers", 60, offset)
+            offset = _wait_for_text(log, "Reloading browsers", 60, offset)
             whole = _fetch(page)
+            snippet.write_text("sleep 5; echo about to fail; exit 3\n")
+            offset = _wait_for_text(log, "captures: index.md failed on the edit", 60, offset)
+            failed_at = time.monotonic()
+            _wait_for_text(log, "Reloading browsers", 60, offset)
+            shown_after = time.monotonic() - failed_at
+            failed = _fetch(page)
         finally:
             serve.send_signal(signal.SIGINT)
             serve.wait(timeout=60)
@@ -169,6 +176,9 @@ def test_an_edit_under_serve_shows_its_output_first_then_the_whole_page_run_once
     assert after != before
     said = log.read_text().split("Serving on", 1)[1]
     assert said.count("captures: ran index.md on the edit") == 1 and "captures: 1 live" not in said, said[-3000:]
+    assert "This page did not build" in failed and "about to fail" in failed and "exit 3" in failed, failed
+    # Shown from the run after the edit: a second run would take its five seconds again before the page showed it.
+    assert shown_after < 5, f"the failure showed {shown_after:.1f} s after the run ahead of the edit failed"
 
 
 def _fetch(url: str) -> str:
