@@ -71,8 +71,10 @@ def failure_message(block: Block, result: CommandResult, timeout: float, expecte
         outcome = "ended its shell without an exit code"
     else:
         outcome = f"exited with unexpected code {result.exit_code} (declared: {expected})"
+    # The file to fix when the block's text is a snippet's: the page only includes it.
+    edit = f"\n--- edit ---\n{', '.join('snippets/' + snippet for snippet in block.snippets)}" if block.snippets else ""
     return (
-        f"{block.label} {outcome}\n"
+        f"{block.label} {outcome}{edit}\n"
         f"--- command ---\n{shown_command(block)}\n"
         f"--- output ---\n{result.output.rstrip()}\n"
         f"--- reproduce ---\npython -m doclab run docs/{block.page}"

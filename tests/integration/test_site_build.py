@@ -172,7 +172,8 @@ def test_a_failing_command_fails_the_build_naming_page_example_command_and_outpu
     result = build_site(tmp_path / "site", env, project / "mkdocs.yml")
     assert result.returncode != 0
     for part in ("docs/learn/cheat-sheet.md: bash block 'version' at learn/cheat-sheet.md:",
-                 "exited with unexpected code 1 (declared: 0)", "docker build -t my-alpine-image ./no-such-folder", "no-such-folder",
+                 "exited with unexpected code 1 (declared: 0)\n--- edit ---\nsnippets/cheat-sheet/version.sh\n",
+                 "docker build -t my-alpine-image ./no-such-folder", "no-such-folder",
                  "python -m doclab run docs/learn/cheat-sheet.md"):
         assert part in result.output, result.output
     # Nothing is lost: the page's last clean record stays as it was, no half record of the failed run replaces it.

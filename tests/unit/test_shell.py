@@ -54,3 +54,17 @@ def test_200_mb_without_a_newline_is_read_in_linear_time_and_kept_as_head_and_ta
     assert seconds < 5, f"{seconds:.1f} s for 200 MiB"
     assert text.startswith("x" * 100) and text.endswith("xthe end") and len(text) < MAX_OUTPUT + 2 * KEPT_TAIL + 100
     assert reader.too_long == 200 * (1 << 20) + len(b"the end") - MAX_OUTPUT
+
+
+def test_a_failing_block_from_a_snippet_names_the_snippet_to_edit(tmp_path):
+    from doclab.page.parse import parse_page
+    from doclab.run.session import failure_message
+    from doclab.run.shell import CommandResult
+
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "fail.sh").write_text("false\n")
+    block = parse_page('<!-- exec: id=fail -->\n```bash\n--8<-- "demo/fail.sh"\n```\n\n<!-- output: fail -->\n', "p.md",
+                       tmp_path).blocks[0]
+    message = failure_message(block, CommandResult(1, "", 0.1), 60, 0)
+    assert message.startswith("bash block 'fail' at p.md:2 exited with unexpected code 1 (declared: 0)\n"
+                              "--- edit ---\nsnippets/demo/fail.sh\n--- command ---\nfalse\n")
