@@ -16,7 +16,7 @@ from watchdog.events import FileSystemEventHandler
 from watchdog.observers.polling import PollingObserver
 
 from doclab.capture.ahead import RunAhead
-from doclab.capture.captures import Captures, Outcome, Resolved, first_edited_capture, with_engine_records
+from doclab.capture.captures import Captures, Outcome, Resolved, first_edited_capture, inputs_key, with_engine_records
 from doclab.errors import DoclabError
 from doclab.daemon.guard import HOW_TO_RUN_LIVE
 from doclab.page.parse import PageError, parse_page, read_page
@@ -109,7 +109,10 @@ def on_files(files, config):
             pages.append(parse_file(file))
         except PageError:
             continue  # reported by on_page_markdown, with the page it belongs to
-    running = {page.path for page in pages if page.captures and captures.store.being_run(page.path)}
+    # Under serve, the pages an edit changed are the run ahead's to run (it may not have taken their locks yet).
+    ahead = run_ahead is not None and run_ahead.busy
+    running = {page.path for page in pages if page.captures and (captures.store.being_run(page.path) or (
+        ahead and getattr(captures.store.load(page.path), "inputs_key", None) != inputs_key(page)))}
     _running.clear()
     _running.update(running)
     if running:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from doclab.capture.captures import Captures, Outcome, inputs_key
-from doclab.capture.record import CaptureError, CaptureStore, PageRecord
+from doclab.capture.record import CaptureError, PageRecord
 from doclab.page.parse import Page, PageError, read_page
 from doclab.settings import Settings
 
@@ -34,7 +34,6 @@ class RunAhead:
         self._shown_early: set[str] = set()  # pages of this pass a build showed in part: the next build waits for them
         self._passing = False
         self._failures: dict[str, tuple[str, CaptureError]] = {}  # page → (its inputs key, why its run failed)
-        self._store = CaptureStore(settings.captures_dir)
         self._edited = threading.Event()
         self._stopped = False
         self._captures: Captures | None = None
@@ -58,24 +57,25 @@ class RunAhead:
     def so_far(self, page: Page, capture_id: str | None) -> PageRecord | None:
         """``page``'s record as far as its run has gone, once it holds ``capture_id``, and another build is asked for at
         once: it renders the other pages while the run goes on, then waits for the whole record. None when no run of
-        this version of the page goes on here (another process runs it), it ended before that output (saved, or failed:
-        ``failed`` says so once this returns), or this run was shown in part already: the build then waits for the
-        page's record."""
+        this version of the page goes on here, it ended before that output (saved, or failed: ``failed`` says so once
+        this returns), or this run was shown in part already: the build then waits for the page's record."""
         key = inputs_key(page)
         with self._shown:
-            while self._passing and page.path not in self._shown_early:
+            while self.busy and page.path not in self._shown_early:
                 record = self._so_far.get(page.path)
                 if record is not None and record.inputs_key == key and capture_id in record.captures:
                     self._shown_early.add(page.path)
                     break
                 self._shown.wait(0.05)
-                if not self._store.being_run(page.path):
-                    self._shown.wait_for(lambda: not self._passing)  # how it ended is known when the pass ends
-                    return None
             else:
-                return None
+                return None  # the pass ended (its record saved, or ``failed`` says why) or never ran the page
         self.rebuild()
         return record
+
+    @property
+    def busy(self) -> bool:
+        """A pass runs, or one is due (an edit was seen): the pages an edit changed are its to run, not a build's."""
+        return self._passing or self._edited.is_set()
 
     def failed(self, page: Page) -> CaptureError | None:
         """Why the last pass's run of this version of ``page`` failed: the build shows it instead of running the page
