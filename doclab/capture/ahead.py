@@ -94,9 +94,9 @@ class RunAhead:
             self._edited.wait()
             if self._stopped:
                 return
-            self._edited.clear()
-            with self._shown:
+            with self._shown:  # passing before the edit is cleared: ``busy`` never reads false between the two
                 self._passing, self._so_far, self._shown_early, self._failures = True, {}, set(), {}
+                self._edited.clear()
             try:
                 self._pass()
             finally:
