@@ -203,11 +203,18 @@ def _canonical_buildkit(text: str) -> str:
     return result + "\n" if text.endswith("\n") else result
 
 
+#: An image index's entry for a build's attestation manifest: its size follows the provenance it lists, whose build
+#: timestamps print as many digits as their nanoseconds need (565 bytes one run, 566 the next).
+_ATTESTATION_SIZE = re.compile(r'(?<="size": )\d+(?=,\s*"annotations": \{\s*"vnd\.docker\.reference\.digest": "[^"]*",'
+                               r'\s*"vnd\.docker\.reference\.type": "attestation-manifest")')
+
+
 def normalize(text: str) -> str:
     text = _mask_machine_fields(text)
     text = _drop_buildkit_in_progress(_SDK_PROGRESS.sub("", _PROGRESS.sub("", text)))
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
+    text = _ATTESTATION_SIZE.sub("<size>", text)
     text = _canonical_buildkit(text)
     text = re.sub(r"(?<=\S) {2,}(?=\S)", "  ", text)
     return _sorted_terminal_steps(_sorted_image_lists(re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)))

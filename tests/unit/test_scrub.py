@@ -181,3 +181,12 @@ def test_the_terminal_views_downloads_compare_in_any_order():
              " => => sha256:bbb 562B / 562B  0.0s\n => => extracting sha256:aaa  0.2s\n => exporting to image  0.0s\n")
     assert normalize(one) == normalize(other)
     assert normalize(one) != normalize(one.replace("sha256:bbb", "sha256:ccc"))
+
+
+def test_an_attestation_manifests_size_is_masked_and_the_images_is_not():
+    index = ('{\n  "manifests": [\n    {\n      "digest": "sha256:' + "a" * 64 + '",\n      "size": 480,\n'
+             '      "platform": {"os": "linux"}\n    },\n    {\n      "digest": "sha256:' + "b" * 64 + '",\n'
+             '      "size": 566,\n      "annotations": {\n        "vnd.docker.reference.digest": "sha256:' + "a" * 64
+             + '",\n        "vnd.docker.reference.type": "attestation-manifest"\n      }\n    }\n  ]\n}\n')
+    assert normalize(index) == normalize(index.replace('"size": 566', '"size": 565'))
+    assert normalize(index) != normalize(index.replace('"size": 480', '"size": 481'))
