@@ -109,10 +109,8 @@ def on_files(files, config):
             pages.append(parse_file(file))
         except PageError:
             continue  # reported by on_page_markdown, with the page it belongs to
-    # Under serve, the pages an edit changed are the run ahead's to run (it may not have taken their locks yet).
-    ahead = run_ahead is not None and run_ahead.busy
-    running = {page.path for page in pages if page.captures and (captures.store.being_run(page.path) or (
-        ahead and getattr(captures.store.load(page.path), "inputs_key", None) != inputs_key(page)))}
+    running = {page.path for page in pages
+               if page.captures and (captures.store.being_run(page.path) or left_to_the_run_ahead(page))}
     _running.clear()
     _running.update(running)
     if running:
@@ -139,6 +137,18 @@ def on_files(files, config):
         log.info("captures: %d page(s) show the outputs of their last clean run, labelled as such; %s",
                  states.count("recorded"), HOW_TO_RUN_LIVE)
     return files
+
+
+def left_to_the_run_ahead(page) -> bool:
+    """Under serve, a page an edit changed is the run ahead's to run while a pass runs or is due (it may not have taken
+    the page's lock yet): a build that ran it too would run it twice."""
+    if run_ahead is None or not run_ahead.busy:
+        return False
+    try:
+        recorded = captures.store.load(page.path)
+    except DoclabError:
+        return True  # not a record: the run ahead makes one
+    return recorded is None or recorded.inputs_key != inputs_key(page)
 
 
 def parse_file(file):
