@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from doclab.capture.captures import Captures, Outcome, inputs_key
-from doclab.capture.record import CaptureError, PageRecord
+from doclab.capture.record import CaptureError, CaptureStore, PageRecord
 from doclab.page.parse import Page, PageError, read_page
 from doclab.settings import Settings
 
@@ -31,9 +31,11 @@ class RunAhead:
         self.rebuild = rebuild
         self._shown = threading.Condition()
         self._so_far: dict[str, PageRecord] = {}  # page → its record so far, in the pass running now
-        self._shown_early: set[str] = set()  # pages of this pass a build showed in part: the next build waits for them
+        #: (page, inputs key) a build of this pass showed in part: the next build waits for their records.
+        self._shown_early: set[tuple[str, str]] = set()
         self._passing = False
         self._failures: dict[str, tuple[str, CaptureError]] = {}  # page → (its inputs key, why its run failed)
+        self._store = CaptureStore(settings.captures_dir)
         self._edited = threading.Event()
         self._stopped = False
         self._captures: Captures | None = None
@@ -57,20 +59,33 @@ class RunAhead:
     def so_far(self, page: Page, capture_id: str | None) -> PageRecord | None:
         """``page``'s record as far as its run has gone, once it holds ``capture_id``, and another build is asked for at
         once: it renders the other pages while the run goes on, then waits for the whole record. None when no run of
-        this version of the page goes on here, it ended before that output (saved, or failed: ``failed`` says so once
-        this returns), or this run was shown in part already: the build then waits for the page's record."""
+        this version of the page goes on here, it ended before that output, or, for a run shown in part already, once
+        its record is saved: the build then finds the record, or ``failed`` says why there is none."""
         key = inputs_key(page)
         with self._shown:
-            while self.busy and page.path not in self._shown_early:
+            shown_before = (page.path, key) in self._shown_early
+            while self.busy:  # a pass of an earlier edit may still be ending: only this version's run counts
                 record = self._so_far.get(page.path)
-                if record is not None and record.inputs_key == key and capture_id in record.captures:
-                    self._shown_early.add(page.path)
+                record = record if record is not None and record.inputs_key == key else None
+                if shown_before:
+                    if record is not None and self._saved(page, record):
+                        return None  # its record is there for the build
+                elif record is not None and capture_id in record.captures:
+                    self._shown_early.add((page.path, key))
                     break
                 self._shown.wait(0.05)
             else:
                 return None  # the pass ended (its record saved, or ``failed`` says why) or never ran the page
         self.rebuild()
         return record
+
+    def _saved(self, page: Page, so_far: PageRecord) -> bool:
+        """Whether the run shown in part has saved its record (a later block may still fail it: ``failed`` says so)."""
+        try:
+            saved = self._store.load(page.path)
+        except CaptureError:
+            return False
+        return saved is not None and saved.key == so_far.key
 
     @property
     def busy(self) -> bool:
