@@ -115,6 +115,8 @@ def test_a_build_on_a_lab_whose_registry_died_fails_at_once_and_says_how_to_star
 @pytest.mark.docker
 def test_lab_up_on_a_taken_registry_port_says_which_setting_moves_it_and_leaves_nothing(second_lab):
     with socket.socket() as holder:
+        # As a server takes a port (connections a lab before it left in TIME_WAIT there do not stop it): still taken.
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         holder.bind(("127.0.0.1", int(second_lab["DOCLAB_REGISTRY_PORT"])))
         holder.listen()
         started = time.monotonic()
